@@ -1,0 +1,13 @@
+export { InMemoryBackend } from './memory/memory-backend.js';
+export { SQLiteBackend, type SQLiteBackendOptions } from './sqlite/sqlite-backend.js';
+export type {
+  AppendBatch,
+  AppendContext,
+  Head,
+  LedgerMeta,
+  RangeQuery,
+  StorageBackend,
+  StorageStats,
+  StoredCheckpoint,
+  StructuredQuery,
+} from '../storage/backend.js';

@@ -1,0 +1,1 @@
+export { InMemoryBackend } from './memory-backend.js';

@@ -1,0 +1,251 @@
+import type { StoredEntry } from '../../entry/types.js';
+import { ConflictError, StorageError } from '../../errors.js';
+import { EMPTY_ROOT } from '../../merkle/hash.js';
+import { rightEdgeTiles, type Tile, type TileKey, tileKeyString } from '../../merkle/tiles.js';
+import {
+  type AppendBatch,
+  type AppendContext,
+  emptyHead,
+  type Head,
+  type LedgerMeta,
+  type RangeQuery,
+  type StorageBackend,
+  type StorageStats,
+  type StoredCheckpoint,
+} from '../../storage/backend.js';
+import { filterRange } from '../../storage/range.js';
+
+/** Rows kept as strings: a Buffer costs ~100 bytes of overhead each, a string far less. */
+interface Row {
+  index: number;
+  id: string;
+  ts: number;
+  hash: string;
+  body: string;
+  data: string | null;
+  salt: string | null;
+  sigs: string | null;
+}
+
+interface LedgerState {
+  meta: LedgerMeta;
+  rows: Row[];
+  byId: Map<string, number>;
+  tiles: Map<string, Tile>;
+  head: Head;
+  checkpoints: StoredCheckpoint[];
+  bytes: number;
+}
+
+function toStored(r: Row): StoredEntry {
+  return {
+    index: r.index,
+    id: r.id,
+    timestampMs: r.ts,
+    hash: Buffer.from(r.hash, 'hex'),
+    body: r.body,
+    data: r.data,
+    salt: r.salt === null ? null : Buffer.from(r.salt, 'hex'),
+    signatures: r.sigs,
+  };
+}
+
+function copyTile(t: Tile): Tile {
+  return { level: t.level, index: t.index, width: t.width, hashes: Buffer.from(t.hashes) };
+}
+
+function copyHead(h: Head): Head {
+  return { size: h.size, lastHash: h.lastHash, frontier: Buffer.from(h.frontier), rootHash: Buffer.from(h.rootHash) };
+}
+
+/**
+ * Everything in process memory: for tests, development and short-lived tools. Several ledgers
+ * (by name) can share one backend object; appends are compare-and-swap on the head like every store.
+ */
+export class InMemoryBackend implements StorageBackend {
+  readonly kind = 'memory';
+  private readonly ledgers = new Map<string, LedgerState>();
+  private state: LedgerState | null = null;
+  private closed = false;
+
+  async open(name: string, create: () => LedgerMeta): Promise<LedgerMeta> {
+    this.assertOpen();
+    let s = this.ledgers.get(name);
+    if (!s) {
+      s = {
+        meta: create(),
+        rows: [],
+        byId: new Map(),
+        tiles: new Map(),
+        head: emptyHead(EMPTY_ROOT),
+        checkpoints: [],
+        bytes: 0,
+      };
+      this.ledgers.set(name, s);
+    }
+    this.state = s;
+    return { ...s.meta };
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StorageError('the in-memory backend is closed', { code: 'STORAGE_CLOSED' });
+  }
+
+  private s(): LedgerState {
+    this.assertOpen();
+    if (!this.state) throw new StorageError('backend not opened', { code: 'STORAGE_CLOSED' });
+    return this.state;
+  }
+
+  async append(build: (ctx: AppendContext) => AppendBatch | Promise<AppendBatch>): Promise<AppendBatch> {
+    for (;;) {
+      const s = this.s();
+      const head = copyHead(s.head);
+      const edgeTiles = rightEdgeTiles(head.size).map((k) => {
+        const t = s.tiles.get(tileKeyString(k));
+        if (!t) throw new StorageError(`tile ${tileKeyString(k)} missing`);
+        return copyTile(t);
+      });
+      const batch = await build({ head, edgeTiles });
+      // Compare-and-swap: another ledger object may have appended while build awaited.
+      if (s.head.size !== head.size || s.head.lastHash !== head.lastHash) continue;
+      this.apply(s, batch);
+      return batch;
+    }
+  }
+
+  private apply(s: LedgerState, batch: AppendBatch): void {
+    let expected = s.head.size;
+    for (const e of batch.entries) {
+      if (e.index !== expected++) throw new ConflictError(`entry index ${e.index} is not contiguous`);
+      if (s.byId.has(e.id)) throw new StorageError(`duplicate entry id ${e.id}`);
+    }
+    for (const idx of batch.erase) {
+      const row = s.rows[idx];
+      if (!row) throw new StorageError(`cannot erase missing entry ${idx}`);
+    }
+    for (const e of batch.entries) {
+      const row: Row = {
+        index: e.index,
+        id: e.id,
+        ts: e.timestampMs,
+        hash: e.hash.toString('hex'),
+        body: e.body,
+        data: e.data,
+        salt: e.salt === null ? null : e.salt.toString('hex'),
+        sigs: e.signatures,
+      };
+      s.rows.push(row);
+      s.byId.set(e.id, e.index);
+      s.bytes += rowBytes(row);
+    }
+    for (const idx of batch.erase) {
+      const row = s.rows[idx]!;
+      s.bytes -= rowBytes(row);
+      row.data = null;
+      row.salt = null;
+      s.bytes += rowBytes(row);
+    }
+    for (const t of batch.tiles) s.tiles.set(tileKeyString(t), copyTile(t));
+    s.head = copyHead(batch.head);
+  }
+
+  async readHead(): Promise<Head> {
+    return copyHead(this.s().head);
+  }
+
+  async readTiles(keys: readonly TileKey[]): Promise<Tile[]> {
+    const s = this.s();
+    const out: Tile[] = [];
+    for (const k of keys) {
+      const t = s.tiles.get(tileKeyString(k));
+      if (t) out.push(copyTile(t));
+    }
+    return out;
+  }
+
+  async getByIndex(index: number): Promise<StoredEntry | null> {
+    const r = this.s().rows[index];
+    return r ? toStored(r) : null;
+  }
+
+  async getById(id: string): Promise<StoredEntry | null> {
+    const s = this.s();
+    const i = s.byId.get(id);
+    return i === undefined ? null : toStored(s.rows[i]!);
+  }
+
+  async getRange(q: RangeQuery): Promise<StoredEntry[]> {
+    return filterRange(this.s().rows, q, (r) => r.ts).map(toStored);
+  }
+
+  async *scan(options: { fromIndex?: number; toIndex?: number; chunkSize?: number } = {}): AsyncIterable<StoredEntry[]> {
+    const chunk = options.chunkSize ?? 1000;
+    let i = options.fromIndex ?? 0;
+    for (;;) {
+      const s = this.s();
+      const end = Math.min(options.toIndex ?? s.rows.length, s.rows.length);
+      if (i >= end) return;
+      const stop = Math.min(i + chunk, end);
+      yield s.rows.slice(i, stop).map(toStored);
+      i = stop;
+    }
+  }
+
+  async addCheckpoint(cp: StoredCheckpoint): Promise<void> {
+    const s = this.s();
+    if (s.checkpoints.some((c) => c.size === cp.size)) {
+      throw new StorageError(`a checkpoint for size ${cp.size} is already stored`);
+    }
+    s.checkpoints.push({ ...cp, rootHash: Buffer.from(cp.rootHash) });
+    s.checkpoints.sort((a, b) => a.size - b.size);
+  }
+
+  async latestCheckpoint(): Promise<StoredCheckpoint | null> {
+    const cps = this.s().checkpoints;
+    const c = cps[cps.length - 1];
+    return c ? { ...c, rootHash: Buffer.from(c.rootHash) } : null;
+  }
+
+  async getCheckpoint(size: number): Promise<StoredCheckpoint | null> {
+    const c = this.s().checkpoints.find((x) => x.size === size);
+    return c ? { ...c, rootHash: Buffer.from(c.rootHash) } : null;
+  }
+
+  async listCheckpoints(options: { limit?: number } = {}): Promise<StoredCheckpoint[]> {
+    const cps = this.s().checkpoints;
+    const list = options.limit === undefined ? cps : cps.slice(Math.max(0, cps.length - options.limit));
+    return list.map((c) => ({ ...c, rootHash: Buffer.from(c.rootHash) }));
+  }
+
+  async stats(): Promise<StorageStats> {
+    const s = this.s();
+    let tileBytes = 0;
+    for (const t of s.tiles.values()) tileBytes += t.hashes.length;
+    return {
+      entries: s.rows.length,
+      entryBytes: s.bytes,
+      uncompressedEntryBytes: s.bytes,
+      tileBytes,
+      firstTimestampMs: s.rows[0]?.ts ?? null,
+      lastTimestampMs: s.rows[s.rows.length - 1]?.ts ?? null,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  /** Test hook: the raw rows, so tests can tamper behind the ledger's back like an attacker with memory access. */
+  _unsafeRows(name = 'default'): Row[] {
+    const s = this.ledgers.get(name);
+    if (!s) throw new StorageError(`no ledger ${name}`);
+    return s.rows;
+  }
+}
+
+function rowBytes(r: Row): number {
+  return (
+    8 + 8 + r.id.length + r.hash.length / 2 + r.body.length + (r.data?.length ?? 0) + (r.salt ? 32 : 0) + (r.sigs?.length ?? 0)
+  );
+}

@@ -1,0 +1,2 @@
+export { SQLiteBackend, type SQLiteBackendOptions } from './sqlite-backend.js';
+export { assertLedgerName, SQLITE_SCHEMA_VERSION } from './schema.js';

@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import { type JsonObject, prepareJson } from '../encoding/canonical.js';
+import { ValidationError } from '../errors.js';
+import type { HashAlgorithm } from '../crypto/hash.js';
+import { dataDigestOf, newSalt } from './commitment.js';
+import type { EntryType } from './types.js';
+
+/** Default cap on the canonical size of one entry's data plus metadata. */
+export const DEFAULT_MAX_ENTRY_BYTES = 1024 * 1024;
+
+/** Everything about an entry that does not depend on its position: computed outside the sequencer's lock. */
+export interface PreparedEntry {
+  id: string;
+  timestampMs: number;
+  timestamp: string;
+  type: EntryType;
+  data: JsonObject;
+  dataText: string;
+  metadata: JsonObject;
+  metadataText: string;
+  salt: Buffer;
+  dataDigest: string;
+}
+
+export interface PrepareOptions {
+  hashAlgorithm: HashAlgorithm;
+  maxEntryBytes: number;
+  now?: () => number;
+}
+
+function isPlainObject(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Validate, copy, freeze and canonicalize the caller's event. Throws ValidationError and has no
+ * side effect on bad input. The returned copies share nothing with the caller's objects.
+ */
+export function prepareEntry(
+  data: unknown,
+  metadata: unknown,
+  type: EntryType,
+  options: PrepareOptions,
+): PreparedEntry {
+  if (!isPlainObject(data)) {
+    throw new ValidationError('entry data must be a plain JSON object', { path: '/data', code: 'NOT_JSON' });
+  }
+  if (Object.keys(data as object).length === 0) {
+    throw new ValidationError('entry data must not be empty', { path: '/data' });
+  }
+  if (metadata !== undefined && !isPlainObject(metadata)) {
+    throw new ValidationError('entry metadata must be a plain JSON object', { path: '/metadata', code: 'NOT_JSON' });
+  }
+  const d = prepareWithPath(data, '/data', options.maxEntryBytes);
+  const m = metadata === undefined ? { text: '{}', copy: Object.freeze({}) } : prepareWithPath(metadata, '/metadata', options.maxEntryBytes);
+  const size = Buffer.byteLength(d.text, 'utf8') + Buffer.byteLength(m.text, 'utf8');
+  if (size > options.maxEntryBytes) {
+    throw new ValidationError(
+      `entry is ${size} bytes of canonical JSON, over the limit of ${options.maxEntryBytes} (option maxEntryBytes)`,
+      { code: 'TOO_LARGE', path: '' },
+    );
+  }
+  const ms = options.now ? options.now() : Date.now();
+  const salt = newSalt();
+  return {
+    id: randomUUID(),
+    timestampMs: ms,
+    timestamp: new Date(ms).toISOString(),
+    type,
+    data: d.copy as JsonObject,
+    dataText: d.text,
+    metadata: m.copy as JsonObject,
+    metadataText: m.text,
+    salt,
+    dataDigest: dataDigestOf(options.hashAlgorithm, salt, d.text).toString('hex'),
+  };
+}
+
+function prepareWithPath(value: unknown, prefix: string, maxBytes: number) {
+  try {
+    return prepareJson(value, { maxBytes, dates: 'iso' });
+  } catch (err) {
+    if (err instanceof ValidationError) {
+      throw new ValidationError(`${prefix.slice(1)}: ${err.message}`, {
+        path: prefix + (err.path ?? ''),
+        code: err.code as 'VALIDATION_FAILED' | 'NOT_JSON' | 'TOO_LARGE',
+        cause: err,
+      });
+    }
+    throw err;
+  }
+}

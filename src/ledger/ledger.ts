@@ -1,0 +1,995 @@
+import { randomUUID } from 'node:crypto';
+import { InMemoryBackend } from '../backends/memory/memory-backend.js';
+import { assertHashAlgorithm, digest, type HashAlgorithm } from '../crypto/hash.js';
+import { KeyRing } from '../crypto/signatures/keyring.js';
+import { resolveSigner } from '../crypto/signatures/resolve.js';
+import type { SignatureRecord, Signer } from '../crypto/signatures/types.js';
+import { canonicalize } from '../encoding/canonical.js';
+import { commitmentText, FORMAT_VERSION, leafText } from '../entry/commitment.js';
+import { decodeEntry } from '../entry/decode.js';
+import { deepFreeze } from '../entry/freeze.js';
+import { immutableDate } from '../entry/immutable-date.js';
+import { DEFAULT_MAX_ENTRY_BYTES, type PreparedEntry, prepareEntry } from '../entry/prepare.js';
+import type { Entry, StoredEntry } from '../entry/types.js';
+import {
+  CheckpointError,
+  ClosedError,
+  ConfigurationError,
+  IntegrityError,
+  NotFoundError,
+  SignLedgerError,
+  StorageError,
+  ValidationError,
+} from '../errors.js';
+import { decodeFrontier, encodeFrontier, frontierAppend, frontierNodeIds, frontierRoot } from '../merkle/frontier.js';
+import { leafHash } from '../merkle/hash.js';
+import { consistencyPlan, inclusionPlan, type ProofPlan } from '../merkle/proof.js';
+import { appendLeavesToTiles, nodesFromTiles, tileKeysForNodes } from '../merkle/tiles.js';
+import { verifyConsistency as verifyConsistencyRaw } from '../merkle/verify.js';
+import { openCheckpoint, parseCheckpointBody, signCheckpoint } from '../note/checkpoint.js';
+import type { AppendBatch, AppendContext, LedgerMeta, StorageBackend, StoredCheckpoint } from '../storage/backend.js';
+import { parseWherePath, readPath } from '../storage/where.js';
+import type { CheckpointInput, ConsistencyProofData, InclusionProofData, SignedCheckpoint } from '../verify/proofs.js';
+import { toSignedCheckpoint } from '../verify/proofs.js';
+import type { AssuranceLevel, VerificationReport } from '../verify/report.js';
+import { type SignatureChecker, StreamVerifier, type VerifiedState } from '../verify/stream-verifier.js';
+import { type LogKey, resolveLogKey } from './log-key.js';
+import type {
+  AppendOptions,
+  GetEntriesOptions,
+  LedgerOptions,
+  LedgerStats,
+  QueryOptions,
+  SignerLike,
+  StructuredQueryOptions,
+} from './options.js';
+import { PartialGroupError, Sequencer } from './sequencer.js';
+
+/** One queued append: the position-independent part plus who signs and what it erases. */
+interface AppendItem {
+  prepared: PreparedEntry;
+  signers: Signer[];
+  erase?: number;
+}
+
+export type Subscriber = (entry: Entry) => void;
+
+export interface VerifyOptions {
+  /** A checkpoint trusted from outside the store (a SignedCheckpoint or its note text). */
+  trusted?: SignedCheckpoint | string;
+  /** Trusted public keys for entry signatures (a KeyRing); overrides the ledger's. */
+  keys?: SignatureChecker;
+  /** Valid signatures from distinct keys each event needs. */
+  requireSignatures?: number;
+  /** Continue from the last successful verification instead of from the start. */
+  incremental?: boolean;
+  /** Called after each chunk with entries checked so far (progress bars). */
+  onProgress?: (checked: number, total: number) => void;
+}
+
+function toMs(t: Date | number | string | undefined, what: string): number | undefined {
+  if (t === undefined) return undefined;
+  const ms = t instanceof Date ? t.getTime() : typeof t === 'number' ? t : Date.parse(t);
+  if (!Number.isFinite(ms)) throw new ValidationError(`${what} is not a valid time`, { path: `/${what}` });
+  return ms;
+}
+
+function checkCount(n: number | undefined, what: string): number | undefined {
+  if (n === undefined) return undefined;
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new ValidationError(`${what} must be a non-negative integer`, { path: `/${what}` });
+  }
+  return n;
+}
+
+const DEFAULT_AUTO_VERIFY_MS = 60_000;
+
+/**
+ * A tamper-evident, append-only audit log: hash-chained entries that are also leaves of an RFC 9162
+ * Merkle tree, with signed C2SP checkpoints. All methods are async; the storage is opened lazily on
+ * first use (or explicitly with `open()`).
+ */
+export class Ledger {
+  readonly backend: StorageBackend;
+  readonly name: string;
+  private readonly options: LedgerOptions;
+  private meta: LedgerMeta | null = null;
+  private opening: Promise<LedgerMeta> | null = null;
+  private closed = false;
+  private readonly sequencer: Sequencer<AppendItem, Entry>;
+  private readonly subscribers = new Set<Subscriber>();
+  private readonly cache = new Map<string, Entry>();
+  private readonly cacheLimit: number;
+  private readonly defaultSigners: Signer[];
+  private readonly implicitKeys = new KeyRing();
+  private readonly logKey: LogKey | undefined;
+  private readonly signerCache = new WeakMap<object, Signer>();
+  private verified: { state: VerifiedState; pending: Map<number, string> } | null = null;
+  private autoTimer: NodeJS.Timeout | null = null;
+  private autoRunning = false;
+  /** The last failure found by background verification, if any. */
+  lastAutoVerifyError: IntegrityError | null = null;
+
+  constructor(options: LedgerOptions = {}) {
+    this.options = { ...options };
+    this.name = options.name ?? 'default';
+    if (options.hashAlgorithm !== undefined) assertHashAlgorithm(options.hashAlgorithm);
+    this.backend = options.backend ?? lazyMemoryBackend();
+    this.cacheLimit = checkCount(options.maxEntriesMemory, 'maxEntriesMemory') ?? 1000;
+    const maxBatch = checkCount(options.maxBatchSize, 'maxBatchSize') ?? 4096;
+    if (maxBatch < 1) throw new ConfigurationError('maxBatchSize must be at least 1');
+    this.sequencer = new Sequencer((items) => this.commitGroup(items), maxBatch);
+    const signerList = [...(options.signer ? [options.signer] : []), ...(options.signers ?? [])];
+    this.defaultSigners = signerList.map((s) => this.resolve(s));
+    for (const s of this.defaultSigners) this.trustImplicitly(s);
+    if (options.enableSignatures && this.defaultSigners.length === 0) {
+      // Allowed: every append must then pass its own signer.
+    }
+    this.logKey = options.logKey === undefined ? undefined : resolveLogKey(options.logKey);
+    if (options.autoVerify) {
+      const ms = typeof options.autoVerify === 'object' ? (options.autoVerify.intervalMs ?? DEFAULT_AUTO_VERIFY_MS) : DEFAULT_AUTO_VERIFY_MS;
+      if (!Number.isFinite(ms) || ms < 10) throw new ConfigurationError('autoVerify.intervalMs must be at least 10 ms');
+      this.autoTimer = setInterval(() => void this.autoVerifyTick(), ms);
+      this.autoTimer.unref();
+    }
+  }
+
+  /** Open (or create) the ledger in its store. Called implicitly by every other method. */
+  async open(): Promise<this> {
+    await this.ready();
+    return this;
+  }
+
+  /** Create and open a ledger in one call. */
+  static async open(options: LedgerOptions = {}): Promise<Ledger> {
+    return new Ledger(options).open();
+  }
+
+  private ready(): Promise<LedgerMeta> {
+    if (this.closed) return Promise.reject(new ClosedError());
+    if (this.meta) return Promise.resolve(this.meta);
+    if (!this.opening) {
+      this.opening = this.doOpen().catch((err) => {
+        this.opening = null;
+        throw err;
+      });
+    }
+    return this.opening;
+  }
+
+  private async doOpen(): Promise<LedgerMeta> {
+    const requested = this.options.hashAlgorithm;
+    const meta = await this.backend.open(this.name, () => ({
+      formatVersion: FORMAT_VERSION,
+      ledgerId: randomUUID(),
+      name: this.name,
+      hashAlgorithm: requested ?? 'sha256',
+      createdAt: new Date().toISOString(),
+    }));
+    if (meta.formatVersion !== FORMAT_VERSION) {
+      throw new StorageError(
+        `ledger "${this.name}" uses entry format ${meta.formatVersion}; this signledger writes format ${FORMAT_VERSION}`,
+        { code: 'STORAGE_INCOMPATIBLE' },
+      );
+    }
+    assertHashAlgorithm(meta.hashAlgorithm);
+    if (requested !== undefined && requested !== meta.hashAlgorithm) {
+      throw new StorageError(
+        `ledger "${this.name}" was created with ${meta.hashAlgorithm}; refusing to open it as ${requested}`,
+        { code: 'STORAGE_INCOMPATIBLE' },
+      );
+    }
+    this.meta = meta;
+    return meta;
+  }
+
+  /** The ledger's identity (after open). */
+  async getMeta(): Promise<LedgerMeta> {
+    return { ...(await this.ready()) };
+  }
+
+  get hashAlgorithm(): HashAlgorithm | undefined {
+    return this.meta?.hashAlgorithm;
+  }
+
+  /** The log key's public C2SP verifier key, if configured. */
+  get verifierKey(): string | undefined {
+    return this.logKey?.verifierKey;
+  }
+
+  get origin(): string | undefined {
+    return this.options.origin ?? this.logKey?.name;
+  }
+
+  // ───────────────────────────── append ─────────────────────────────
+
+  /**
+   * Append one event. Resolves once the entry is durably stored; throws (and stores nothing) on bad
+   * input. Concurrent calls are committed together in one transaction.
+   */
+  async append(data: Record<string, unknown>, options: AppendOptions = {}): Promise<Entry> {
+    const meta = await this.ready();
+    const item = this.prepareItem(meta, data, options);
+    return this.sequencer.submit(item);
+  }
+
+  /** Append several events atomically: all are stored, or (on error) none. */
+  async appendBatch(events: readonly Record<string, unknown>[], options: AppendOptions = {}): Promise<Entry[]> {
+    const meta = await this.ready();
+    if (!Array.isArray(events)) throw new ValidationError('appendBatch takes an array of events');
+    const items = events.map((d, i) => {
+      try {
+        return this.prepareItem(meta, d, options);
+      } catch (err) {
+        if (err instanceof ValidationError) {
+          throw new ValidationError(`event ${i}: ${err.message}`, { path: `/${i}${err.path ?? ''}`, code: err.code as 'VALIDATION_FAILED', cause: err });
+        }
+        throw err;
+      }
+    });
+    await this.sequencer.idle();
+    // One storage transaction for the whole batch, bypassing grouping with other callers.
+    return this.commitGroup(items);
+  }
+
+  private prepareItem(meta: LedgerMeta, data: unknown, options: AppendOptions): AppendItem {
+    if (options === null || typeof options !== 'object') throw new ValidationError('append options must be an object');
+    const prepared = prepareEntry(data, options.metadata, 'event', {
+      hashAlgorithm: meta.hashAlgorithm,
+      maxEntryBytes: this.options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES,
+      now: this.options.now,
+    });
+    let signers = this.defaultSigners;
+    if (options.signer !== undefined) {
+      signers = [this.resolve(options.signer)];
+    } else if (options.sign && signers.length === 0) {
+      throw new ConfigurationError('sign: true needs a signer (append option `signer` or ledger option `signer`)');
+    }
+    if (options.sign === false && options.signer === undefined && !this.options.enableSignatures) signers = [];
+    if (this.options.enableSignatures && signers.length === 0) {
+      throw new ConfigurationError('this ledger requires signatures (enableSignatures): configure a signer');
+    }
+    for (const s of signers) {
+      if (!s.canSign) throw new ConfigurationError(`signer ${s.keyId} holds only a public key and cannot sign`);
+    }
+    return { prepared, signers };
+  }
+
+  private resolve(s: SignerLike): Signer {
+    const cached = this.signerCache.get(s as object);
+    if (cached) return cached;
+    const r = resolveSigner(s as Signer);
+    this.signerCache.set(s as object, r);
+    this.trustImplicitly(r);
+    return r;
+  }
+
+  private trustImplicitly(s: Signer): void {
+    if (!this.implicitKeys.get(s.keyId)) this.implicitKeys.add(s);
+  }
+
+  /** Build and commit one group: runs inside the backend's sequencing (CAS or lock). */
+  private async commitGroup(items: AppendItem[]): Promise<Entry[]> {
+    const meta = await this.ready();
+    if (this.closed) throw new ClosedError();
+    let built: { rows: StoredEntry[]; sigs: SignatureRecord[][] } | null = null;
+    const batch = await this.backend.append(async (ctx) => {
+      const r = await this.buildBatch(meta, ctx, items);
+      built = r.built;
+      return r.batch;
+    });
+    const { rows, sigs } = built as unknown as { rows: StoredEntry[]; sigs: SignatureRecord[][] };
+    const entries = rows.map((row, i) => this.entryFromItem(meta, row, items[i]!, sigs[i]!));
+    for (const idx of batch.erase) this.invalidateCachedIndex(idx);
+    for (const e of entries) this.remember(e);
+    this.notify(entries);
+    return entries;
+  }
+
+  private async buildBatch(
+    meta: LedgerMeta,
+    ctx: AppendContext,
+    items: AppendItem[],
+  ): Promise<{ batch: AppendBatch; built: { rows: StoredEntry[]; sigs: SignatureRecord[][] } }> {
+    const { head } = ctx;
+    const alg = meta.hashAlgorithm;
+    let prev = head.lastHash;
+    const rows: StoredEntry[] = new Array(items.length);
+    const hashes: string[] = new Array(items.length);
+    for (let i = 0; i < items.length; i++) {
+      const p = items[i]!.prepared;
+      const index = head.size + i;
+      const body = commitmentText({
+        dataDigest: p.dataDigest,
+        id: p.id,
+        index,
+        ledgerId: meta.ledgerId,
+        metadataText: p.metadataText,
+        prev,
+        timestamp: p.timestamp,
+        type: p.type,
+      });
+      const hash = digest(alg, Buffer.from(body, 'utf8'));
+      const hex = hash.toString('hex');
+      hashes[i] = hex;
+      rows[i] = {
+        index,
+        id: p.id,
+        timestampMs: p.timestampMs,
+        hash,
+        body,
+        data: p.dataText,
+        salt: p.salt,
+        signatures: null,
+      };
+      prev = hex;
+    }
+    // Sign the whole group concurrently (async signers run in parallel; local keys on the threadpool).
+    const sigs: SignatureRecord[][] = items.map(() => []);
+    const failed = new Map<number, unknown>();
+    const jobs: Promise<void>[] = [];
+    items.forEach((item, i) => {
+      if (item.signers.length === 0) return;
+      jobs.push(
+        Promise.all(item.signers.map((s) => s.signRecord(hashes[i]!))).then(
+          (records) => {
+            sigs[i] = records;
+          },
+          (err) => {
+            failed.set(i, err);
+          },
+        ),
+      );
+    });
+    if (jobs.length) await Promise.all(jobs);
+    if (failed.size) throw new PartialGroupError(failed);
+    const leaves: Buffer[] = new Array(items.length);
+    for (let i = 0; i < items.length; i++) {
+      const sigText = sigs[i]!.length ? canonicalize(sigs[i]) : null;
+      rows[i]!.signatures = sigText;
+      leaves[i] = leafHash(Buffer.from(leafText(hashes[i]!, sigText), 'utf8'));
+    }
+    const frontier = frontierAppend(decodeFrontier(head.frontier, head.size), head.size, leaves).frontier;
+    const tiles = appendLeavesToTiles(head.size, ctx.edgeTiles, leaves);
+    const erase: number[] = [];
+    for (const it of items) if (it.erase !== undefined) erase.push(it.erase);
+    return {
+      batch: {
+        entries: rows,
+        tiles,
+        erase,
+        head: {
+          size: head.size + items.length,
+          lastHash: prev,
+          frontier: encodeFrontier(frontier),
+          rootHash: frontierRoot(frontier),
+        },
+      },
+      built: { rows, sigs },
+    };
+  }
+
+  private entryFromItem(meta: LedgerMeta, row: StoredEntry, item: AppendItem, sigs: SignatureRecord[]): Entry {
+    const p = item.prepared;
+    const prevMatch = /"prev":(null|"([0-9a-f]+)")/.exec(row.body);
+    const entry: Entry = {
+      id: p.id,
+      ledgerId: meta.ledgerId,
+      index: row.index,
+      timestamp: immutableDate(p.timestampMs),
+      type: p.type,
+      data: p.data,
+      metadata: p.metadata,
+      previousHash: prevMatch?.[2] ?? null,
+      hash: row.hash.toString('hex'),
+      dataDigest: p.dataDigest,
+      salt: p.salt.toString('hex'),
+      signature: sigs[0]?.value ?? null,
+      signatures: sigs.map((s) => Object.freeze({ ...s })),
+      redacted: false,
+    };
+    return deepFreeze(entry);
+  }
+
+  // ───────────────────────────── subscriptions and cache ─────────────────────────────
+
+  /** Call `cb` with every entry this ledger object appends, after it is durably stored. */
+  subscribe(cb: Subscriber): () => void {
+    if (typeof cb !== 'function') throw new ValidationError('subscribe takes a function');
+    this.subscribers.add(cb);
+    return () => this.unsubscribe(cb);
+  }
+
+  unsubscribe(cb: Subscriber): boolean {
+    return this.subscribers.delete(cb);
+  }
+
+  private notify(entries: Entry[]): void {
+    if (this.subscribers.size === 0) return;
+    for (const e of entries) {
+      for (const cb of this.subscribers) {
+        try {
+          cb(e);
+        } catch {
+          // A subscriber's failure must not undo or fail an append that is already durable.
+        }
+      }
+    }
+  }
+
+  private remember(e: Entry): void {
+    if (this.cacheLimit === 0) return;
+    this.cache.set(e.id, e);
+    if (this.cache.size > this.cacheLimit) {
+      const oldest = this.cache.keys().next().value as string;
+      this.cache.delete(oldest);
+    }
+  }
+
+  private invalidateCachedIndex(index: number): void {
+    for (const [id, e] of this.cache) {
+      if (e.index === index) {
+        this.cache.delete(id);
+        return;
+      }
+    }
+  }
+
+  // ───────────────────────────── reads ─────────────────────────────
+
+  /** One entry by id, or null. */
+  async getEntry(id: string): Promise<Entry | null> {
+    await this.ready();
+    if (typeof id !== 'string') throw new ValidationError('entry id must be a string');
+    const hit = this.cache.get(id);
+    if (hit) return hit;
+    const row = await this.backend.getById(id);
+    return row ? decodeEntry(row) : null;
+  }
+
+  /** One entry by index, or null. */
+  async getEntryAt(index: number): Promise<Entry | null> {
+    await this.ready();
+    checkCount(index, 'index');
+    const row = await this.backend.getByIndex(index);
+    return row ? decodeEntry(row) : null;
+  }
+
+  /** A page of entries in append order (or newest first with `order: 'desc'`). */
+  async getEntries(options: GetEntriesOptions = {}): Promise<Entry[]> {
+    await this.ready();
+    const rows = await this.backend.getRange({
+      offset: checkCount(options.offset, 'offset'),
+      limit: checkCount(options.limit, 'limit'),
+      startMs: toMs(options.startTime, 'startTime'),
+      endMs: toMs(options.endTime, 'endTime'),
+      order: options.order === 'desc' ? 'desc' : 'asc',
+    });
+    return rows.map(decodeEntry);
+  }
+
+  /** The newest `n` entries, in append order. */
+  async tail(n = 10): Promise<Entry[]> {
+    const rows = await this.getEntries({ limit: n, order: 'desc' });
+    return rows.reverse();
+  }
+
+  /** Stream every entry (or a range) in append order, in constant memory. */
+  async *entries(options: { fromIndex?: number; toIndex?: number; chunkSize?: number } = {}): AsyncGenerator<Entry> {
+    await this.ready();
+    for await (const chunk of this.backend.scan(options)) {
+      for (const row of chunk) yield decodeEntry(row);
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncGenerator<Entry> {
+    return this.entries();
+  }
+
+  /**
+   * Find entries. A function is a predicate over each entry (the seed's form; scans). An object with
+   * `where` is pushed down to the database where the backend supports it, e.g.
+   * `query({ where: { 'data.user': 'alice' }, from, to, limit })`.
+   */
+  async query(filter: ((entry: Entry) => boolean) | StructuredQueryOptions, options: QueryOptions = {}): Promise<Entry[]> {
+    await this.ready();
+    if (typeof filter === 'function') {
+      const limit = checkCount(options.limit, 'limit') ?? Number.POSITIVE_INFINITY;
+      const lo = toMs(options.startTime, 'startTime') ?? Number.NEGATIVE_INFINITY;
+      const hi = toMs(options.endTime, 'endTime') ?? Number.POSITIVE_INFINITY;
+      const out: Entry[] = [];
+      if (limit === 0) return out;
+      for await (const e of this.entries()) {
+        const t = e.timestamp.getTime();
+        if (t < lo || t > hi) continue;
+        if (filter(e)) {
+          out.push(e);
+          if (out.length >= limit) break;
+        }
+      }
+      return out;
+    }
+    if (filter === null || typeof filter !== 'object') throw new ValidationError('query takes a predicate or { where }');
+    return this.structuredQuery(filter);
+  }
+
+  private async structuredQuery(q: StructuredQueryOptions): Promise<Entry[]> {
+    const where = q.where ?? {};
+    if (typeof where !== 'object' || where === null || Array.isArray(where)) {
+      throw new ValidationError('query.where must be an object of path → value', { path: '/where' });
+    }
+    const conds = Object.entries(where).map(([path, value]) => {
+      if (value !== null && !['string', 'number', 'boolean'].includes(typeof value)) {
+        throw new ValidationError(`query value for ${path} must be a string, number, boolean or null`, { path: '/where' });
+      }
+      if (typeof value === 'number' && !Number.isFinite(value)) {
+        throw new ValidationError(`query value for ${path} must be finite`, { path: '/where' });
+      }
+      return { path: parseWherePath(path), value };
+    });
+    const range = {
+      startMs: toMs(q.from ?? q.startTime, 'from'),
+      endMs: toMs(q.to ?? q.endTime, 'to'),
+      limit: checkCount(q.limit, 'limit'),
+      offset: checkCount(q.offset, 'offset'),
+      order: q.order === 'desc' ? ('desc' as const) : ('asc' as const),
+    };
+    const matches = (e: Entry) =>
+      conds.every((c) => readPath(c.path.root === 'data' ? e.data : e.metadata, c.path.segments) === c.value);
+    if (this.backend.query) {
+      // The database filters; re-check in JS so every backend returns exactly the same answer.
+      const rows = await this.backend.query({ ...range, where: where as Record<string, string | number | boolean | null> });
+      return rows.map(decodeEntry).filter(matches);
+    }
+    const out: Entry[] = [];
+    const limit = range.limit ?? Number.POSITIVE_INFINITY;
+    let skip = range.offset ?? 0;
+    if (limit === 0) return out;
+    const lo = range.startMs ?? Number.NEGATIVE_INFINITY;
+    const hi = range.endMs ?? Number.POSITIVE_INFINITY;
+    const source =
+      range.order === 'desc' ? (await this.backend.getRange({ order: 'desc' })).map(decodeEntry) : this.entries();
+    for await (const e of source) {
+      const t = e.timestamp.getTime();
+      if (t < lo || t > hi || !matches(e)) continue;
+      if (skip > 0) {
+        skip--;
+        continue;
+      }
+      out.push(e);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  /** Size, times, bytes and algorithms of the log. */
+  async getStats(): Promise<LedgerStats> {
+    const meta = await this.ready();
+    const [s, head, cp] = await Promise.all([this.backend.stats(), this.backend.readHead(), this.backend.latestCheckpoint()]);
+    return {
+      ledgerId: meta.ledgerId,
+      name: meta.name,
+      backend: this.backend.kind,
+      totalEntries: head.size,
+      firstEntryTime: s.firstTimestampMs === null ? null : new Date(s.firstTimestampMs),
+      lastEntryTime: s.lastTimestampMs === null ? null : new Date(s.lastTimestampMs),
+      totalSizeBytes: s.entryBytes,
+      treeSizeBytes: s.tileBytes,
+      uncompressedSizeBytes: s.uncompressedEntryBytes,
+      compressionRatio: s.entryBytes === 0 ? 1 : s.uncompressedEntryBytes / s.entryBytes,
+      hashAlgorithm: meta.hashAlgorithm,
+      rootHash: head.rootHash.toString('hex'),
+      latestCheckpointSize: cp?.size ?? null,
+      formatVersion: meta.formatVersion,
+    };
+  }
+
+  // ───────────────────────────── redaction ─────────────────────────────
+
+  /**
+   * Erase one entry's data (GDPR / HIPAA). Appends a redaction record naming the entry and its data
+   * digest, and erases the data and salt in the same transaction. The chain and tree still verify; the
+   * entry is reported as redacted, not tampered.
+   */
+  async redact(id: string, options: { reason: string; metadata?: Record<string, unknown> }): Promise<Entry> {
+    const meta = await this.ready();
+    if (!options || typeof options.reason !== 'string' || options.reason.length === 0) {
+      throw new ValidationError('redact needs a non-empty reason', { path: '/reason' });
+    }
+    const target = await this.getEntry(id);
+    if (!target) throw new NotFoundError(`no entry with id ${id}`);
+    if (target.type === 'redaction') throw new ValidationError('a redaction record cannot itself be redacted');
+    if (target.redacted) throw new ValidationError(`entry ${id} is already redacted`);
+    const prepared = prepareEntry(
+      { redacts: { id: target.id, index: target.index, dataDigest: target.dataDigest }, reason: options.reason },
+      options.metadata,
+      'redaction',
+      {
+        hashAlgorithm: meta.hashAlgorithm,
+        maxEntryBytes: this.options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES,
+        now: this.options.now,
+      },
+    );
+    const record = await this.sequencer.submit({ prepared, signers: this.defaultSigners, erase: target.index });
+    this.cache.delete(target.id);
+    return record;
+  }
+
+  // ───────────────────────────── checkpoints and proofs ─────────────────────────────
+
+  private requireSigningKey(): LogKey & { signer: NonNullable<LogKey['signer']> } {
+    const k = this.logKey;
+    if (!k?.signer) throw new ConfigurationError('checkpoints need a log key that can sign (ledger option logKey)');
+    return k as LogKey & { signer: NonNullable<LogKey['signer']> };
+  }
+
+  private requireVerifierKey(): LogKey {
+    if (!this.logKey) throw new ConfigurationError('this needs the log key (ledger option logKey, a vkey is enough)');
+    return this.logKey;
+  }
+
+  /**
+   * Sign a C2SP checkpoint for the current tree. Before signing, proves the new tree consistent with
+   * the latest checkpoint stored, so this ledger never signs two inconsistent views of its history.
+   */
+  async checkpoint(): Promise<SignedCheckpoint> {
+    await this.ready();
+    const key = this.requireSigningKey();
+    const origin = this.origin!;
+    await this.sequencer.idle();
+    const head = await this.backend.readHead();
+    const prev = await this.backend.latestCheckpoint();
+    if (prev) {
+      if (head.size < prev.size) {
+        throw new IntegrityError({ kind: 'truncated', message: `the log has ${head.size} entries but checkpoint ${prev.size} was signed` });
+      }
+      const opened = openCheckpoint(prev.note, { origin, verifiers: [key.verifier] });
+      if (!opened.rootHash.equals(prev.rootHash) || opened.size !== prev.size) {
+        throw new IntegrityError({ kind: 'checkpoint_invalid', message: 'the stored checkpoint row does not match its signed note' });
+      }
+      if (head.size === prev.size) {
+        if (!head.rootHash.equals(prev.rootHash)) {
+          throw new IntegrityError({ kind: 'inconsistent_checkpoint', message: `the tree at size ${head.size} differs from the signed checkpoint` });
+        }
+        return toSignedCheckpoint(opened);
+      }
+      const proof = await this.consistencyFromTiles(prev.size, head.size);
+      try {
+        verifyConsistencyRaw(prev.size, head.size, prev.rootHash, head.rootHash, proof);
+      } catch (err) {
+        throw new IntegrityError(
+          { kind: 'inconsistent_checkpoint', message: `refusing to sign: the tree is not an extension of checkpoint ${prev.size}` },
+          { cause: err },
+        );
+      }
+    }
+    // Check the stored head against the stored tree before vouching for it.
+    if (head.size > 0) {
+      const root = await this.rootFromTiles(head.size);
+      if (!root.equals(head.rootHash)) {
+        throw new IntegrityError({ kind: 'tree_mismatch', message: 'the stored head root does not match the stored tree' });
+      }
+    }
+    const note = signCheckpoint({ origin, size: head.size, rootHash: head.rootHash, extensions: [] }, key.signer);
+    await this.backend.addCheckpoint({ size: head.size, rootHash: head.rootHash, note, createdAtMs: Date.now() });
+    return toSignedCheckpoint(openCheckpoint(note, { origin, verifiers: [key.verifier] }));
+  }
+
+  /** The latest stored checkpoint (verified with the log key when one is configured), or null. */
+  async latestCheckpoint(): Promise<SignedCheckpoint | null> {
+    await this.ready();
+    const cp = await this.backend.latestCheckpoint();
+    if (!cp) return null;
+    if (!this.logKey) {
+      const body = parseCheckpointBody(cp.note.slice(0, cp.note.lastIndexOf('\n\n') + 1));
+      return { origin: body.origin, size: cp.size, rootHash: cp.rootHash.toString('hex'), text: cp.note };
+    }
+    return toSignedCheckpoint(openCheckpoint(cp.note, { origin: this.origin!, verifiers: [this.logKey.verifier] }));
+  }
+
+  private async readNodes(plan: ProofPlan, size: number): Promise<Buffer[]> {
+    if (plan.ids.length === 0) return plan.assemble([]);
+    const tiles = await this.backend.readTiles(tileKeysForNodes(plan.ids, size));
+    return plan.assemble(nodesFromTiles(plan.ids, tiles));
+  }
+
+  private async rootFromTiles(size: number): Promise<Buffer> {
+    // The root is the fold of the frontier nodes, which are complete nodes stored in tiles.
+    const ids = frontierNodeIds(size);
+    const tiles = await this.backend.readTiles(tileKeysForNodes(ids, size));
+    return frontierRoot(nodesFromTiles(ids, tiles));
+  }
+
+  private async consistencyFromTiles(size1: number, size2: number): Promise<Buffer[]> {
+    return this.readNodes(consistencyPlan(size1, size2), size2);
+  }
+
+  private async resolveSize(cp: CheckpointInput | undefined): Promise<{ size: number; root: Buffer }> {
+    if (cp === undefined) {
+      const latest = await this.backend.latestCheckpoint();
+      if (latest) return { size: latest.size, root: latest.rootHash };
+      const head = await this.backend.readHead();
+      return { size: head.size, root: head.rootHash };
+    }
+    if (typeof cp === 'number') {
+      const head = await this.backend.readHead();
+      if (!Number.isSafeInteger(cp) || cp < 1 || cp > head.size) throw new ValidationError(`tree size ${cp} is not in 1..${head.size}`);
+      return { size: cp, root: cp === head.size ? head.rootHash : await this.rootFromTiles(cp) };
+    }
+    const text = typeof cp === 'string' ? cp : cp.text;
+    const key = this.requireVerifierKey();
+    const opened = openCheckpoint(text, { origin: this.origin!, verifiers: [key.verifier] });
+    return { size: opened.size, root: opened.rootHash };
+  }
+
+  /** An RFC 9162 inclusion proof for an entry (by id or index) against a checkpoint (default: the latest). */
+  async proveInclusion(idOrIndex: string | number, checkpoint?: CheckpointInput): Promise<InclusionProofData> {
+    const meta = await this.ready();
+    await this.sequencer.idle();
+    let index: number;
+    if (typeof idOrIndex === 'number') {
+      index = checkCount(idOrIndex, 'index')!;
+    } else {
+      const row = await this.backend.getById(idOrIndex);
+      if (!row) throw new NotFoundError(`no entry with id ${idOrIndex}`);
+      index = row.index;
+    }
+    const { size, root } = await this.resolveSize(checkpoint);
+    if (index >= size) {
+      throw new CheckpointError(`entry ${index} is not covered by the checkpoint (size ${size}); sign a newer checkpoint`);
+    }
+    const path = await this.readNodes(inclusionPlan(index, size), size);
+    return {
+      index,
+      size,
+      rootHash: root.toString('hex'),
+      hashAlgorithm: meta.hashAlgorithm,
+      path: path.map((h) => h.toString('hex')),
+    };
+  }
+
+  /** An RFC 9162 consistency proof between two checkpoints (or sizes). */
+  async proveConsistency(oldCheckpoint: CheckpointInput, newCheckpoint?: CheckpointInput): Promise<ConsistencyProofData> {
+    await this.ready();
+    await this.sequencer.idle();
+    const a = await this.resolveSize(oldCheckpoint);
+    const b = await this.resolveSize(newCheckpoint);
+    if (a.size > b.size) throw new ValidationError(`old size ${a.size} is larger than new size ${b.size}`);
+    const path = a.size === b.size ? [] : await this.consistencyFromTiles(a.size, b.size);
+    return { size1: a.size, size2: b.size, path: path.map((h) => h.toString('hex')) };
+  }
+
+  // ───────────────────────────── verification ─────────────────────────────
+
+  /** Verify and return true, or throw IntegrityError saying which entry failed and how. */
+  async verifyIntegrity(options: VerifyOptions = {}): Promise<true> {
+    const report = await this.verify(options);
+    if (!report.ok) throw new IntegrityError(report.failure!);
+    return true;
+  }
+
+  /**
+   * Verify the whole log (or, with `incremental`, what was appended since the last successful run):
+   * recompute every entry hash, link and data digest, check signatures against trusted keys, rebuild the
+   * Merkle tree and compare it with the stored head and every stored checkpoint, and with a trusted
+   * checkpoint when given. Never throws on tampering: returns a report.
+   */
+  async verify(options: VerifyOptions = {}): Promise<VerificationReport> {
+    const meta = await this.ready();
+    const started = performance.now();
+    const checked: string[] = [];
+    const notChecked: string[] = [];
+    const head = await this.backend.readHead();
+    const stored = await this.backend.listCheckpoints();
+    const expectedRoots = new Map<number, { root: Buffer; label: string }>();
+    let failure: VerificationReport['failure'] = null;
+    let storedCheckpointsOk = 0;
+
+    // Stored checkpoints: each must be a valid note by the log key whose body matches its row.
+    if (stored.length > 0 && !this.logKey) notChecked.push('stored checkpoint signatures (no log key configured)');
+    for (const cp of stored) {
+      if (this.logKey) {
+        try {
+          const opened = openCheckpoint(cp.note, { origin: this.origin!, verifiers: [this.logKey.verifier] });
+          if (opened.size !== cp.size || !opened.rootHash.equals(cp.rootHash)) throw new Error('row differs from the signed note');
+        } catch (err) {
+          failure ??= { kind: 'checkpoint_invalid', message: `stored checkpoint ${cp.size} is invalid: ${(err as Error).message}` };
+          continue;
+        }
+      }
+      if (cp.size > head.size) {
+        failure ??= {
+          kind: 'truncated',
+          message: `the log has ${head.size} entries but a signed checkpoint covers ${cp.size}: entries were removed`,
+          expected: String(cp.size),
+          actual: String(head.size),
+        };
+        continue;
+      }
+      if (cp.size > 0) expectedRoots.set(cp.size, { root: cp.rootHash, label: `stored checkpoint ${cp.size}` });
+      storedCheckpointsOk++;
+    }
+
+    // A trusted checkpoint from outside the store.
+    let trusted: { size: number; root: Buffer; witnessed: boolean } | null = null;
+    if (options.trusted !== undefined) {
+      const key = this.requireVerifierKey();
+      const text = typeof options.trusted === 'string' ? options.trusted : options.trusted.text;
+      try {
+        const witnesses = this.options.witnesses ?? [];
+        const opened = openCheckpoint(text, {
+          origin: this.origin!,
+          verifiers: [key.verifier],
+          ...(witnesses.length ? { witnesses, witnessQuorum: this.options.witnessQuorum ?? witnesses.length } : {}),
+        });
+        trusted = { size: opened.size, root: opened.rootHash, witnessed: witnesses.length > 0 };
+      } catch (err) {
+        failure ??= {
+          kind: (err as SignLedgerError).code === 'NOTE_UNVERIFIED' && (err as { reason?: string }).reason === 'witness_quorum' ? 'witness_quorum' : 'checkpoint_invalid',
+          message: `the trusted checkpoint does not verify: ${(err as Error).message}`,
+        };
+      }
+      if (trusted) {
+        if (trusted.size > head.size) {
+          failure ??= {
+            kind: 'truncated',
+            message: `the trusted checkpoint covers ${trusted.size} entries but the log has ${head.size}: the log was truncated or rolled back`,
+            expected: String(trusted.size),
+            actual: String(head.size),
+          };
+        } else if (trusted.size > 0) {
+          const prior = expectedRoots.get(trusted.size);
+          if (prior && !prior.root.equals(trusted.root)) {
+            failure ??= { kind: 'inconsistent_checkpoint', message: `stored checkpoint ${trusted.size} differs from the trusted one: fork` };
+          }
+          expectedRoots.set(trusted.size, { root: trusted.root, label: `the trusted checkpoint (size ${trusted.size})` });
+        }
+      }
+    }
+
+    // Signatures: explicit keys are strict; without them, the ledger's own signers are checked.
+    const explicitKeys = options.keys ?? this.options.keyring;
+    const required = options.requireSignatures ?? this.options.requireSignatures ?? 0;
+    const checker: SignatureChecker = explicitKeys ?? this.implicitChecker(notChecked);
+
+    const start = options.incremental && this.verified && this.verified.state.size <= head.size ? this.verified : null;
+    const v = new StreamVerifier({
+      ledgerId: meta.ledgerId,
+      hashAlgorithm: meta.hashAlgorithm,
+      signatures: { checker, required },
+      start: start?.state,
+      expectedRoots,
+    });
+    if (start) {
+      for (const [i, d] of start.pending) (v.pendingRedactions as Map<number, string>).set(i, d);
+      // Entries before `start` were verified earlier; check the stored tree still agrees with them.
+      if (start.state.size > 0) {
+        const root = await this.rootFromTiles(start.state.size);
+        if (!root.equals(frontierRoot(start.state.frontier))) {
+          failure ??= { kind: 'tree_mismatch', message: `the stored tree no longer matches the verified state at size ${start.state.size}` };
+        }
+      }
+    }
+    if (!failure) {
+      const total = head.size;
+      for await (const chunk of this.backend.scan({ fromIndex: v.fromIndex, toIndex: head.size, chunkSize: 4096 })) {
+        if (!(await v.push(chunk))) break;
+        options.onProgress?.(v.fromIndex + v.entriesChecked, total);
+      }
+    }
+    const { state, root } = v.finish();
+    failure ??= v.failure;
+    if (!failure && state.size !== head.size) {
+      failure = {
+        kind: state.size < head.size ? 'truncated' : 'head_mismatch',
+        index: state.size,
+        message: `the head says ${head.size} entries but ${state.size} were found`,
+        expected: String(head.size),
+        actual: String(state.size),
+      };
+    }
+    if (!failure && !root.equals(head.rootHash)) {
+      failure = { kind: 'head_mismatch', message: 'the recomputed tree root differs from the stored head', expected: root.toString('hex'), actual: head.rootHash.toString('hex') };
+    }
+    if (!failure && head.lastHash !== state.lastHash) {
+      failure = { kind: 'head_mismatch', message: 'the stored head does not point at the last entry', expected: String(state.lastHash), actual: String(head.lastHash) };
+    }
+    if (!failure && head.size > 0) {
+      const tileRoot = await this.rootFromTiles(head.size).catch(() => null);
+      if (!tileRoot || !tileRoot.equals(root)) {
+        failure = { kind: 'tree_mismatch', message: 'the stored Merkle tree (used for proofs) does not match the entries' };
+      }
+    }
+
+    let assurance: AssuranceLevel = 'none';
+    if (!failure) {
+      assurance = 'chain';
+      checked.push(
+        start ? `entries ${v.fromIndex}..${head.size - 1} recomputed; earlier entries verified by a previous run` : `all ${head.size} entry hashes, links and data digests recomputed`,
+        'Merkle root recomputed and equal to the stored head and tree',
+      );
+      if (storedCheckpointsOk > 0 && this.logKey) {
+        assurance = 'checkpoint';
+        checked.push(`${storedCheckpointsOk} stored checkpoint(s) signed by ${this.logKey.name} match the recomputed tree`);
+      }
+      if (trusted) {
+        assurance = trusted.witnessed ? 'witnessed' : 'trusted';
+        checked.push(`consistent with the trusted checkpoint at size ${trusted.size}${trusted.witnessed ? ' (witness quorum met)' : ''}`);
+      } else {
+        notChecked.push('no trusted checkpoint given: truncation or a consistent rewrite by someone holding the store cannot be excluded');
+      }
+      this.verified = { state, pending: new Map(v.pendingRedactions) };
+    }
+    if (v.signaturesChecked > 0) checked.push(`${v.signaturesChecked} signature(s) verified`);
+    return {
+      ok: failure === null,
+      entriesChecked: v.entriesChecked,
+      fromIndex: v.fromIndex,
+      size: head.size,
+      rootHash: root.toString('hex'),
+      hashAlgorithm: meta.hashAlgorithm,
+      signaturesChecked: v.signaturesChecked,
+      redacted: [...v.redacted].sort((a, b) => a - b),
+      checkpointsChecked: v.rootsChecked,
+      assurance,
+      checked,
+      notChecked,
+      failure,
+      durationMs: performance.now() - started,
+    };
+  }
+
+  private implicitChecker(notChecked: string[]): SignatureChecker {
+    const ring = this.implicitKeys;
+    let unknown = 0;
+    const checker: SignatureChecker = {
+      check: (record, message, ctx) => {
+        if (!ring.get(record.keyId)) {
+          if (unknown++ === 0) {
+            notChecked.push('signatures by keys this ledger was not given (pass `keys`, a KeyRing, to check them)');
+          }
+          return { ok: true, keyId: record.keyId };
+        }
+        return ring.checkAsync(record, message, ctx);
+      },
+    };
+    return checker;
+  }
+
+  private async autoVerifyTick(): Promise<void> {
+    if (this.autoRunning || this.closed || !this.meta) return;
+    this.autoRunning = true;
+    try {
+      const report = await this.verify({ incremental: true });
+      if (!report.ok) {
+        const err = new IntegrityError(report.failure!);
+        this.lastAutoVerifyError = err;
+        this.options.onIntegrityError?.(err);
+      }
+    } catch (err) {
+      if (!(err instanceof ClosedError) && err instanceof IntegrityError) this.lastAutoVerifyError = err;
+    } finally {
+      this.autoRunning = false;
+    }
+  }
+
+  // ───────────────────────────── lifecycle ─────────────────────────────
+
+  /** Wait for pending appends, stop background work and close the storage. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.autoTimer) clearInterval(this.autoTimer);
+    this.autoTimer = null;
+    await this.sequencer.idle();
+    this.closed = true;
+    if (this.opening || this.meta) await this.backend.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+function lazyMemoryBackend(): StorageBackend {
+  return new InMemoryBackend();
+}

@@ -1,0 +1,100 @@
+import type { HashAlgorithm } from '../crypto/hash.js';
+import type { Signer } from '../crypto/signatures/types.js';
+import type { IntegrityError } from '../errors.js';
+import type { NoteVerifier } from '../note/keys.js';
+import type { StorageBackend } from '../storage/backend.js';
+import type { SignatureChecker } from '../verify/stream-verifier.js';
+import type { LogKey } from './log-key.js';
+
+/** A Signer, or one of its bound functions (the seed's `signer: rsa.sign`). */
+export type SignerLike = Signer | ((message: string) => Promise<string>);
+
+export interface LedgerOptions {
+  /** Where entries live. Default: a fresh InMemoryBackend. */
+  backend?: StorageBackend;
+  /** Ledger name inside the store (several ledgers may share one database). Default "default". */
+  name?: string;
+  /**
+   * Entry hash algorithm for a NEW ledger (default sha256). An existing ledger keeps the one it was
+   * created with; passing a different one explicitly is refused.
+   */
+  hashAlgorithm?: HashAlgorithm;
+  /** Signs checkpoints (C2SP signed note). A vkey string gives a verify-only ledger. */
+  logKey?: LogKey | string;
+  /** Checkpoint origin line; default the log key's name. */
+  origin?: string;
+  /** Sign every entry with this signer (implies enableSignatures). */
+  signer?: SignerLike;
+  /** Several signers: every entry carries one signature from each. */
+  signers?: readonly SignerLike[];
+  /** Require every entry to be signed (an append without a signer is refused). */
+  enableSignatures?: boolean;
+  /** Trusted public keys for verifying entry signatures (a KeyRing). Default: the signers given here. */
+  keyring?: SignatureChecker;
+  /** Valid signatures from distinct keys each event entry must carry for verification to pass. */
+  requireSignatures?: number;
+  /** Witness keys whose cosignatures on trusted checkpoints are checked. */
+  witnesses?: readonly NoteVerifier[];
+  witnessQuorum?: number;
+  /** Periodically verify new entries (incrementally). `true` = every 60 s. */
+  autoVerify?: boolean | { intervalMs?: number };
+  /** Called when background verification fails. Default: the error is kept in `lastAutoVerifyError`. */
+  onIntegrityError?: (error: IntegrityError) => void;
+  /** Size of the recent-entries cache (default 1,000; 0 disables). */
+  maxEntriesMemory?: number;
+  /** Largest canonical size of one entry's data plus metadata (default 1 MiB). */
+  maxEntryBytes?: number;
+  /** Most appends committed in one storage transaction (default 4,096). */
+  maxBatchSize?: number;
+  /** Clock for timestamps (tests). */
+  now?: () => number;
+}
+
+export interface AppendOptions {
+  metadata?: Record<string, unknown>;
+  /** Sign this entry (with `signer`, or the ledger's signer). */
+  sign?: boolean;
+  signer?: SignerLike;
+}
+
+export interface GetEntriesOptions {
+  offset?: number;
+  limit?: number;
+  startTime?: Date | number | string;
+  endTime?: Date | number | string;
+  /** `asc` (default): append order from the start; `desc`: newest first. */
+  order?: 'asc' | 'desc';
+}
+
+export interface QueryOptions {
+  limit?: number;
+  startTime?: Date | number | string;
+  endTime?: Date | number | string;
+}
+
+export interface StructuredQueryOptions extends QueryOptions {
+  where?: Record<string, string | number | boolean | null>;
+  from?: Date | number | string;
+  to?: Date | number | string;
+  offset?: number;
+  order?: 'asc' | 'desc';
+}
+
+export interface LedgerStats {
+  ledgerId: string;
+  name: string;
+  backend: string;
+  totalEntries: number;
+  firstEntryTime: Date | null;
+  lastEntryTime: Date | null;
+  /** Bytes of entry rows as stored (after compression, if any). */
+  totalSizeBytes: number;
+  /** Bytes of the persisted Merkle tree. */
+  treeSizeBytes: number;
+  uncompressedSizeBytes: number;
+  compressionRatio: number;
+  hashAlgorithm: HashAlgorithm;
+  rootHash: string;
+  latestCheckpointSize: number | null;
+  formatVersion: number;
+}

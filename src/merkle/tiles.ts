@@ -1,0 +1,309 @@
+/**
+ * Persistent tree layout shared by every storage backend (derived from C2SP tlog-tiles,
+ * tile height 8).
+ *
+ * Tile (level L, index t) covers the nodes of height 8L with indexes [256t, 256t + 256);
+ * `width` (1..256) says how many of them exist. Its blob holds, for h' = 0..7, every complete
+ * node of height 8L + h' inside the tile — floor(width / 2^h') of them, 32 bytes each, in index
+ * order — section after section. The first width·32 bytes are exactly a tlog-tile; the rest
+ * caches interior nodes, so a proof reads O(1) tiles per level instead of rehashing. The
+ * tile's own root (height 8L + 8) is not stored in it: it is a bottom node of level L + 1.
+ */
+import { IntegrityError, ProofError, ValidationError } from '../errors.js';
+import { HASH_SIZE, nodeHash, nodeHashAt } from './hash.js';
+import { isTreeSize, MAX_TREE_SIZE } from './math.js';
+import { type NodeId, nodeExists } from './node-id.js';
+
+export const TILE_HEIGHT = 8;
+export const TILE_WIDTH = 256;
+
+export interface TileKey {
+  level: number;
+  index: number;
+}
+
+export interface Tile {
+  level: number;
+  index: number;
+  width: number;
+  hashes: Buffer;
+}
+
+export function tileKeyString(k: TileKey): string {
+  return `${k.level}/${k.index}`;
+}
+
+// SECTIONS[w * 9 + h'] = node offset of section h' in a tile of width w; h' = 8 gives the total.
+const SECTIONS: number[] = [];
+for (let w = 0; w <= TILE_WIDTH; w++) {
+  let offset = 0;
+  for (let h = 0; h <= TILE_HEIGHT; h++) {
+    SECTIONS.push(offset);
+    offset += Math.floor(w / 2 ** h);
+  }
+}
+
+function section(width: number, h: number): number {
+  return SECTIONS[width * (TILE_HEIGHT + 1) + h]!;
+}
+
+function isWidth(w: unknown): w is number {
+  return Number.isInteger(w) && (w as number) >= 1 && (w as number) <= TILE_WIDTH;
+}
+
+/** Bytes in the blob of a tile of `width` (1..256); 16 320 for a full tile. */
+export function tileBlobLength(width: number): number {
+  if (!isWidth(width)) throw new ValidationError(`tile width must be an integer in 1..256, got ${width}`);
+  return section(width, TILE_HEIGHT) * HASH_SIZE;
+}
+
+function tileMismatch(message: string): IntegrityError {
+  return new IntegrityError({ kind: 'tree_mismatch', message });
+}
+
+/** Shape checks only (no hashing); throws IntegrityError('tree_mismatch'). */
+function checkTileShape(tile: Tile): void {
+  if (tile === null || typeof tile !== 'object') throw tileMismatch('tile is not an object');
+  if (!isTreeSize(tile.level) || !isTreeSize(tile.index)) {
+    throw tileMismatch('tile level and index must be safe non-negative integers');
+  }
+  if (!isWidth(tile.width)) throw tileMismatch(`tile ${tileKeyString(tile)} has invalid width ${tile.width}`);
+  if (!(tile.hashes instanceof Uint8Array) || tile.hashes.byteLength !== tileBlobLength(tile.width)) {
+    throw tileMismatch(
+      `tile ${tileKeyString(tile)} of width ${tile.width} must hold ${tileBlobLength(tile.width)} bytes`,
+    );
+  }
+}
+
+function asBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/**
+ * Checks that the blob length matches the width and that every cached interior node is the
+ * hash of its two children. Does not (cannot) check the bottom nodes: compare the tree root.
+ * Throws IntegrityError with kind 'tree_mismatch'.
+ */
+export function validateTile(tile: Tile): void {
+  checkTileShape(tile);
+  const blob = asBuffer(tile.hashes);
+  const w = tile.width;
+  for (let h = 1; h < TILE_HEIGHT; h++) {
+    const below = section(w, h - 1) * HASH_SIZE;
+    const here = section(w, h) * HASH_SIZE;
+    const count = Math.floor(w / 2 ** h);
+    for (let p = 0; p < count; p++) {
+      const left = below + 2 * p * HASH_SIZE;
+      const at = here + p * HASH_SIZE;
+      if (nodeHashAt(blob, left, left + HASH_SIZE).compare(blob, at, at + HASH_SIZE) !== 0) {
+        throw tileMismatch(
+          `tile ${tileKeyString(tile)}: node ${p} of height ${TILE_HEIGHT * tile.level + h} is not the hash of its children`,
+        );
+      }
+    }
+  }
+}
+
+/** The partial tiles (width < 256) at the right edge of a tree of `size`: what an append reads. */
+export function rightEdgeTiles(size: number): TileKey[] {
+  if (!isTreeSize(size)) throw new ValidationError('tree size must be a safe non-negative integer');
+  const keys: TileKey[] = [];
+  for (let level = 0, count = size; count > 0; level++, count = Math.floor(count / TILE_WIDTH)) {
+    if (count % TILE_WIDTH !== 0) keys.push({ level, index: Math.floor(count / TILE_WIDTH) });
+  }
+  return keys;
+}
+
+/**
+ * Append leaf hashes to a tree of `size` leaves stored as tiles. Pure: returns every tile
+ * created or changed (new blobs; inputs untouched), level by level, in index order. Hashes
+ * each new node once: O(new leaves + log n).
+ * `edgeTiles` must be exactly the tiles named by rightEdgeTiles(size), at their current widths.
+ */
+export function appendLeavesToTiles(
+  size: number,
+  edgeTiles: readonly Tile[],
+  leafHashes: readonly Uint8Array[],
+): Tile[] {
+  if (!isTreeSize(size)) throw new ValidationError('tree size must be a safe non-negative integer');
+  if (leafHashes.length > MAX_TREE_SIZE - size) throw new ValidationError('tree size would exceed 2^53 - 1');
+  for (let i = 0; i < leafHashes.length; i++) {
+    const h = leafHashes[i];
+    if (!(h instanceof Uint8Array) || h.byteLength !== HASH_SIZE) {
+      throw new ValidationError(`leaf hash ${i} is not 32 bytes`);
+    }
+  }
+  const edges = matchEdgeTiles(size, edgeTiles);
+  const out: Tile[] = [];
+  // New bottom nodes of the current level: leaf hashes, then the roots of tiles filled below.
+  let inputs: readonly Uint8Array[] = leafHashes;
+  let start = size; // index of the first new bottom node at this level
+  for (let level = 0; inputs.length > 0; level++) {
+    const filled: Buffer[] = [];
+    for (let i = 0, pos = start; i < inputs.length; ) {
+      const index = Math.floor(pos / TILE_WIDTH);
+      const oldWidth = pos % TILE_WIDTH;
+      const count = Math.min(TILE_WIDTH - oldWidth, inputs.length - i);
+      const width = oldWidth + count;
+      // Every byte is written below (old sections copied, new nodes computed).
+      const blob = Buffer.allocUnsafeSlow(tileBlobLength(width));
+      if (oldWidth > 0) {
+        const old = edges.get(tileKeyString({ level, index }))!;
+        for (let h = 0; h < TILE_HEIGHT; h++) {
+          const from = section(oldWidth, h) * HASH_SIZE;
+          const n = Math.floor(oldWidth / 2 ** h) * HASH_SIZE;
+          old.copy(blob, section(width, h) * HASH_SIZE, from, from + n);
+        }
+      }
+      for (let p = oldWidth; p < width; p++, i++) blob.set(inputs[i]!, p * HASH_SIZE);
+      for (let h = 1; h < TILE_HEIGHT; h++) {
+        const below = section(width, h - 1) * HASH_SIZE;
+        const here = section(width, h) * HASH_SIZE;
+        const end = Math.floor(width / 2 ** h);
+        for (let p = Math.floor(oldWidth / 2 ** h); p < end; p++) {
+          const left = below + 2 * p * HASH_SIZE;
+          nodeHashAt(blob, left, left + HASH_SIZE).copy(blob, here + p * HASH_SIZE);
+        }
+      }
+      out.push({ level, index, width, hashes: blob });
+      if (width === TILE_WIDTH) {
+        const top = section(TILE_WIDTH, TILE_HEIGHT - 1) * HASH_SIZE;
+        filled.push(nodeHashAt(blob, top, top + HASH_SIZE));
+      }
+      pos += count;
+    }
+    inputs = filled;
+    start = Math.floor(start / TILE_WIDTH);
+  }
+  return out;
+}
+
+/** Edge tiles by key; throws IntegrityError unless they are exactly rightEdgeTiles(size). */
+function matchEdgeTiles(size: number, edgeTiles: readonly Tile[]): Map<string, Buffer> {
+  const want = new Map<string, number>();
+  for (let level = 0, count = size; count > 0; level++, count = Math.floor(count / TILE_WIDTH)) {
+    const width = count % TILE_WIDTH;
+    if (width !== 0) want.set(tileKeyString({ level, index: Math.floor(count / TILE_WIDTH) }), width);
+  }
+  if (!Array.isArray(edgeTiles)) throw new ValidationError('edge tiles must be an array');
+  const got = new Map<string, Buffer>();
+  for (const tile of edgeTiles) {
+    checkTileShape(tile);
+    const key = tileKeyString(tile);
+    const width = want.get(key);
+    if (width === undefined) throw tileMismatch(`tile ${key} is not a right-edge tile at size ${size}`);
+    if (got.has(key)) throw tileMismatch(`tile ${key} given twice`);
+    if (tile.width !== width) {
+      throw tileMismatch(`tile ${key} has width ${tile.width}, size ${size} needs ${width}`);
+    }
+    got.set(key, asBuffer(tile.hashes));
+  }
+  for (const key of want.keys()) {
+    if (!got.has(key)) throw tileMismatch(`right-edge tile ${key} is missing at size ${size}`);
+  }
+  return got;
+}
+
+interface NodeLocation {
+  key: TileKey;
+  /** Height within the tile, 0..7. */
+  sub: number;
+  /** Position within its height section. */
+  position: number;
+}
+
+function locate(id: NodeId): NodeLocation {
+  if (id === null || typeof id !== 'object' || !isTreeSize(id.height) || !isTreeSize(id.index)) {
+    throw new ProofError('node id must have safe non-negative integer height and index');
+  }
+  const level = Math.floor(id.height / TILE_HEIGHT);
+  const sub = id.height - level * TILE_HEIGHT;
+  const span = 2 ** (TILE_HEIGHT - sub); // nodes of this height per tile
+  const index = Math.floor(id.index / span);
+  return { key: { level, index }, sub, position: id.index - index * span };
+}
+
+/** The distinct tiles holding `ids` (first-seen order); every node must exist at `size`. */
+export function tileKeysForNodes(ids: readonly NodeId[], size: number): TileKey[] {
+  if (!isTreeSize(size)) throw new ProofError('tree size must be a safe non-negative integer');
+  const seen = new Set<string>();
+  const keys: TileKey[] = [];
+  for (const id of ids) {
+    const { key } = locate(id);
+    if (!nodeExists(id, size)) {
+      throw new ProofError(`node ${id.height}/${id.index} does not exist in a tree of size ${size}`);
+    }
+    const s = tileKeyString(key);
+    if (!seen.has(s)) {
+      seen.add(s);
+      keys.push(key);
+    }
+  }
+  return keys;
+}
+
+/** Hashes of `ids` read from `tiles` (copies). Throws ProofError if a node is not there. */
+export function nodesFromTiles(ids: readonly NodeId[], tiles: readonly Tile[]): Buffer[] {
+  const byKey = new Map<string, Tile>();
+  for (const tile of tiles) {
+    checkTileShape(tile);
+    const key = tileKeyString(tile);
+    const prev = byKey.get(key);
+    // A tile may be given at several widths; the widest holds all the others' nodes.
+    if (prev === undefined || prev.width < tile.width) byKey.set(key, tile);
+  }
+  const out: Buffer[] = new Array(ids.length);
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    const { key, sub, position } = locate(id);
+    const tile = byKey.get(tileKeyString(key));
+    if (tile === undefined)
+      throw new ProofError(`tile ${tileKeyString(key)} for node ${id.height}/${id.index} is missing`);
+    if (position >= Math.floor(tile.width / 2 ** sub)) {
+      throw new ProofError(
+        `node ${id.height}/${id.index} is not in tile ${tileKeyString(key)} of width ${tile.width}`,
+      );
+    }
+    const at = (section(tile.width, sub) + position) * HASH_SIZE;
+    out[i] = Buffer.from(tile.hashes.subarray(at, at + HASH_SIZE));
+  }
+  return out;
+}
+
+/**
+ * Every tile of the tree over `leafHashes`, built from scratch level by level (independent of
+ * appendLeavesToTiles, so each cross-checks the other). For tests, rebuilds and verification.
+ */
+export function tilesForTree(leafHashes: readonly Uint8Array[]): Tile[] {
+  // heights[h] = all complete nodes of height h, in index order.
+  const heights: Uint8Array[][] = [];
+  let current: readonly Uint8Array[] = leafHashes;
+  for (let i = 0; i < current.length; i++) {
+    const h = current[i];
+    if (!(h instanceof Uint8Array) || h.byteLength !== HASH_SIZE) {
+      throw new ValidationError(`leaf hash ${i} is not 32 bytes`);
+    }
+  }
+  while (current.length > 0) {
+    heights.push(current as Uint8Array[]);
+    const next: Buffer[] = new Array(Math.floor(current.length / 2));
+    for (let i = 0; i < next.length; i++) next[i] = nodeHash(current[2 * i]!, current[2 * i + 1]!);
+    current = next;
+  }
+  const tiles: Tile[] = [];
+  for (let level = 0; TILE_HEIGHT * level < heights.length; level++) {
+    const bottom = heights[TILE_HEIGHT * level]!;
+    for (let index = 0; index * TILE_WIDTH < bottom.length; index++) {
+      const width = Math.min(TILE_WIDTH, bottom.length - index * TILE_WIDTH);
+      const blob = Buffer.alloc(tileBlobLength(width));
+      for (let h = 0; h < TILE_HEIGHT; h++) {
+        const count = Math.floor(width / 2 ** h);
+        const first = index * 2 ** (TILE_HEIGHT - h);
+        const nodes = heights[TILE_HEIGHT * level + h];
+        for (let p = 0; p < count; p++) blob.set(nodes![first + p]!, (section(width, h) + p) * HASH_SIZE);
+      }
+      tiles.push({ level, index, width, hashes: blob });
+    }
+  }
+  return tiles;
+}

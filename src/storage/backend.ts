@@ -1,0 +1,134 @@
+/**
+ * The one contract every storage backend implements (memory, SQLite, PostgreSQL, MongoDB, Redis).
+ *
+ * Backends store bytes and hashes the ledger computed and provide atomic sequencing; they know
+ * nothing of canonical JSON or proof rules. The conformance suite in test/conformance runs unchanged
+ * against every implementation.
+ */
+import type { HashAlgorithm } from '../crypto/hash.js';
+import type { StoredEntry } from '../entry/types.js';
+import type { Tile, TileKey } from '../merkle/tiles.js';
+
+export const STORAGE_SCHEMA_VERSION = 1;
+
+/** Identity of one ledger inside a store, fixed when it is created. */
+export interface LedgerMeta {
+  /** On-disk/wire format version of entries (docs/FORMAT.md). */
+  formatVersion: number;
+  /** Random UUID committed into every entry, so entries cannot be replayed into another ledger. */
+  ledgerId: string;
+  /** Name of the ledger within its store ("default" unless chosen). */
+  name: string;
+  hashAlgorithm: HashAlgorithm;
+  createdAt: string;
+}
+
+/** The log's head: what an append builds on, replaced atomically with each batch. */
+export interface Head {
+  size: number;
+  /** Hex hash of entry `size - 1`, or null when empty. */
+  lastHash: string | null;
+  /** Concatenated 32-byte roots of the right edge's complete subtrees (merkle/frontier). */
+  frontier: Buffer;
+  /** RFC 9162 root at `size`. */
+  rootHash: Buffer;
+}
+
+/** A checkpoint the ledger signed, stored for later consistency checks. */
+export interface StoredCheckpoint {
+  size: number;
+  rootHash: Buffer;
+  /** The full signed note text. */
+  note: string;
+  createdAtMs: number;
+}
+
+/** What one group commit writes, all or nothing. */
+export interface AppendBatch {
+  entries: StoredEntry[];
+  /** Tiles created or changed by these entries (merkle/tiles). */
+  tiles: Tile[];
+  head: Head;
+  /** Indexes whose data and salt are erased in the same transaction (redaction). */
+  erase: number[];
+}
+
+export interface AppendContext {
+  head: Head;
+  /** The right-edge partial tiles at `head.size` (merkle/tiles rightEdgeTiles). */
+  edgeTiles: Tile[];
+}
+
+export interface RangeQuery {
+  /** First index (inclusive). */
+  fromIndex?: number;
+  /** Last index (exclusive). */
+  toIndex?: number;
+  /** Inclusive lower bound on the entry time, ms. */
+  startMs?: number;
+  /** Inclusive upper bound on the entry time, ms. */
+  endMs?: number;
+  /** Rows to skip after filtering. */
+  offset?: number;
+  limit?: number;
+  order?: 'asc' | 'desc';
+}
+
+/** A structured query pushed down to the database where the backend can. */
+export interface StructuredQuery extends RangeQuery {
+  /** Equality on JSON paths: `data.user`, `metadata.category`. Values are JSON scalars. */
+  where?: Record<string, string | number | boolean | null>;
+}
+
+export interface StorageStats {
+  entries: number;
+  /** Bytes of entry rows as stored (bodies, data, salts, signatures, hashes), excluding tiles. */
+  entryBytes: number;
+  tileBytes: number;
+  /** Bytes before compression, when the backend compresses; equals entryBytes otherwise. */
+  uncompressedEntryBytes: number;
+  firstTimestampMs: number | null;
+  lastTimestampMs: number | null;
+}
+
+export interface StorageBackend {
+  /** Short name: "memory", "sqlite", "postgres", ... */
+  readonly kind: string;
+
+  /**
+   * Open the ledger's storage. If the store holds no ledger of this name, `create()` gives the meta
+   * to record; otherwise the stored meta is returned and the caller checks it.
+   */
+  open(name: string, create: () => LedgerMeta): Promise<LedgerMeta>;
+
+  /**
+   * Sequencing. Read the head and the right-edge tiles, call `build`, and write its batch atomically
+   * only if the head is still the one `build` saw (compare-and-swap or a lock held across `build`).
+   * Retry with a fresh head when another writer won. Never writes a batch over a moved head.
+   */
+  append(build: (ctx: AppendContext) => AppendBatch | Promise<AppendBatch>): Promise<AppendBatch>;
+
+  readHead(): Promise<Head>;
+  readTiles(keys: readonly TileKey[]): Promise<Tile[]>;
+
+  getByIndex(index: number): Promise<StoredEntry | null>;
+  getById(id: string): Promise<StoredEntry | null>;
+  /** Rows in index order (or reverse), filtered by index range and time. */
+  getRange(query: RangeQuery): Promise<StoredEntry[]>;
+  /** Stream rows in index order from `fromIndex` (default 0) to `toIndex` (default: the end), in chunks. */
+  scan(options?: { fromIndex?: number; toIndex?: number; chunkSize?: number }): AsyncIterable<StoredEntry[]>;
+  /** Optional database-side structured query; when absent the ledger filters a scan. */
+  query?(q: StructuredQuery): Promise<StoredEntry[]>;
+
+  addCheckpoint(cp: StoredCheckpoint): Promise<void>;
+  latestCheckpoint(): Promise<StoredCheckpoint | null>;
+  getCheckpoint(size: number): Promise<StoredCheckpoint | null>;
+  listCheckpoints(options?: { limit?: number }): Promise<StoredCheckpoint[]>;
+
+  stats(): Promise<StorageStats>;
+  close(): Promise<void>;
+}
+
+export function emptyHead(emptyRoot: Buffer): Head {
+  return { size: 0, lastHash: null, frontier: Buffer.alloc(0), rootHash: emptyRoot };
+}

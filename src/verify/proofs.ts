@@ -1,0 +1,151 @@
+/**
+ * Offline verification of what a ledger hands out: checkpoints, inclusion and consistency proofs.
+ * Pure functions: no storage, no network. They fail closed with typed errors.
+ */
+import { digest, type HashAlgorithm, assertHashAlgorithm } from '../crypto/hash.js';
+import { canonicalize } from '../encoding/canonical.js';
+import { fromHex } from '../encoding/bytes.js';
+import { commitmentText, dataDigestOf, leafText } from '../entry/commitment.js';
+import type { Entry } from '../entry/types.js';
+import { ProofError, ValidationError } from '../errors.js';
+import { leafHash } from '../merkle/hash.js';
+import { verifyConsistency as verifyConsistencyRaw, verifyInclusion as verifyInclusionRaw } from '../merkle/verify.js';
+import { type OpenedCheckpoint, openCheckpoint } from '../note/checkpoint.js';
+import { type NoteVerifier, parseVerifierKey } from '../note/keys.js';
+
+/** A signed C2SP checkpoint as the ledger returns it. */
+export interface SignedCheckpoint {
+  origin: string;
+  size: number;
+  /** Lowercase hex of the RFC 9162 root. */
+  rootHash: string;
+  /** The whole signed note (what you publish, hand to auditors, or pin). */
+  text: string;
+}
+
+/** A checkpoint given as the ledger's object, its note text, or (for ledger methods) a tree size. */
+export type CheckpointInput = SignedCheckpoint | string | number;
+
+export interface InclusionProofData {
+  index: number;
+  size: number;
+  rootHash: string;
+  hashAlgorithm: HashAlgorithm;
+  /** Audit path, hex, leaf to root (RFC 9162 §2.1.3). */
+  path: string[];
+}
+
+export interface ConsistencyProofData {
+  size1: number;
+  size2: number;
+  /** Hex, RFC 9162 §2.1.4. */
+  path: string[];
+}
+
+export function toSignedCheckpoint(o: OpenedCheckpoint): SignedCheckpoint {
+  return Object.freeze({ origin: o.origin, size: o.size, rootHash: o.rootHash.toString('hex'), text: o.note });
+}
+
+function verifierOf(key: string | NoteVerifier): NoteVerifier {
+  return typeof key === 'string' ? parseVerifierKey(key) : key;
+}
+
+/** Open a checkpoint note with the log's verifier key; the origin defaults to the key's name. */
+export function openSignedCheckpoint(
+  cp: SignedCheckpoint | string,
+  verifierKey: string | NoteVerifier,
+  options: { origin?: string; witnesses?: readonly NoteVerifier[]; witnessQuorum?: number } = {},
+): OpenedCheckpoint {
+  const v = verifierOf(verifierKey);
+  const text = typeof cp === 'string' ? cp : cp?.text;
+  if (typeof text !== 'string') throw new ValidationError('checkpoint must be a SignedCheckpoint or its note text');
+  const opened = openCheckpoint(text, {
+    origin: options.origin ?? v.name,
+    verifiers: [v],
+    ...(options.witnesses?.length ? { witnesses: options.witnesses, witnessQuorum: options.witnessQuorum } : {}),
+  });
+  if (typeof cp !== 'string' && (cp.size !== opened.size || cp.rootHash !== opened.rootHash.toString('hex'))) {
+    throw new ProofError('the checkpoint object does not match its signed note');
+  }
+  return opened;
+}
+
+/**
+ * Recompute an entry's hash from its own fields (data and salt included): proves the entry object
+ * is what the ledger committed to. A redacted entry is checked from its data digest alone.
+ */
+export function computeEntryHash(entry: Entry, hashAlgorithm: HashAlgorithm): string {
+  assertHashAlgorithm(hashAlgorithm);
+  if (!entry.redacted) {
+    if (entry.data === null || entry.salt === null) throw new ProofError('entry has no data or salt to check');
+    const d = dataDigestOf(hashAlgorithm, fromHex(entry.salt), canonicalize(entry.data)).toString('hex');
+    if (d !== entry.dataDigest) throw new ProofError('entry data does not match its data digest');
+  }
+  const body = commitmentText({
+    dataDigest: entry.dataDigest,
+    id: entry.id,
+    index: entry.index,
+    ledgerId: entry.ledgerId,
+    metadataText: canonicalize(entry.metadata),
+    prev: entry.previousHash,
+    timestamp: entry.timestamp.toISOString(),
+    type: entry.type,
+  });
+  return digest(hashAlgorithm, Buffer.from(body, 'utf8')).toString('hex');
+}
+
+/** The RFC 9162 leaf hash of an entry: SHA-256(0x00 || leaf text). */
+export function entryLeafHash(entry: Pick<Entry, 'hash' | 'signatures'>): Buffer {
+  const sigs = entry.signatures.length ? canonicalize(entry.signatures) : null;
+  return leafHash(Buffer.from(leafText(entry.hash, sigs), 'utf8'));
+}
+
+/**
+ * Check offline that `entry` is in the log at `checkpoint`: the entry's hash is recomputed from its
+ * content, the checkpoint's signature checked with the log's verifier key, and the audit path
+ * verified against the checkpoint's root. Throws ProofError / NoteError / CheckpointError; returns true.
+ */
+export function verifyInclusion(
+  entry: Entry,
+  proof: InclusionProofData,
+  checkpoint: SignedCheckpoint | string,
+  verifierKey: string | NoteVerifier,
+): true {
+  if (!proof || typeof proof !== 'object' || !Array.isArray(proof.path)) throw new ProofError('malformed inclusion proof');
+  const cp = openSignedCheckpoint(checkpoint, verifierKey);
+  if (proof.size !== cp.size) throw new ProofError(`the proof is for tree size ${proof.size}, the checkpoint is ${cp.size}`);
+  if (proof.index !== entry.index) throw new ProofError(`the proof is for index ${proof.index}, the entry is ${entry.index}`);
+  const hash = computeEntryHash(entry, proof.hashAlgorithm);
+  if (hash !== entry.hash) throw new ProofError('the entry hash does not match its content');
+  const path = proof.path.map((h) => {
+    try {
+      return fromHex(h);
+    } catch {
+      throw new ProofError('proof path element is not hex');
+    }
+  });
+  verifyInclusionRaw(entry.index, cp.size, entryLeafHash(entry), path, cp.rootHash);
+  return true;
+}
+
+/** Check offline that `newCheckpoint` extends `oldCheckpoint` (the log only grew). Returns true or throws. */
+export function verifyConsistency(
+  oldCheckpoint: SignedCheckpoint | string,
+  newCheckpoint: SignedCheckpoint | string,
+  proof: ConsistencyProofData,
+  verifierKey: string | NoteVerifier,
+): true {
+  if (!proof || typeof proof !== 'object' || !Array.isArray(proof.path)) throw new ProofError('malformed consistency proof');
+  const a = openSignedCheckpoint(oldCheckpoint, verifierKey);
+  const b = openSignedCheckpoint(newCheckpoint, verifierKey);
+  if (proof.size1 !== a.size || proof.size2 !== b.size) throw new ProofError('the proof is for other tree sizes than the checkpoints');
+  const path = proof.path.map((h) => {
+    try {
+      return fromHex(h);
+    } catch {
+      throw new ProofError('proof path element is not hex');
+    }
+  });
+  verifyConsistencyRaw(a.size, b.size, a.rootHash, b.rootHash, path);
+  return true;
+}

@@ -1,0 +1,328 @@
+/**
+ * Streaming verification of stored entry rows, in index order, in constant memory (plus the set of
+ * redactions still waiting for their record). Pure over rows: the ledger, the CLI and the offline
+ * bundle verifier all feed it. It recomputes every hash it can and trusts no stored hash.
+ */
+import { digest, type HashAlgorithm } from '../crypto/hash.js';
+import type { SignatureRecord } from '../crypto/signatures/types.js';
+import { dataDigestOf, leafText } from '../entry/commitment.js';
+import { parseCommitment } from '../entry/decode.js';
+import type { StoredEntry } from '../entry/types.js';
+import type { IntegrityFailure } from '../errors.js';
+import { type Frontier, frontierAppend, frontierRoot } from '../merkle/frontier.js';
+import { leafHash } from '../merkle/hash.js';
+
+/** Result of checking one signature; KeyRing.check returns this shape. */
+export type SignatureCheck =
+  | { ok: true; keyId: string }
+  | { ok: false; kind: string; message: string };
+
+export interface SignatureChecker {
+  check(
+    record: SignatureRecord,
+    message: string,
+    context: { index: number; time: Date },
+  ): SignatureCheck | Promise<SignatureCheck>;
+  /** Preferred when present: checks on the threadpool so verification uses every core. */
+  checkAsync?(record: SignatureRecord, message: string, context: { index: number; time: Date }): Promise<SignatureCheck>;
+}
+
+export interface SignaturePolicy {
+  checker: SignatureChecker;
+  /** Every event entry must carry at least this many valid signatures from distinct keys (default 0). */
+  required?: number;
+}
+
+/** Where an incremental run resumes: the state after `size` verified entries. */
+export interface VerifiedState {
+  size: number;
+  lastHash: string | null;
+  frontier: Frontier;
+}
+
+export interface StreamVerifierOptions {
+  ledgerId: string;
+  hashAlgorithm: HashAlgorithm;
+  signatures?: SignaturePolicy;
+  start?: VerifiedState;
+  /** Expected roots at given sizes (stored or trusted checkpoints), hex or bytes. */
+  expectedRoots?: ReadonlyMap<number, { root: Buffer; label: string }>;
+}
+
+const REDACTION_KEYS = ['reason', 'redacts'];
+
+export class StreamVerifier {
+  private readonly alg: HashAlgorithm;
+  private readonly ledgerId: string;
+  private readonly sig: SignaturePolicy | undefined;
+  private readonly expectedRoots: ReadonlyMap<number, { root: Buffer; label: string }>;
+  private size: number;
+  private lastHash: string | null;
+  private frontier: Frontier;
+  private pendingLeaves: Buffer[] = [];
+  /** index → dataDigest of erased entries whose redaction record has not been seen yet. */
+  private readonly awaitingRecord = new Map<number, string>();
+  /** index → dataDigest named by redaction records, to match erased entries seen later (never happens in order, kept for safety). */
+  readonly redacted: number[] = [];
+  readonly fromIndex: number;
+  entriesChecked = 0;
+  signaturesChecked = 0;
+  rootsChecked = 0;
+  failure: IntegrityFailure | null = null;
+
+  constructor(o: StreamVerifierOptions) {
+    this.alg = o.hashAlgorithm;
+    this.ledgerId = o.ledgerId;
+    this.sig = o.signatures;
+    this.expectedRoots = o.expectedRoots ?? new Map();
+    this.size = o.start?.size ?? 0;
+    this.fromIndex = this.size;
+    this.lastHash = o.start?.lastHash ?? null;
+    this.frontier = o.start?.frontier ?? [];
+  }
+
+  get ok(): boolean {
+    return this.failure === null;
+  }
+
+  private fail(f: IntegrityFailure): false {
+    if (!this.failure) this.failure = f;
+    return false;
+  }
+
+  /** Check a chunk of consecutive rows. Returns false once a failure is recorded (later rows are ignored). */
+  async push(rows: readonly StoredEntry[]): Promise<boolean> {
+    if (this.failure) return false;
+    const sigJobs: Promise<boolean>[] = [];
+    for (const row of rows) {
+      if (!this.checkRow(row, sigJobs)) break;
+    }
+    if (sigJobs.length) {
+      const results = await Promise.all(sigJobs);
+      if (results.includes(false)) return false;
+    }
+    return this.failure === null;
+  }
+
+  private checkRow(row: StoredEntry, sigJobs: Promise<boolean>[]): boolean {
+    const expected = this.size;
+    const where = { index: row.index, id: row.id };
+    if (row.index !== expected) {
+      const kind = row.index < expected ? (row.index === expected - 1 ? 'duplicate' : 'reorder') : 'gap';
+      return this.fail({
+        kind,
+        ...where,
+        message:
+          kind === 'gap'
+            ? `entries ${expected}..${row.index - 1} are missing`
+            : `entry ${row.index} appears where entry ${expected} belongs`,
+        expected: String(expected),
+        actual: String(row.index),
+      });
+    }
+    const c = parseCommitment(row.body);
+    if (c === null) return this.fail({ kind: 'malformed_entry', ...where, message: `entry ${expected} has a malformed commitment` });
+    const actualHash = digest(this.alg, Buffer.from(row.body, 'utf8'));
+    if (!actualHash.equals(row.hash)) {
+      return this.fail({
+        kind: 'hash_mismatch',
+        ...where,
+        message: `entry ${expected}: stored hash does not match its content`,
+        expected: actualHash.toString('hex'),
+        actual: row.hash.toString('hex'),
+      });
+    }
+    const hashHex = actualHash.toString('hex');
+    if (c.index !== expected) {
+      return this.fail({
+        kind: 'reorder',
+        ...where,
+        message: `entry stored at index ${expected} commits to index ${c.index}`,
+        expected: String(expected),
+        actual: String(c.index),
+      });
+    }
+    if (c.ledger !== this.ledgerId) {
+      return this.fail({ kind: 'ledger_mismatch', ...where, message: `entry ${expected} belongs to ledger ${c.ledger}`, expected: this.ledgerId, actual: c.ledger });
+    }
+    if (c.prev !== this.lastHash) {
+      return this.fail({
+        kind: 'broken_link',
+        ...where,
+        message: `entry ${expected} does not link to the entry before it`,
+        expected: String(this.lastHash),
+        actual: String(c.prev),
+      });
+    }
+    if (c.id !== row.id || Date.parse(c.timestamp) !== row.timestampMs || new Date(row.timestampMs).toISOString() !== c.timestamp) {
+      return this.fail({
+        kind: 'column_mismatch',
+        ...where,
+        message: `entry ${expected}: stored id/timestamp columns differ from the committed values`,
+        expected: `${c.id} ${c.timestamp}`,
+        actual: `${row.id} ${Number.isFinite(row.timestampMs) ? new Date(row.timestampMs).toISOString() : row.timestampMs}`,
+      });
+    }
+    // Data: recompute the salted digest, or account for a recorded redaction.
+    if (row.data !== null && row.salt !== null) {
+      const d = dataDigestOf(this.alg, row.salt, row.data).toString('hex');
+      if (d !== c.dataDigest) {
+        return this.fail({ kind: 'data_mismatch', ...where, message: `entry ${expected}: data does not match its committed digest`, expected: c.dataDigest, actual: d });
+      }
+      if (c.type === 'redaction' && !this.checkRedactionRecord(row.data, where)) return false;
+    } else if (row.data === null && row.salt === null) {
+      if (c.type === 'redaction') {
+        return this.fail({ kind: 'redaction_invalid', ...where, message: `redaction record ${expected} has been erased` });
+      }
+      this.awaitingRecord.set(expected, c.dataDigest);
+    } else {
+      return this.fail({ kind: 'data_mismatch', ...where, message: `entry ${expected}: data and salt are inconsistent (one erased, one not)` });
+    }
+    // Signatures are covered by the leaf; their validity is checked against the key policy.
+    if (!this.queueSignatures(row, c.type, hashHex, c.timestamp, where, sigJobs)) return false;
+    this.pendingLeaves.push(leafHash(Buffer.from(leafText(hashHex, row.signatures), 'utf8')));
+    this.lastHash = hashHex;
+    this.size++;
+    this.entriesChecked++;
+    if (this.expectedRoots.has(this.size) || this.pendingLeaves.length >= 4096) this.flushLeaves();
+    return this.failure === null;
+  }
+
+  private checkRedactionRecord(dataText: string, where: { index: number; id: string }): boolean {
+    let d: unknown;
+    try {
+      d = JSON.parse(dataText);
+    } catch {
+      return this.fail({ kind: 'redaction_invalid', ...where, message: `redaction record ${where.index} is not JSON` });
+    }
+    const o = d as { redacts?: { id?: unknown; index?: unknown; dataDigest?: unknown }; reason?: unknown };
+    const r = o?.redacts;
+    if (
+      typeof o !== 'object' ||
+      o === null ||
+      Object.keys(o).sort().join() !== REDACTION_KEYS.join() ||
+      typeof r !== 'object' ||
+      r === null ||
+      typeof r.index !== 'number' ||
+      typeof r.dataDigest !== 'string' ||
+      typeof r.id !== 'string' ||
+      r.index >= where.index
+    ) {
+      return this.fail({ kind: 'redaction_invalid', ...where, message: `redaction record ${where.index} is malformed` });
+    }
+    const awaited = this.awaitingRecord.get(r.index);
+    if (awaited !== undefined) {
+      if (awaited !== r.dataDigest) {
+        return this.fail({ kind: 'redaction_invalid', index: r.index, message: `redaction record ${where.index} names the wrong digest for entry ${r.index}` });
+      }
+      this.awaitingRecord.delete(r.index);
+      this.redacted.push(r.index);
+    }
+    return true;
+  }
+
+  private queueSignatures(
+    row: StoredEntry,
+    type: string,
+    hashHex: string,
+    timestamp: string,
+    where: { index: number; id: string },
+    jobs: Promise<boolean>[],
+  ): boolean {
+    let records: SignatureRecord[] = [];
+    if (row.signatures !== null) {
+      try {
+        records = JSON.parse(row.signatures) as SignatureRecord[];
+      } catch {
+        return this.fail({ kind: 'malformed_entry', ...where, message: `entry ${where.index}: signatures are not JSON` });
+      }
+      if (!Array.isArray(records) || records.length === 0) {
+        return this.fail({ kind: 'malformed_entry', ...where, message: `entry ${where.index}: malformed signature list` });
+      }
+    }
+    const policy = this.sig;
+    if (!policy) return true;
+    const required = type === 'event' ? (policy.required ?? 0) : 0;
+    if (records.length < required) {
+      return this.fail({
+        kind: 'signature_missing',
+        ...where,
+        message: `entry ${where.index} has ${records.length} signature(s), ${required} required`,
+      });
+    }
+    if (records.length === 0) return true;
+    const time = new Date(timestamp);
+    const ctx = { index: where.index, time };
+    jobs.push(
+      (async () => {
+        const results = await Promise.all(records.map((r) =>
+            policy.checker.checkAsync ? policy.checker.checkAsync(r, hashHex, ctx) : policy.checker.check(r, hashHex, ctx),
+          ),);
+        this.signaturesChecked += results.length;
+        const valid = new Set<string>();
+        for (const res of results) {
+          if (!res.ok) {
+            const kind =
+              res.kind === 'key_unknown'
+                ? 'key_unknown'
+                : res.kind === 'key_outside_window' || res.kind === 'key_revoked'
+                  ? 'key_outside_window'
+                  : 'signature_invalid';
+            this.fail({ kind, ...where, message: `entry ${where.index}: ${res.message}` });
+            return false;
+          }
+          valid.add(res.keyId);
+        }
+        if (valid.size < required) {
+          this.fail({ kind: 'signature_missing', ...where, message: `entry ${where.index}: ${valid.size} distinct key(s) signed, ${required} required` });
+          return false;
+        }
+        return true;
+      })(),
+    );
+    return true;
+  }
+
+  private flushLeaves(): void {
+    if (this.pendingLeaves.length === 0 && !this.expectedRoots.has(this.size)) return;
+    const before = this.size - this.pendingLeaves.length;
+    this.frontier = frontierAppend(this.frontier, before, this.pendingLeaves).frontier;
+    this.pendingLeaves = [];
+    const exp = this.expectedRoots.get(this.size);
+    if (exp) {
+      const root = frontierRoot(this.frontier);
+      this.rootsChecked++;
+      if (!root.equals(exp.root)) {
+        this.fail({
+          kind: 'tree_mismatch',
+          index: this.size - 1,
+          message: `the recomputed tree root at size ${this.size} does not match ${exp.label}`,
+          expected: exp.root.toString('hex'),
+          actual: root.toString('hex'),
+        });
+      }
+    }
+  }
+
+  /** Finish the stream: the verified state (for incremental runs) and the recomputed root. */
+  finish(): { state: VerifiedState; root: Buffer } {
+    this.flushLeaves();
+    if (this.failure === null && this.awaitingRecord.size > 0) {
+      const [index] = this.awaitingRecord.keys();
+      this.fail({
+        kind: 'redaction_unrecorded',
+        index,
+        message: `entry ${index}'s data was erased without a redaction record`,
+      });
+    }
+    return {
+      state: { size: this.size, lastHash: this.lastHash, frontier: this.frontier },
+      root: frontierRoot(this.frontier),
+    };
+  }
+
+  /** Redactions still waiting for their record (carried across incremental runs). */
+  get pendingRedactions(): ReadonlyMap<number, string> {
+    return this.awaitingRecord;
+  }
+}

@@ -1,0 +1,169 @@
+import { describe, expect, it } from 'vitest';
+import {
+  canonicalize,
+  canonicalizeBytes,
+  DEFAULT_MAX_DEPTH,
+  MAX_DEPTH_LIMIT,
+  prepareJson,
+} from '../../src/encoding/canonical.js';
+import { ConfigurationError } from '../../src/errors.js';
+
+describe('canonicalize', () => {
+  it('writes primitives like ECMAScript, with -0 as 0', () => {
+    expect(canonicalize(null)).toBe('null');
+    expect(canonicalize(true)).toBe('true');
+    expect(canonicalize(false)).toBe('false');
+    expect(canonicalize(-0)).toBe('0');
+    expect(canonicalize(1e21)).toBe('1e+21');
+    expect(canonicalize(1e-7)).toBe('1e-7');
+    expect(canonicalize(0.1 + 0.2)).toBe('0.30000000000000004');
+    expect(canonicalize(Number.MAX_SAFE_INTEGER)).toBe('9007199254740991');
+    expect(canonicalize('')).toBe('""');
+  });
+
+  it('escapes strings per RFC 8785 §3.2.2.2', () => {
+    expect(canonicalize('\u0000\u0008\t\n\u000b\f\r\u001f')).toBe('"\\u0000\\b\\t\\n\\u000b\\f\\r\\u001f"');
+    expect(canonicalize('"\\')).toBe('"\\"\\\\"');
+    // Written as is: '/', DEL, non-ASCII, U+2028/2029, astral characters.
+    expect(canonicalize('/\u007f\u00e9\u2028\u2029\u{1f600}')).toBe('"/\u007f\u00e9\u2028\u2029\u{1f600}"');
+    const long = `${'a'.repeat(60)}\n"\u{1f600}`;
+    expect(canonicalize(long)).toBe(JSON.stringify(long));
+  });
+
+  it('sorts members by UTF-16 code units, recursively, and keeps array order', () => {
+    expect(canonicalize({ b: 1, a: { d: [3, 1, 2], c: null } })).toBe('{"a":{"c":null,"d":[3,1,2]},"b":1}');
+    // Integer-like keys sort as strings, not numbers: "10" < "2" < "a".
+    expect(canonicalize({ a: 0, 2: 0, 10: 0, '': 0, ' ': 0 })).toBe('{"":0," ":0,"10":0,"2":0,"a":0}');
+    // U+1F600 is the surrogate pair D83D DE00, which sorts before U+FB33 (UTF-8 order would differ).
+    expect(canonicalize({ '\ufb33': 1, '\u{1f600}': 2, '\u00f6': 3 })).toBe(
+      '{"\u00f6":3,"\u{1f600}":2,"\ufb33":1}',
+    );
+  });
+
+  it('sorts objects with many keys (native sort path) the same way', () => {
+    const keys = Array.from({ length: 100 }, (_, i) => `k${(i * 37) % 100}`);
+    const obj = Object.fromEntries(keys.map((k) => [k, k]));
+    const text = canonicalize(obj);
+    const order = [...text.matchAll(/"(k\d+)":/g)].map((m) => m[1]);
+    expect(order).toEqual([...keys].sort());
+  });
+
+  it('accepts null-prototype objects and "__proto__" as an ordinary own key', () => {
+    const o = Object.create(null) as Record<string, unknown>;
+    o['z'] = 1;
+    o['a'] = [];
+    expect(canonicalize(o)).toBe('{"a":[],"z":1}');
+    expect(canonicalize(JSON.parse('{"__proto__":{"x":1},"b":2}'))).toBe('{"__proto__":{"x":1},"b":2}');
+  });
+
+  it('turns valid Dates into ISO strings by default', () => {
+    expect(canonicalize({ at: new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 6)) })).toBe(
+      '{"at":"2024-01-02T03:04:05.006Z"}',
+    );
+    expect(canonicalize(new Date(0), { dates: 'iso' })).toBe('"1970-01-01T00:00:00.000Z"');
+    expect(canonicalize(new Date(Date.UTC(12345, 0, 1)))).toBe('"+012345-01-01T00:00:00.000Z"');
+  });
+
+  it('allows the same object twice when it is not a cycle', () => {
+    const shared = { x: 1 };
+    expect(canonicalize({ a: shared, b: [shared, shared] })).toBe('{"a":{"x":1},"b":[{"x":1},{"x":1}]}');
+  });
+
+  it('has the documented default depth limit', () => {
+    expect(DEFAULT_MAX_DEPTH).toBe(64);
+    let deep: unknown = [];
+    for (let i = 1; i < MAX_DEPTH_LIMIT; i++) deep = [deep];
+    expect(canonicalize(deep, { maxDepth: MAX_DEPTH_LIMIT })).toHaveLength(2 * MAX_DEPTH_LIMIT);
+  });
+});
+
+describe('canonicalizeBytes', () => {
+  it('is the UTF-8 encoding of canonicalize', () => {
+    const v = { '€': ['é', '\u{1f600}'] };
+    const bytes = canonicalizeBytes(v);
+    expect(Buffer.isBuffer(bytes)).toBe(true);
+    expect(bytes.equals(Buffer.from(canonicalize(v), 'utf8'))).toBe(true);
+    expect(bytes.toString('hex')).toBe('7b22e282ac223a5b22c3a9222c22f09f9880225d7d');
+  });
+});
+
+describe('prepareJson', () => {
+  it('returns the canonical text and a frozen deep copy that shares nothing', () => {
+    const input = { z: [1, { y: 'x' }], a: { b: null } };
+    const { text, copy } = prepareJson(input);
+    expect(text).toBe('{"a":{"b":null},"z":[1,{"y":"x"}]}');
+    expect(copy).toEqual(input);
+    const c = copy as { z: [number, { y: string }]; a: { b: null } };
+    for (const node of [c, c.z, c.z[1], c.a]) expect(Object.isFrozen(node)).toBe(true);
+    expect(c).not.toBe(input);
+    expect(c.z).not.toBe(input.z);
+    expect(c.z[1]).not.toBe(input.z[1]);
+    expect(c.a).not.toBe(input.a);
+    // The copy lists members in canonical order.
+    expect(Object.keys(c)).toEqual(['a', 'z']);
+  });
+
+  it('is unaffected by later mutation of the input', () => {
+    const input: { list: unknown[]; inner: Record<string, unknown> } = { list: [1, 2], inner: { k: 'v' } };
+    const { text, copy } = prepareJson(input);
+    input.list.push(3);
+    input.inner['k'] = 'changed';
+    input.inner['new'] = true;
+    expect(canonicalize(copy)).toBe(text);
+    expect(copy).toEqual({ inner: { k: 'v' }, list: [1, 2] });
+  });
+
+  it('converts Dates and -0 the way the text does', () => {
+    const { text, copy } = prepareJson({ at: new Date(0), z: -0, n: [-0] });
+    expect(text).toBe('{"at":"1970-01-01T00:00:00.000Z","n":[0],"z":0}');
+    expect(copy).toEqual({ at: '1970-01-01T00:00:00.000Z', n: [0], z: 0 });
+    expect(Object.is((copy as { z: number }).z, 0)).toBe(true);
+    expect(copy).toStrictEqual(JSON.parse(text));
+  });
+
+  it('keeps "__proto__" as an own data property of the copy, not as its prototype', () => {
+    const input = JSON.parse('{"__proto__":{"polluted":true}}');
+    const { copy } = prepareJson(input);
+    expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
+    expect(Object.keys(copy as object)).toEqual(['__proto__']);
+    expect((copy as { polluted?: boolean }).polluted).toBeUndefined();
+    expect(Object.getOwnPropertyDescriptor(copy, '__proto__')?.value).toEqual({ polluted: true });
+  });
+
+  it('gives plain objects with Object.prototype even for null-prototype input', () => {
+    const input = Object.assign(Object.create(null) as object, { a: 1 });
+    const { copy } = prepareJson(input);
+    expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
+  });
+
+  it('copies a shared (non-cyclic) object separately at each place', () => {
+    const shared = { x: 1 };
+    const { copy } = prepareJson([shared, shared]);
+    const [a, b] = copy as [object, object];
+    expect(a).toEqual(b);
+    expect(a).not.toBe(shared);
+    expect(Object.isFrozen(a) && Object.isFrozen(b)).toBe(true);
+  });
+
+  it('returns primitives unchanged', () => {
+    expect(prepareJson('s')).toEqual({ text: '"s"', copy: 's' });
+    expect(prepareJson(null)).toEqual({ text: 'null', copy: null });
+    expect(prepareJson(2.5)).toEqual({ text: '2.5', copy: 2.5 });
+  });
+});
+
+describe('options', () => {
+  it.each([
+    { dates: 'yes' },
+    { maxDepth: -1 },
+    { maxDepth: 1.5 },
+    { maxDepth: MAX_DEPTH_LIMIT + 1 },
+    { maxBytes: -1 },
+    { maxBytes: Number.NaN },
+  ])('rejects %o with ConfigurationError', (options) => {
+    // biome-ignore lint/suspicious/noExplicitAny: deliberately invalid options
+    expect(() => canonicalize({}, options as any)).toThrow(ConfigurationError);
+    // biome-ignore lint/suspicious/noExplicitAny: deliberately invalid options
+    expect(() => prepareJson({}, options as any)).toThrow(ConfigurationError);
+  });
+});

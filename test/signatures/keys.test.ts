@@ -1,0 +1,207 @@
+import { createSecretKey, generateKeyPairSync } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import {
+  ECDSASigner,
+  Ed25519Signer,
+  keyFromPem,
+  RSASigner,
+  verifySignature,
+} from '../../src/crypto/signatures/index.js';
+import { KeyError, ValidationError } from '../../src/errors.js';
+import { ENTRY_HASH, fixtures } from './fixtures.js';
+
+function catchError(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected a throw');
+}
+
+describe('PEM', () => {
+  it('plain PKCS#8 round-trips for every signer class', async () => {
+    const ed = new Ed25519Signer();
+    const ec = new ECDSASigner({ curve: 'secp256k1' });
+    const rsa = fixtures.rsaPkcs1();
+    const edPem = ed.exportPrivateKeyPem();
+    expect(edPem).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+    const ed2 = Ed25519Signer.fromPem(edPem);
+    const ec2 = ECDSASigner.fromPem(ec.exportPrivateKeyPem());
+    const rsa2 = RSASigner.fromPem(rsa.exportPrivateKeyPem(), { padding: 'pkcs1' });
+    for (const [a, b] of [
+      [ed, ed2],
+      [ec, ec2],
+      [rsa, rsa2],
+    ] as const) {
+      expect(b.keyId).toBe(a.keyId);
+      expect(b.algorithm).toBe(a.algorithm);
+      expect(a.verify(ENTRY_HASH, await b.sign(ENTRY_HASH))).toBe(true);
+    }
+    expect(ec2.curve).toBe('secp256k1');
+  });
+
+  it('encrypted PKCS#8 (aes-256-cbc) needs the passphrase', async () => {
+    const ed = new Ed25519Signer();
+    const pem = ed.exportPrivateKeyPem({ passphrase: 'correct horse' });
+    expect(pem).toMatch(/^-----BEGIN ENCRYPTED PRIVATE KEY-----\n/);
+    const loaded = Ed25519Signer.fromPem(pem, { passphrase: 'correct horse' });
+    expect(loaded.keyId).toBe(ed.keyId);
+    expect(ed.verify('m', await loaded.sign('m'))).toBe(true);
+
+    const wrong = catchError(() => Ed25519Signer.fromPem(pem, { passphrase: 'wrong' }));
+    expect(wrong).toBeInstanceOf(KeyError);
+    expect((wrong as KeyError).code).toBe('KEY_INVALID');
+    expect((wrong as KeyError).cause).toBeInstanceOf(Error);
+
+    const missing = catchError(() => Ed25519Signer.fromPem(pem));
+    expect(missing).toBeInstanceOf(KeyError);
+    expect((missing as Error).message).toMatch(/passphrase/);
+  });
+
+  it('an empty export passphrase is refused', () => {
+    expect(() => new Ed25519Signer().exportPrivateKeyPem({ passphrase: '' })).toThrow(ValidationError);
+  });
+
+  it('legacy PKCS#1 and SEC1 private PEMs load too', () => {
+    const rsa = fixtures.rsaPss();
+    const pkcs1 = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' });
+    expect(RSASigner.fromPem(pkcs1 as string).canSign).toBe(true);
+    const sec1 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({ type: 'sec1', format: 'pem' });
+    expect(ECDSASigner.fromPem(sec1 as string).curve).toBe('P-384');
+    expect(rsa.canSign).toBe(true);
+  });
+
+  it('corrupt PEM → KeyError with the cause', () => {
+    const pem = new Ed25519Signer().exportPrivateKeyPem();
+    const lines = pem.split('\n');
+    lines[1] = `${lines[1]!.slice(0, 10)}AAAA${lines[1]!.slice(14)}`;
+    const corrupt = [
+      lines.join('\n'),
+      '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n',
+      '-----BEGIN PUBLIC KEY-----\nnot base64!\n-----END PUBLIC KEY-----\n',
+      'no pem here',
+      '',
+    ];
+    for (const text of corrupt) {
+      const e = catchError(() => Ed25519Signer.fromPem(text));
+      expect(e).toBeInstanceOf(KeyError);
+    }
+    const withCause = catchError(() => keyFromPem('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n'));
+    expect((withCause as KeyError).cause).toBeDefined();
+  });
+
+  it('fromPem refuses non-PEM input types', () => {
+    expect(() => Ed25519Signer.fromPem({} as never)).toThrow(ValidationError);
+  });
+});
+
+describe('public-only verifiers', () => {
+  it('verify but refuse to sign with KeyError', async () => {
+    const ec = new ECDSASigner({ curve: 'P-521' });
+    const sig = await ec.sign(ENTRY_HASH);
+    const pub = ECDSASigner.fromPem(ec.exportPublicKeyPem());
+    expect(pub.canSign).toBe(false);
+    expect(pub.keyId).toBe(ec.keyId);
+    expect(pub.verify(ENTRY_HASH, sig)).toBe(true);
+    await expect(pub.sign(ENTRY_HASH)).rejects.toBeInstanceOf(KeyError);
+    await expect(pub.signRecord(ENTRY_HASH)).rejects.toBeInstanceOf(KeyError);
+    expect(() => pub.signSync(ENTRY_HASH)).toThrow(KeyError);
+    expect(() => pub.exportPrivateKeyPem()).toThrow(KeyError);
+    expect(() => pub.toJwk({ private: true })).toThrow(KeyError);
+    expect(pub.exportPublicKeyPem()).toBe(ec.exportPublicKeyPem());
+  });
+
+  it('from a public JWK and a public KeyObject', async () => {
+    const ed = new Ed25519Signer();
+    const sig = await ed.sign('m');
+    const fromJwk = Ed25519Signer.fromJwk(ed.toJwk());
+    const fromKo = Ed25519Signer.fromKeyObject(ed.publicKey);
+    for (const v of [fromJwk, fromKo]) {
+      expect(v.canSign).toBe(false);
+      expect(v.verify('m', sig)).toBe(true);
+    }
+  });
+});
+
+describe('JWK', () => {
+  it('private JWKs round-trip for Ed25519, every curve and RSA', async () => {
+    const signers = [
+      new Ed25519Signer(),
+      new ECDSASigner({ curve: 'P-256' }),
+      new ECDSASigner({ curve: 'P-384' }),
+      new ECDSASigner({ curve: 'P-521' }),
+      new ECDSASigner({ curve: 'secp256k1' }),
+      fixtures.rsaPss(),
+    ];
+    for (const s of signers) {
+      const jwk = s.toJwk({ private: true });
+      const loaded =
+        s instanceof Ed25519Signer
+          ? Ed25519Signer.fromJwk(jwk)
+          : s instanceof ECDSASigner
+            ? ECDSASigner.fromJwk(jwk)
+            : RSASigner.fromJwk(jwk);
+      expect(loaded.keyId).toBe(s.keyId);
+      expect(loaded.canSign).toBe(true);
+      expect(s.verify('m', await loaded.sign('m'))).toBe(true);
+    }
+    expect(new ECDSASigner({ curve: 'secp256k1' }).toJwk().crv).toBe('secp256k1');
+  });
+
+  it('an invalid JWK → KeyError', () => {
+    expect(() => Ed25519Signer.fromJwk({ kty: 'OKP', crv: 'Ed25519', x: 'short' })).toThrow(KeyError);
+    expect(() => ECDSASigner.fromJwk({ kty: 'EC', crv: 'P-256' })).toThrow(KeyError);
+  });
+});
+
+describe('key strength and type checks', () => {
+  it('RSA 1024 → KeyError (generated, loaded, verify-only, or used in verifySignature)', () => {
+    const weak = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    expect(() => RSASigner.fromKeyObject(weak.privateKey)).toThrow(KeyError);
+    expect(() => RSASigner.fromPem(weak.publicKey.export({ type: 'spki', format: 'pem' }) as string)).toThrow(
+      /too weak/,
+    );
+    expect(() => new RSASigner({ keySize: 1024 as never })).toThrow(ValidationError);
+    expect(() =>
+      verifySignature({ algorithm: 'rsa-pss-sha256', keyId: 'x', value: 'AAAA' }, 'm', weak.publicKey),
+    ).toThrow(KeyError);
+  });
+
+  it('a key of the wrong type for the signer class → KeyError', () => {
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const ed = generateKeyPairSync('ed25519');
+    const rsa = fixtures.rsaPss();
+    expect(() => RSASigner.fromKeyObject(ec.privateKey)).toThrow(KeyError);
+    expect(() => ECDSASigner.fromKeyObject(ed.privateKey)).toThrow(KeyError);
+    expect(() => Ed25519Signer.fromPem(rsa.exportPrivateKeyPem())).toThrow(KeyError);
+    expect(() => Ed25519Signer.fromKeyObject(ec.publicKey)).toThrow(KeyError);
+  });
+
+  it('an EC key on another curve than requested → KeyError', () => {
+    const p384 = new ECDSASigner({ curve: 'P-384' });
+    expect(() => ECDSASigner.fromPem(p384.exportPrivateKeyPem(), { curve: 'P-256' })).toThrow(/P-256/);
+    expect(() => new ECDSASigner({ curve: 'P-256', key: p384.publicKey })).toThrow(KeyError);
+    // without a curve option the key decides
+    expect(ECDSASigner.fromPem(p384.exportPrivateKeyPem()).algorithm).toBe('ecdsa-p384-sha384');
+  });
+
+  it('an RSA key of another size than requested → KeyError', () => {
+    expect(() => new RSASigner({ keySize: 3072, key: fixtures.rsaPss().publicKey })).toThrow(KeyError);
+  });
+
+  it('unsupported key types and curves → KeyError', () => {
+    const ed448 = generateKeyPairSync('ed448');
+    const brainpool = generateKeyPairSync('ec', { namedCurve: 'brainpoolP256r1' });
+    const pss = generateKeyPairSync('rsa-pss', { modulusLength: 2048 });
+    expect(() => Ed25519Signer.fromKeyObject(ed448.privateKey)).toThrow(KeyError);
+    expect(() => ECDSASigner.fromKeyObject(brainpool.privateKey)).toThrow(/curve/);
+    expect(() => RSASigner.fromKeyObject(pss.privateKey)).toThrow(/RSASSA-PSS/);
+    expect(() => Ed25519Signer.fromKeyObject(createSecretKey(Buffer.alloc(32)))).toThrow(KeyError);
+  });
+
+  it('bad options → ValidationError', () => {
+    expect(() => new ECDSASigner({ curve: 'P-224' as never })).toThrow(ValidationError);
+    expect(() => new RSASigner({ padding: 'oaep' as never })).toThrow(ValidationError);
+  });
+});
