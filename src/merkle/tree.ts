@@ -63,31 +63,33 @@ function hashPath(path: unknown): Uint8Array[] | undefined {
 }
 
 export class MerkleTree {
-  private readonly leafHashes: Buffer[] = [];
+  /** Leaf hashes added since the last build; built ones live only in the tiles. */
+  private pending: Buffer[] = [];
   private readonly tiles = new Map<string, Tile>();
   private builtSize = 0;
   private frontier: Frontier = [];
 
   /** Number of leaves added (built or not). */
   get size(): number {
-    return this.leafHashes.length;
+    return this.builtSize + this.pending.length;
   }
 
   /** Adds one leaf (see the class comment for how strings are read); returns its index. */
   addLeaf(data: Uint8Array | string): number {
-    this.leafHashes.push(leafHash(leafBytes(data)));
-    return this.leafHashes.length - 1;
+    this.pending.push(leafHash(leafBytes(data)));
+    return this.size - 1;
   }
 
   /** Brings the stored nodes up to date with the added leaves. Incremental; called lazily too. */
   build(): this {
-    if (this.builtSize === this.leafHashes.length) return this;
-    const fresh = this.leafHashes.slice(this.builtSize);
+    const fresh = this.pending;
+    if (fresh.length === 0) return this;
     const edges = rightEdgeTiles(this.builtSize).map((k) => this.tiles.get(tileKeyString(k))!);
     for (const tile of appendLeavesToTiles(this.builtSize, edges, fresh))
       this.tiles.set(tileKeyString(tile), tile);
     this.frontier = frontierAppend(this.frontier, this.builtSize, fresh).frontier;
-    this.builtSize = this.leafHashes.length;
+    this.builtSize += fresh.length;
+    this.pending = [];
     return this;
   }
 

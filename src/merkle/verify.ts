@@ -36,10 +36,10 @@ export function rootFromInclusionProof(
   leafHash: Uint8Array,
   proof: readonly Uint8Array[],
 ): Buffer {
-  checkSize(index, 'leaf index');
-  checkSize(size, 'tree size');
   checkHash(leafHash, 'leaf hash');
   checkProof(proof);
+  checkSize(index, 'leaf index');
+  checkSize(size, 'tree size');
   if (index >= size) throw new ProofError(`leaf index ${index} is not below tree size ${size}`);
   let fn = index;
   let sn = size - 1;

@@ -179,7 +179,7 @@ describe('appendLeavesToTiles, property-based', () => {
             const changed = store.append(batch);
             expect(changed.map(tileKeyString)).toEqual(expectedChangedKeys(before, before + k));
             // Pure: the edge tiles passed in are left untouched.
-            oldEdges.forEach((t, i) => expect(t.hashes.equals(oldBytes[i]!)).toBe(true));
+            for (const [i, t] of oldEdges.entries()) expect(t.hashes.equals(oldBytes[i]!)).toBe(true);
             frontier = frontierAppend(frontier.frontier, frontier.size, batch);
           }
           const tiles = [...store.tiles.values()];

@@ -65,9 +65,15 @@ describe('PEM', () => {
 
   it('legacy PKCS#1 and SEC1 private PEMs load too', () => {
     const rsa = fixtures.rsaPss();
-    const pkcs1 = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' });
+    const pkcs1 = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+      type: 'pkcs1',
+      format: 'pem',
+    });
     expect(RSASigner.fromPem(pkcs1 as string).canSign).toBe(true);
-    const sec1 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({ type: 'sec1', format: 'pem' });
+    const sec1 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({
+      type: 'sec1',
+      format: 'pem',
+    });
     expect(ECDSASigner.fromPem(sec1 as string).curve).toBe('P-384');
     expect(rsa.canSign).toBe(true);
   });
@@ -87,7 +93,9 @@ describe('PEM', () => {
       const e = catchError(() => Ed25519Signer.fromPem(text));
       expect(e).toBeInstanceOf(KeyError);
     }
-    const withCause = catchError(() => keyFromPem('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n'));
+    const withCause = catchError(() =>
+      keyFromPem('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n'),
+    );
     expect((withCause as KeyError).cause).toBeDefined();
   });
 

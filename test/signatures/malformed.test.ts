@@ -88,7 +88,9 @@ describe('malformed signatures are false, never a throw', () => {
     // an RSA record over an RSA key verified under the other padding is false
     const rsa = fixtures.rsaPss();
     const rsaRec = await rsa.signRecord(ENTRY_HASH);
-    expect(verifySignature({ ...rsaRec, algorithm: 'rsa-pkcs1v15-sha256' }, ENTRY_HASH, rsa.publicKey)).toBe(false);
+    expect(verifySignature({ ...rsaRec, algorithm: 'rsa-pkcs1v15-sha256' }, ENTRY_HASH, rsa.publicKey)).toBe(
+      false,
+    );
     expect(verifySignature(rsaRec, ENTRY_HASH, rsa.publicKey)).toBe(true);
   });
 
@@ -98,15 +100,15 @@ describe('malformed signatures are false, never a throw', () => {
     expect(() => ed.verify(42 as never, sig)).toThrow(ValidationError);
     expect(() => ed.verify('m', 42 as never)).toThrow(ValidationError);
     expect(() => ed.verify('m', null as never)).toThrow(ValidationError);
-    expect(() => ed.verify(undefined as never, { algorithm: 'ecdsa-p256-sha256', keyId: '', value: '' })).toThrow(
-      ValidationError,
-    );
+    expect(() =>
+      ed.verify(undefined as never, { algorithm: 'ecdsa-p256-sha256', keyId: '', value: '' }),
+    ).toThrow(ValidationError);
     await expect(ed.sign({} as never)).rejects.toBeInstanceOf(ValidationError);
     expect(() => ed.signSync(null as never)).toThrow(ValidationError);
     expect(() => verifySignature(null as never, 'm', ed.publicKey)).toThrow(ValidationError);
-    expect(() => verifySignature({ algorithm: 'ed25519', keyId: ed.keyId, value: sig }, 'm', 'pem' as never)).toThrow(
-      ValidationError,
-    );
+    expect(() =>
+      verifySignature({ algorithm: 'ed25519', keyId: ed.keyId, value: sig }, 'm', 'pem' as never),
+    ).toThrow(ValidationError);
   });
 });
 
@@ -128,7 +130,7 @@ describe('property: any single bit flip fails verification', () => {
       fc.assert(
         fc.property(fc.nat({ max: sigBytes.length * 8 - 1 }), (bit) => {
           const flipped = Buffer.from(sigBytes);
-          flipped[Math.floor(bit / 8)]! ^= 1 << bit % 8;
+          flipped[Math.floor(bit / 8)]! ^= 1 << (bit % 8);
           return signer.verify(message, flipped) === false && signer.verify(message, b64(flipped)) === false;
         }),
         { numRuns: 150 },
@@ -136,7 +138,7 @@ describe('property: any single bit flip fails verification', () => {
       fc.assert(
         fc.property(fc.nat({ max: message.length * 8 - 1 }), (bit) => {
           const flipped = Buffer.from(message);
-          flipped[Math.floor(bit / 8)]! ^= 1 << bit % 8;
+          flipped[Math.floor(bit / 8)]! ^= 1 << (bit % 8);
           return signer.verify(flipped, sig) === false;
         }),
         { numRuns: 150 },
@@ -152,7 +154,7 @@ describe('property: any single bit flip fails verification', () => {
         if (!ed.verify(msg, sig)) return false;
         const bit = n % (msg.length * 8);
         const m2 = Buffer.from(msg);
-        m2[Math.floor(bit / 8)]! ^= 1 << bit % 8;
+        m2[Math.floor(bit / 8)]! ^= 1 << (bit % 8);
         const s2 = Buffer.from(sig);
         s2[n % 64]! ^= 0x80;
         return !ed.verify(m2, sig) && !ed.verify(msg, s2);

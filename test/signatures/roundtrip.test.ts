@@ -52,13 +52,20 @@ describe('every algorithm round-trips', () => {
 
   it('signatures are checked by node:crypto directly with the documented parameters', async () => {
     const ed = new Ed25519Signer();
-    expect(cryptoVerify(null, Buffer.from(ENTRY_HASH), ed.publicKey, Buffer.from(await ed.sign(ENTRY_HASH), 'base64'))).toBe(
-      true,
-    );
+    expect(
+      cryptoVerify(
+        null,
+        Buffer.from(ENTRY_HASH),
+        ed.publicKey,
+        Buffer.from(await ed.sign(ENTRY_HASH), 'base64'),
+      ),
+    ).toBe(true);
     const ec = new ECDSASigner({ curve: 'P-384' });
     const der = Buffer.from(await ec.sign(ENTRY_HASH), 'base64');
     expect(der[0]).toBe(0x30); // DER SEQUENCE, not raw r||s
-    expect(cryptoVerify('sha384', Buffer.from(ENTRY_HASH), { key: ec.publicKey, dsaEncoding: 'der' }, der)).toBe(true);
+    expect(
+      cryptoVerify('sha384', Buffer.from(ENTRY_HASH), { key: ec.publicKey, dsaEncoding: 'der' }, der),
+    ).toBe(true);
   });
 
   it('Ed25519 is deterministic; RSA-PSS is randomized', async () => {
@@ -158,7 +165,11 @@ describe('serialization never leaks the private key', () => {
     const ed = new Ed25519Signer();
     const json = JSON.stringify(ed);
     expect(json).not.toContain('PRIVATE');
-    expect(JSON.parse(json)).toEqual({ algorithm: 'ed25519', keyId: ed.keyId, publicKeyPem: ed.exportPublicKeyPem() });
+    expect(JSON.parse(json)).toEqual({
+      algorithm: 'ed25519',
+      keyId: ed.keyId,
+      publicKeyPem: ed.exportPublicKeyPem(),
+    });
     expect(ed.toJwk()).not.toHaveProperty('d');
     expect(ed.toJwk({ private: true })).toHaveProperty('d');
   });

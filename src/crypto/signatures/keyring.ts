@@ -93,6 +93,8 @@ export class KeyRing {
   readonly #slots = new Map<string, Slot>();
 
   constructor(keys: Iterable<Signer | KeyObject | string | JsonWebKey> = []) {
+    // a lone PEM string is iterable too (by character): refuse it rather than add '-'
+    if (typeof keys === 'string') throw new ValidationError('KeyRing takes an array of keys');
     for (const k of keys) this.add(k);
   }
 

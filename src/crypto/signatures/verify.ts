@@ -47,8 +47,8 @@ interface Prepared {
 /**
  * Shared front half of every verify: validates the caller's arguments (throws on misuse),
  * then decides what can be decided without the library (returns undefined for "invalid").
- * `expectedKeyId`/`expectedAlgorithm` come from a record; a record naming another key or
- * algorithm than the one we verify with is invalid (fail closed, no guessing).
+ * `algorithm` and `keyId` come from a record (keyId undefined for a bare signature); a record
+ * naming another key or an algorithm the key cannot use is invalid (fail closed, no guessing).
  */
 export function prepareVerify(
   info: KeyInfo,
