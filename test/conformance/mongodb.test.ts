@@ -1,0 +1,4 @@
+import { factory } from './factories/mongodb.js';
+import { describeConformance } from './suite.js';
+
+describeConformance(factory);
