@@ -29,10 +29,24 @@ ensure_packages() {
   fi
 }
 
+write_env() {
+  cat > "$ROOT/.tmp/services.env" <<ENV
+export SIGNLEDGER_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$PG_PORT/postgres
+export SIGNLEDGER_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT
+ENV
+}
+
 start() {
   ensure_packages
   local PGBIN; PGBIN=$(find_pg_bin)
   mkdir -p "$STATE"
+  # Already running (another test run started them): reuse, do not restart.
+  if [ -f "$STATE/pg/postmaster.pid" ] && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$STATE/pg" status >/dev/null 2>&1 \
+     && redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+    write_env
+    echo "reusing postgres on 127.0.0.1:$PG_PORT and redis on 127.0.0.1:$REDIS_PORT" >&2
+    return 0
+  fi
   # PostgreSQL refuses to run as root: run it as the postgres user, data and socket in a temp dir.
   id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
   if [ -f "$STATE/pg/postmaster.pid" ]; then
@@ -54,10 +68,7 @@ start() {
     if redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then break; fi
     sleep 0.1
   done
-  cat > "$ROOT/.tmp/services.env" <<ENV
-export SIGNLEDGER_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$PG_PORT/postgres
-export SIGNLEDGER_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT
-ENV
+  write_env
   echo "postgres on 127.0.0.1:$PG_PORT, redis on 127.0.0.1:$REDIS_PORT (env in .tmp/services.env)" >&2
 }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type JsonObject, prepareJson } from '../encoding/canonical.js';
 import { ValidationError } from '../errors.js';
 import type { HashAlgorithm } from '../crypto/hash.js';
-import { dataDigestOf, newSalt } from './commitment.js';
+import { dataDigestOf, flatten, newSalt } from './commitment.js';
 import type { EntryType } from './types.js';
 
 /** Default cap on the canonical size of one entry's data plus metadata. */
@@ -65,14 +65,14 @@ export function prepareEntry(
   const ms = options.now ? options.now() : Date.now();
   const salt = newSalt();
   return {
-    id: randomUUID(),
+    id: flatten(randomUUID()),
     timestampMs: ms,
     timestamp: new Date(ms).toISOString(),
     type,
     data: d.copy as JsonObject,
-    dataText: d.text,
+    dataText: flatten(d.text),
     metadata: m.copy as JsonObject,
-    metadataText: m.text,
+    metadataText: flatten(m.text),
     salt,
     dataDigest: dataDigestOf(options.hashAlgorithm, salt, d.text).toString('hex'),
   };

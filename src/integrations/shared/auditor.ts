@@ -1,0 +1,261 @@
+/**
+ * The write side of every integration. Auditing must never break the audited work: `record()` never
+ * throws, a failed append is reported (hook + counters) and kept in a bounded queue that is retried
+ * with backoff and drained by `flush()`, so entries are surfaced rather than silently lost.
+ */
+import type { Ledger } from '../../ledger/ledger.js';
+import { ValidationError } from '../../errors.js';
+
+export type AuditFailureReason =
+  /** The append threw; the entry is queued for retry. */
+  | 'append_failed'
+  /** The ledger refused the entry as invalid (retrying cannot help); it is not kept. */
+  | 'rejected'
+  /** The retry queue was full; this entry was not kept. */
+  | 'queue_full';
+
+export interface AuditFailureInfo {
+  reason: AuditFailureReason;
+  data: Readonly<Record<string, unknown>>;
+  /** Append attempts made for this entry so far. */
+  attempts: number;
+  /** Whether the entry is (still) in the retry queue. */
+  willRetry: boolean;
+}
+
+export interface AuditorOptions {
+  /**
+   * `false` (default): the append is queued and the response does not wait for it.
+   * `true`: the integration waits for the append before the response (or job) completes; a failure
+   * still does not fail the request, it goes to the retry queue.
+   */
+  await?: boolean;
+  /** Called for every failure. Default: a rate-limited line on stderr. Exceptions it throws are ignored. */
+  onError?: (error: unknown, info: AuditFailureInfo) => void;
+  /** Most entries kept for retry (default 10,000). Further failures are counted in `dropped`. */
+  maxQueue?: number;
+  /** First retry delay; doubles on each failed round up to 30 s (default 1,000 ms). */
+  retryIntervalMs?: number;
+  /** Metadata added to every entry (e.g. `{ compliance: 'SOX' }`). */
+  metadata?: Record<string, unknown>;
+}
+
+interface Queued {
+  data: Record<string, unknown>;
+  attempts: number;
+}
+
+const MAX_BACKOFF_MS = 30_000;
+
+export interface AuditorStats {
+  written: number;
+  failed: number;
+  rejected: number;
+  dropped: number;
+  pending: number;
+  queued: number;
+}
+
+export class Auditor {
+  readonly ledger: Ledger;
+  readonly awaitAppends: boolean;
+  /** Entries durably appended. */
+  written = 0;
+  /** Failed append attempts (including failed retries). */
+  failed = 0;
+  /** Entries the ledger refused as invalid. */
+  rejected = 0;
+  /** Entries lost because the retry queue was full (each one was reported to `onError`). */
+  dropped = 0;
+  private readonly onError: NonNullable<AuditorOptions['onError']>;
+  private readonly maxQueue: number;
+  private readonly baseDelay: number;
+  private readonly metadata: Record<string, unknown> | undefined;
+  private readonly inflight = new Set<Promise<void>>();
+  private readonly queue: Queued[] = [];
+  private delay: number;
+  private timer: NodeJS.Timeout | null = null;
+  private draining: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(ledger: Ledger, options: AuditorOptions = {}) {
+    if (!ledger || typeof (ledger as Ledger).append !== 'function') {
+      throw new TypeError('signledger integrations need a Ledger (or an openLedger() result)');
+    }
+    this.ledger = ledger;
+    this.awaitAppends = options.await === true;
+    this.onError = options.onError ?? defaultOnError();
+    this.maxQueue = positive(options.maxQueue, 10_000, 'maxQueue');
+    this.baseDelay = positive(options.retryIntervalMs, 1_000, 'retryIntervalMs');
+    this.delay = this.baseDelay;
+    this.metadata = options.metadata;
+  }
+
+  /** Entries not yet durably written: appends in flight plus the retry queue. */
+  get pending(): number {
+    return this.inflight.size + this.queue.length;
+  }
+
+  /** Copies of the entries waiting for retry, oldest first. */
+  pendingEntries(): Record<string, unknown>[] {
+    return this.queue.map((q) => structuredClone(q.data));
+  }
+
+  stats(): AuditorStats {
+    return {
+      written: this.written,
+      failed: this.failed,
+      rejected: this.rejected,
+      dropped: this.dropped,
+      pending: this.pending,
+      queued: this.queue.length,
+    };
+  }
+
+  /** Append one audit entry. Never rejects: failures are queued and reported. */
+  record(data: Record<string, unknown>): Promise<void> {
+    const item: Queued = { data, attempts: 0 };
+    const p = this.attempt(item).finally(() => this.inflight.delete(p));
+    this.inflight.add(p);
+    return p;
+  }
+
+  private async attempt(item: Queued): Promise<void> {
+    item.attempts++;
+    try {
+      await this.ledger.append(item.data, this.metadata ? { metadata: this.metadata } : {});
+      this.written++;
+      // The ledger answers again: drain what waited.
+      if (this.queue.length > 0) this.schedule(0);
+    } catch (err) {
+      this.fail(item, err, true);
+    }
+  }
+
+  private fail(item: Queued, err: unknown, enqueue: boolean): void {
+    this.failed++;
+    if (err instanceof ValidationError) {
+      this.rejected++;
+      this.report(err, item, 'rejected', false);
+      return;
+    }
+    if (enqueue) {
+      if (this.queue.length >= this.maxQueue) {
+        this.dropped++;
+        this.report(err, item, 'queue_full', false);
+        return;
+      }
+      this.queue.push(item);
+    }
+    this.report(err, item, 'append_failed', true);
+    this.schedule(this.delay);
+  }
+
+  private report(err: unknown, item: Queued, reason: AuditFailureReason, willRetry: boolean): void {
+    try {
+      this.onError(err, { reason, data: item.data, attempts: item.attempts, willRetry });
+    } catch {
+      // A failing hook must not turn an audit failure into a request failure.
+    }
+  }
+
+  private schedule(ms: number): void {
+    if (this.closed || this.queue.length === 0) return;
+    if (this.timer) {
+      if (ms > 0) return;
+      clearTimeout(this.timer);
+    }
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.drain();
+    }, ms);
+    this.timer.unref();
+  }
+
+  /** One retry round over the queue, in order; stops at the first failure. */
+  private drain(): Promise<void> {
+    if (!this.draining) {
+      this.draining = this.drainOnce().finally(() => {
+        this.draining = null;
+      });
+    }
+    return this.draining;
+  }
+
+  private async drainOnce(): Promise<void> {
+    while (this.queue.length > 0) {
+      const chunk = this.queue.slice(0, 256);
+      const results = await Promise.allSettled(
+        chunk.map((item) => {
+          item.attempts++;
+          return this.ledger.append(item.data, this.metadata ? { metadata: this.metadata } : {});
+        }),
+      );
+      const retry: Queued[] = [];
+      let firstError: unknown;
+      results.forEach((r, i) => {
+        const item = chunk[i]!;
+        if (r.status === 'fulfilled') this.written++;
+        else {
+          firstError ??= r.reason;
+          if (r.reason instanceof ValidationError) this.fail(item, r.reason, false);
+          else retry.push(item);
+        }
+      });
+      this.queue.splice(0, chunk.length, ...retry);
+      if (retry.length > 0) {
+        for (const item of retry) {
+          this.failed++;
+          this.report(firstError, item, 'append_failed', true);
+        }
+        this.delay = Math.min(this.delay * 2, MAX_BACKOFF_MS);
+        this.schedule(this.delay);
+        return;
+      }
+    }
+    this.delay = this.baseDelay;
+  }
+
+  /**
+   * Wait for appends in flight, then retry the queue now. Resolves with what is still not written
+   * (0 when everything reached the ledger).
+   */
+  async flush(): Promise<{ remaining: number }> {
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+    if (this.draining) await this.draining;
+    if (this.queue.length > 0) await this.drain();
+    return { remaining: this.pending };
+  }
+
+  /** Stop retrying after one last flush. The ledger is not closed (it is the caller's). */
+  async close(): Promise<{ remaining: number }> {
+    const r = await this.flush();
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    return r;
+  }
+}
+
+function positive(v: number | undefined, dflt: number, what: string): number {
+  if (v === undefined) return dflt;
+  if (!Number.isFinite(v) || v <= 0) throw new RangeError(`${what} must be a positive number`);
+  return v;
+}
+
+/** Log failures to stderr at most every 10 s, with a count, so a down ledger does not flood the logs. */
+function defaultOnError(): NonNullable<AuditorOptions['onError']> {
+  let last = 0;
+  let suppressed = 0;
+  return (err, info) => {
+    const now = Date.now();
+    if (now - last < 10_000) {
+      suppressed++;
+      return;
+    }
+    last = now;
+    const more = suppressed ? ` (${suppressed} more since the last report)` : '';
+    suppressed = 0;
+    console.error(`signledger: audit entry not written (${info.reason}): ${(err as Error)?.message ?? err}${more}`);
+  };
+}

@@ -1,0 +1,169 @@
+/**
+ * Framework-neutral request auditing: the options every HTTP integration accepts and the record it
+ * writes. Adapters gather the facts from their framework; this file decides what is kept.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Ledger } from '../../ledger/ledger.js';
+import { Auditor, type AuditorOptions } from './auditor.js';
+import { capSize, DEFAULT_RECORDED_HEADERS, SecretPolicy } from './secrets.js';
+
+export type Actor = string | number | null | undefined;
+
+export interface RequestAuditOptions<Req> extends AuditorOptions {
+  /** The `event` field of each entry (default `http_request`). */
+  event?: string;
+  /** Who made the request (a user id from your auth layer). Errors it throws give `actor: null`. */
+  actor?: (req: Req) => Actor | Promise<Actor>;
+  /** Header a client-supplied request id is read from (default `x-request-id`). */
+  requestIdHeader?: string;
+  /**
+   * Headers to record: an allow-list of names, `true` for all, `false` for none. Default: user-agent,
+   * content-type, content-length, accept, origin, referer. Denied names are always `[REDACTED]`.
+   */
+  headers?: boolean | readonly string[];
+  /** Record the parsed body: `true`, or an allow-list of top-level fields. Default `false` (off). */
+  body?: boolean | readonly string[];
+  /** Record the query string parameters (`true` or an allow-list). Default `false`. */
+  query?: boolean | readonly string[];
+  /** Names added to the deny-list (matched case- and punctuation-insensitively, as substrings). */
+  redact?: readonly string[];
+  /** Largest recorded body/query in bytes of JSON (default 16 KiB); larger ones are noted, not stored. */
+  maxBodyBytes?: number;
+  /** Requests for which nothing is recorded (health checks, static files). */
+  skip?: (req: Req) => boolean;
+  /** Override the route pattern (e.g. with your router's own). */
+  route?: (req: Req) => string | null | undefined;
+  /** Share one Auditor (and its queue and counters) between several middlewares. */
+  auditor?: Auditor;
+}
+
+/** What an adapter knows about a finished request. */
+export interface RequestFacts {
+  method: string;
+  route: string | null;
+  path: string;
+  status: number;
+  durationMs: number;
+  startedAt: number;
+  requestId: string;
+  ip: string | null;
+  headers: Record<string, string | string[] | number | undefined> | Headers;
+  query?: unknown;
+  body?: unknown;
+  error?: unknown;
+  aborted?: boolean;
+}
+
+const SAFE_ID = /^[\w.:@/+=-]{1,128}$/;
+
+/** The shared part of every HTTP adapter: policy, auditor and the record builder. */
+export class RequestAudit<Req> {
+  readonly auditor: Auditor;
+  readonly policy: SecretPolicy;
+  private readonly opts: RequestAuditOptions<Req>;
+  private readonly idHeader: string;
+
+  constructor(ledger: Ledger, opts: RequestAuditOptions<Req> = {}) {
+    this.opts = opts;
+    this.auditor = opts.auditor ?? new Auditor(ledger, opts);
+    this.policy = new SecretPolicy(opts.redact ?? []);
+    this.idHeader = (opts.requestIdHeader ?? 'x-request-id').toLowerCase();
+  }
+
+  get awaitAppends(): boolean {
+    return this.opts.await ?? this.auditor.awaitAppends;
+  }
+
+  get wantsBody(): boolean {
+    return this.opts.body !== undefined && this.opts.body !== false;
+  }
+
+  get wantsQuery(): boolean {
+    return this.opts.query !== undefined && this.opts.query !== false;
+  }
+
+  skip(req: Req): boolean {
+    try {
+      return this.opts.skip?.(req) === true;
+    } catch {
+      return false;
+    }
+  }
+
+  routeOf(req: Req, fallback: string | null): string | null {
+    if (!this.opts.route) return fallback;
+    try {
+      return this.opts.route(req) ?? fallback;
+    } catch {
+      return fallback;
+    }
+  }
+
+  /** A client-supplied request id when it looks like one (no log injection), otherwise a fresh UUID. */
+  requestId(headerValue: unknown, frameworkId?: unknown): string {
+    const v = Array.isArray(headerValue) ? headerValue[0] : headerValue;
+    if (typeof v === 'string' && SAFE_ID.test(v)) return v;
+    if ((typeof frameworkId === 'string' && SAFE_ID.test(frameworkId)) || typeof frameworkId === 'number') {
+      return String(frameworkId);
+    }
+    return randomUUID();
+  }
+
+  get requestIdHeader(): string {
+    return this.idHeader;
+  }
+
+  async actorOf(req: Req): Promise<string | null> {
+    if (!this.opts.actor) return null;
+    try {
+      const a = await this.opts.actor(req);
+      return a === null || a === undefined ? null : String(a);
+    } catch {
+      return null;
+    }
+  }
+
+  /** The entry data for one request. Never contains a denied header, body or query field. */
+  build(f: RequestFacts, actor: string | null): Record<string, unknown> {
+    const max = this.opts.maxBodyBytes ?? 16_384;
+    const data: Record<string, unknown> = {
+      event: this.opts.event ?? 'http_request',
+      method: f.method.toUpperCase(),
+      route: f.route,
+      path: f.path,
+      status: f.status,
+      durationMs: Math.round(f.durationMs * 1000) / 1000,
+      actor,
+      requestId: f.requestId,
+      ip: f.ip,
+      at: new Date(f.startedAt).toISOString(),
+    };
+    const headers = this.policy.headers(f.headers, this.opts.headers ?? DEFAULT_RECORDED_HEADERS);
+    if (headers && Object.keys(headers).length > 0) data.headers = headers;
+    if (this.wantsQuery && f.query !== undefined) data.query = capSize(this.policy.value(f.query, this.opts.query), max);
+    if (this.wantsBody && f.body !== undefined && f.body !== null && f.body !== '') {
+      data.body = capSize(this.policy.value(f.body, this.opts.body), max);
+    }
+    if (f.error !== undefined && f.error !== null) data.error = errorSummary(f.error);
+    if (f.aborted) data.aborted = true;
+    return data;
+  }
+
+  /** Write (or queue) the record; resolves when written only in `await` mode. Never rejects. */
+  async commit(f: RequestFacts, req: Req): Promise<void> {
+    let data: Record<string, unknown>;
+    try {
+      data = this.build(f, await this.actorOf(req));
+    } catch (err) {
+      data = { event: this.opts.event ?? 'http_request', method: f.method, path: f.path, status: f.status, buildError: errorSummary(err) };
+    }
+    const p = this.auditor.record(data);
+    if (this.awaitAppends) await p;
+  }
+}
+
+/** An error's name and message only: stacks leak paths and can hold secrets. */
+export function errorSummary(err: unknown): { name: string; message: string } {
+  if (err instanceof Error) return { name: err.name, message: err.message.slice(0, 500) };
+  return { name: 'Error', message: String(err).slice(0, 500) };
+}

@@ -1,0 +1,43 @@
+/** Reading a bundle directory: small files whole, entries.jsonl streamed. node:fs only. */
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { NotFoundError, ValidationError } from '../../errors.js';
+
+/** Read a small bundle file; a missing file is a NotFoundError naming it. */
+export async function readBundleFile(dir: string, name: string, what: string): Promise<string> {
+  try {
+    return await readFile(join(dir, name), 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new NotFoundError(`malformed bundle: ${what} ${join(dir, name)} is missing`, { cause: err });
+    if (code === 'EISDIR') throw new ValidationError(`malformed bundle: ${join(dir, name)} is a directory`, { cause: err });
+    throw err;
+  }
+}
+
+/** Like readBundleFile but null when the file is absent. */
+export async function readOptionalFile(dir: string, name: string): Promise<string | null> {
+  try {
+    return await readFile(join(dir, name), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/** entries.jsonl as a stream of UTF-8 string chunks (constant memory). */
+export async function* streamBundleFile(dir: string, name: string): AsyncGenerator<string> {
+  const path = join(dir, name);
+  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
+  try {
+    for await (const chunk of stream) yield chunk as string;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new NotFoundError(`malformed bundle: entries file ${path} is missing`, { cause: err });
+    }
+    throw err;
+  } finally {
+    stream.destroy();
+  }
+}

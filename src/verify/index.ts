@@ -1,0 +1,14 @@
+/** Offline verification: no database, no driver. `import { verifyBundle, verifyInclusion } from 'signledger/verify'`. */
+export {
+  type CheckpointInput,
+  type ConsistencyProofData,
+  computeEntryHash,
+  entryLeafHash,
+  type InclusionProofData,
+  openSignedCheckpoint,
+  type SignedCheckpoint,
+  verifyConsistency,
+  verifyInclusion,
+} from './proofs.js';
+export type { AssuranceLevel, VerificationReport } from './report.js';
+export { type SignatureChecker, type SignaturePolicy, StreamVerifier, type VerifiedState } from './stream-verifier.js';

@@ -1,0 +1,200 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { InMemoryBackend } from '../../src/backends/memory/memory-backend.js';
+import { ECDSASigner, Ed25519Signer, KeyRing, RemoteSigner, RSASigner } from '../../src/crypto/signatures/index.js';
+import { ClosedError, ConfigurationError, IntegrityError, ValidationError } from '../../src/errors.js';
+import { Ledger } from '../../src/ledger/ledger.js';
+import { computeEntryHash } from '../../src/verify/proofs.js';
+import type { Entry } from '../../src/entry/types.js';
+
+const rsa = new RSASigner({ keySize: 2048 });
+
+afterEach(() => vi.useRealTimers());
+
+describe('Ledger basics', () => {
+  it('defaults to an in-memory backend and opens lazily', async () => {
+    const ledger = new Ledger();
+    expect(ledger.backend.kind).toBe('memory');
+    const e = await ledger.append({ hello: 'world' });
+    expect(e.index).toBe(0);
+    expect((await ledger.getMeta()).hashAlgorithm).toBe('sha256');
+    await ledger.close();
+    await expect(ledger.append({ a: 1 })).rejects.toBeInstanceOf(ClosedError);
+  });
+
+  it('supports `await using`', async () => {
+    let backend: InMemoryBackend;
+    {
+      await using ledger = new Ledger({ backend: (backend = new InMemoryBackend()) });
+      await ledger.append({ a: 1 });
+    }
+    await expect(backend.readHead()).rejects.toMatchObject({ code: 'STORAGE_CLOSED' });
+  });
+
+  it.each(['sha256', 'sha512', 'sha3-256', 'sha3-512'] as const)('hashes with %s and the entry hash is reproducible', async (alg) => {
+    const ledger = new Ledger({ hashAlgorithm: alg });
+    const a = await ledger.append({ x: 1, nested: { y: [1, 2, 'three'] } }, { metadata: { m: true } });
+    const b = await ledger.append({ x: 2 });
+    expect(a.hash).toHaveLength(alg.endsWith('512') ? 128 : 64);
+    expect(computeEntryHash(a, alg)).toBe(a.hash);
+    expect(computeEntryHash(b, alg)).toBe(b.hash);
+    expect(b.previousHash).toBe(a.hash);
+    expect(await ledger.verifyIntegrity()).toBe(true);
+    expect(() => computeEntryHash({ ...a, data: { x: 9 } } as Entry, alg)).toThrow(/digest/);
+  });
+
+  it('refuses an unknown hash algorithm', () => {
+    expect(() => new Ledger({ hashAlgorithm: 'md5' as never })).toThrow(ValidationError);
+  });
+
+  it('notifies subscribers after each durable append and stops on unsubscribe', async () => {
+    const ledger = new Ledger();
+    const seen: number[] = [];
+    const cb = (e: Entry) => seen.push(e.index);
+    ledger.subscribe(cb);
+    ledger.subscribe(() => {
+      throw new Error('a broken subscriber must not fail appends');
+    });
+    await ledger.append({ a: 1 });
+    await Promise.all([ledger.append({ a: 2 }), ledger.append({ a: 3 })]);
+    expect(ledger.unsubscribe(cb)).toBe(true);
+    await ledger.append({ a: 4 });
+    expect(seen).toEqual([0, 1, 2]);
+  });
+
+  it('caches recent entries up to maxEntriesMemory', async () => {
+    const backend = new InMemoryBackend();
+    const ledger = new Ledger({ backend, maxEntriesMemory: 2 });
+    const es = [];
+    for (let i = 0; i < 4; i++) es.push(await ledger.append({ i }));
+    const spy = vi.spyOn(backend, 'getById');
+    expect(await ledger.getEntry(es[3]!.id)).toBe(es[3]);
+    expect(spy).not.toHaveBeenCalled();
+    expect((await ledger.getEntry(es[0]!.id))?.hash).toBe(es[0]!.hash);
+    expect(spy).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('signatures through the ledger', () => {
+  it("keeps the seed's form: sign: true, signer: rsa.sign, then rsa.verify(entry.hash, entry.signature)", async () => {
+    const ledger = new Ledger({ enableSignatures: true, signer: rsa });
+    const entry = await ledger.append(
+      { transaction_id: 'TXN123456', amount: 15000.0, currency: 'USD' },
+      { metadata: { compliance: 'SOX', category: 'wire_transfer' }, sign: true, signer: rsa.sign },
+    );
+    expect(entry.signature).toBeTruthy();
+    expect(rsa.verify(entry.hash, entry.signature!)).toBe(true);
+    expect(entry.signatures[0]).toMatchObject({ algorithm: 'rsa-pss-sha256', keyId: rsa.keyId });
+    expect(await ledger.verifyIntegrity({ keys: new KeyRing([rsa]), requireSignatures: 1 })).toBe(true);
+  });
+
+  it('refuses a plain function as signer and sign: true without a signer', async () => {
+    const ledger = new Ledger();
+    await expect(ledger.append({ a: 1 }, { signer: (async () => 'x') as never })).rejects.toBeInstanceOf(ValidationError);
+    await expect(ledger.append({ a: 1 }, { sign: true })).rejects.toBeInstanceOf(ConfigurationError);
+    const strict = new Ledger({ enableSignatures: true });
+    await expect(strict.append({ a: 1 })).rejects.toBeInstanceOf(ConfigurationError);
+    expect((await ledger.getStats()).totalEntries).toBe(0);
+  });
+
+  it('rotates keys without a flag day: old entries keep verifying under the old key', async () => {
+    const oldKey = new Ed25519Signer();
+    const newKey = new ECDSASigner({ curve: 'P-256' });
+    const ledger = new Ledger({ signer: oldKey });
+    for (let i = 0; i < 3; i++) await ledger.append({ i });
+    for (let i = 3; i < 6; i++) await ledger.append({ i }, { signer: newKey });
+    const ring = new KeyRing();
+    ring.add(oldKey, { validUntil: { index: 3 } });
+    ring.add(newKey, { validFrom: { index: 3 } });
+    expect(await ledger.verifyIntegrity({ keys: ring, requireSignatures: 1 })).toBe(true);
+    // The old key used after its window is reported with the entry's index.
+    await ledger.append({ i: 6 }, { signer: oldKey });
+    const report = await ledger.verify({ keys: ring });
+    expect(report.failure).toMatchObject({ kind: 'key_outside_window', index: 6 });
+  });
+
+  it('reports a missing signature where signing is required', async () => {
+    const ed = new Ed25519Signer();
+    const ledger = new Ledger();
+    await ledger.append({ signed: true }, { signer: ed });
+    await ledger.append({ signed: false });
+    const report = await ledger.verify({ keys: new KeyRing([ed]), requireSignatures: 1 });
+    expect(report.failure).toMatchObject({ kind: 'signature_missing', index: 1 });
+  });
+
+  it('rejects only the entry whose remote signer fails; the rest of its group commits', async () => {
+    const good = new Ed25519Signer();
+    const kmsDown = new RemoteSigner({
+      algorithm: 'ed25519',
+      publicKey: good.publicKey,
+      sign: async () => {
+        throw new Error('KMS unavailable');
+      },
+    });
+    const ledger = new Ledger();
+    const results = await Promise.allSettled([
+      ledger.append({ a: 1 }, { signer: good }),
+      ledger.append({ a: 2 }, { signer: kmsDown }),
+      ledger.append({ a: 3 }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const reason = (results[1] as PromiseRejectedResult).reason as Error;
+    expect(reason.message).toMatch(/remote signing/);
+    expect(String((reason.cause as Error)?.message)).toMatch(/KMS unavailable/);
+    const stored = await ledger.getEntries();
+    expect(stored.map((e) => e.data)).toEqual([{ a: 1 }, { a: 3 }]);
+    expect(await ledger.verifyIntegrity()).toBe(true);
+  });
+});
+
+describe('autoVerify', () => {
+  it('verifies new entries in the background and reports tampering', async () => {
+    const backend = new InMemoryBackend();
+    const onIntegrityError = vi.fn();
+    const ledger = new Ledger({ backend, autoVerify: { intervalMs: 20 }, onIntegrityError });
+    for (let i = 0; i < 5; i++) await ledger.append({ i });
+    await vi.waitFor(async () => expect((await ledger.verify({ incremental: true })).fromIndex).toBe(5));
+    // Tamper with a new entry behind the ledger's back.
+    await ledger.append({ i: 5 });
+    const rows = backend._unsafeRows();
+    rows[5]!.body = rows[5]!.body.replace('"metadata":{}', '"metadata":{"x":1}');
+    await vi.waitFor(() => expect(onIntegrityError).toHaveBeenCalled(), { timeout: 2000 });
+    const err = onIntegrityError.mock.calls[0]![0] as IntegrityError;
+    expect(err).toBeInstanceOf(IntegrityError);
+    expect(err.index).toBe(5);
+    expect(ledger.lastAutoVerifyError?.kind).toBe('hash_mismatch');
+    await ledger.close();
+  });
+
+  it('incremental runs only re-hash what is new', async () => {
+    const ledger = new Ledger();
+    for (let i = 0; i < 10; i++) await ledger.append({ i });
+    expect((await ledger.verify()).entriesChecked).toBe(10);
+    for (let i = 0; i < 3; i++) await ledger.append({ i });
+    const r = await ledger.verify({ incremental: true });
+    expect(r.ok).toBe(true);
+    expect(r.entriesChecked).toBe(3);
+    expect(r.fromIndex).toBe(10);
+  });
+
+  it('its timer does not keep the process alive', () => {
+    const ledger = new Ledger({ autoVerify: true });
+    const timer = (ledger as unknown as { autoTimer: NodeJS.Timeout }).autoTimer;
+    expect(timer.hasRef()).toBe(false);
+    void ledger.close();
+  });
+});
+
+describe('commitment', () => {
+  it('commits to the ledger id: an entry copied into another ledger fails there', async () => {
+    const a = new Ledger();
+    const b = new Ledger({ backend: new InMemoryBackend() });
+    await a.append({ x: 1 });
+    await b.append({ x: 1 });
+    const rowsA = (a.backend as InMemoryBackend)._unsafeRows();
+    const rowsB = (b.backend as InMemoryBackend)._unsafeRows();
+    rowsB[0] = { ...rowsA[0]! };
+    const r = await b.verify();
+    expect(r.failure?.kind).toBe('ledger_mismatch');
+    expect(r.failure?.index).toBe(0);
+  });
+});
