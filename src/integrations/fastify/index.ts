@@ -85,13 +85,13 @@ const plugin: FastifyPluginAsync<SignLedgerPluginOptions> = async (app, opts) =>
 function installAuditHooks(app: FastifyInstance, audit: RequestAudit<FastifyRequest>): void {
   const errors = new WeakMap<FastifyRequest, unknown>();
   const done = new WeakSet<FastifyRequest>();
-  const facts = (req: FastifyRequest, reply: FastifyReply, aborted: boolean): RequestFacts => ({
+  const facts = (req: FastifyRequest, status: number, elapsedMs: number, aborted: boolean): RequestFacts => ({
     method: req.method,
     route: audit.routeOf(req, req.routeOptions?.url ?? null),
     path: pathOnly(req.url),
-    status: reply.statusCode,
-    durationMs: reply.elapsedTime,
-    startedAt: Date.now() - reply.elapsedTime,
+    status,
+    durationMs: elapsedMs,
+    startedAt: Date.now() - elapsedMs,
     requestId: audit.requestId(req.headers[audit.requestIdHeader], req.id),
     ip: req.ip ?? null,
     headers: req.headers,
@@ -100,6 +100,7 @@ function installAuditHooks(app: FastifyInstance, audit: RequestAudit<FastifyRequ
     error: errors.get(req),
     aborted,
   });
+  const fromReply = (req: FastifyRequest, reply: FastifyReply) => facts(req, reply.statusCode, reply.elapsedTime, false);
   const once = (req: FastifyRequest): boolean => {
     if (done.has(req) || audit.skip(req)) return false;
     done.add(req);
@@ -111,15 +112,20 @@ function installAuditHooks(app: FastifyInstance, audit: RequestAudit<FastifyRequ
   if (audit.awaitAppends) {
     // onSend is awaited before the payload goes out: the entry is written first.
     app.addHook('onSend', async (req, reply, payload) => {
-      if (once(req)) await audit.commit(facts(req, reply, false), req);
+      if (once(req)) await audit.commit(fromReply(req, reply), req);
       return payload;
     });
   }
   app.addHook('onResponse', async (req, reply) => {
-    if (once(req)) void audit.commit(facts(req, reply, false), req);
+    if (once(req)) void audit.commit(fromReply(req, reply), req);
+  });
+  // The client went away before a response: record it with nginx's 499 ("client closed request").
+  const starts = new WeakMap<FastifyRequest, number>();
+  app.addHook('onRequest', async (req) => {
+    starts.set(req, performance.now());
   });
   app.addHook('onRequestAbort', async (req) => {
-    if (once(req)) void audit.commit(facts(req, req.raw ? ({ statusCode: 499, elapsedTime: 0 } as FastifyReply) : ({} as FastifyReply), true), req);
+    if (once(req)) void audit.commit(facts(req, 499, performance.now() - (starts.get(req) ?? performance.now()), true), req);
   });
 }
 

@@ -1,0 +1,150 @@
+/**
+ * What every command shares: the global options, where the ledger and its log key live, opening the
+ * ledger read-only or writable through the guard, and printing human or JSON output.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { HashAlgorithm } from '../crypto/hash.js';
+import { Ledger } from '../ledger/ledger.js';
+import { type LogKey, resolveLogKey } from '../ledger/log-key.js';
+import { backendFromUrl, openLedger, redactUrl } from '../open.js';
+import { CliError } from './errors.js';
+import { GuardedBackend } from './guarded-backend.js';
+
+export interface GlobalOptions {
+  db?: string;
+  ledger?: string;
+  keyFile?: string;
+  json?: boolean;
+  lockTimeout?: string;
+}
+
+export const DEFAULT_URL = 'sqlite:./signledger.db';
+export const KEY_FILE = 'signledger.key';
+
+export class Context {
+  readonly url: string;
+  readonly sqlitePath: string | null;
+  readonly ledgerName: string;
+  readonly json: boolean;
+  readonly lockTimeoutMs: number;
+  private readonly keyFileOption: string | undefined;
+
+  constructor(g: GlobalOptions) {
+    this.url = g.db ?? process.env.SIGNLEDGER_URL ?? DEFAULT_URL;
+    this.sqlitePath = sqlitePathOf(this.url);
+    this.json = g.json === true;
+    this.keyFileOption = g.keyFile ?? process.env.SIGNLEDGER_KEY_FILE ?? undefined;
+    const t = g.lockTimeout === undefined ? 5000 : Number(g.lockTimeout);
+    if (!Number.isSafeInteger(t) || t < 0) throw new CliError('--lock-timeout must be a whole number of milliseconds');
+    this.lockTimeoutMs = t;
+    let name = g.ledger;
+    if (!name && /^[a-z][a-z0-9+.-]*:\/\//i.test(this.url)) {
+      try {
+        name = new URL(this.url).searchParams.get('ledger') ?? undefined;
+      } catch {
+        // backendFromUrl reports the malformed URL.
+      }
+    }
+    this.ledgerName = name ?? 'default';
+  }
+
+  /** The store, for messages (passwords hidden). */
+  get label(): string {
+    return this.sqlitePath ?? redactUrl(this.url);
+  }
+
+  /** The secret log key file: --key-file, SIGNLEDGER_KEY_FILE, or signledger.key next to the SQLite file. */
+  get keyFile(): string {
+    if (this.keyFileOption) return this.keyFileOption;
+    return join(this.sqlitePath ? dirname(this.sqlitePath) : '.', KEY_FILE);
+  }
+
+  /** The public verifier key file kept beside the key file (`x.key` → `x.vkey`). */
+  get vkeyFile(): string {
+    const k = this.keyFile;
+    const base = basename(k);
+    return join(dirname(k), `${base.endsWith('.key') ? base.slice(0, -4) : base}.vkey`);
+  }
+
+  /**
+   * The log key: the secret key file if present, else the public vkey file (verify only), else none.
+   * `need: 'sign'` turns a missing secret into a clear error.
+   */
+  loadLogKey(need: 'sign' | 'verify' | 'optional'): LogKey | undefined {
+    const keyFile = this.keyFile;
+    if (existsSync(keyFile)) {
+      const text = readFileSync(keyFile, 'utf8').trim();
+      if (!text.startsWith('PRIVATE+KEY+')) {
+        throw new CliError(`wrong key: ${keyFile} does not hold a signledger log key (PRIVATE+KEY+…)`, 'WRONG_KEY');
+      }
+      try {
+        return resolveLogKey(text);
+      } catch (err) {
+        throw new CliError(`wrong key: ${keyFile}: ${(err as Error).message}`, 'WRONG_KEY');
+      }
+    }
+    if (this.keyFileOption && need !== 'optional') throw new CliError(`missing file: key file ${keyFile} does not exist`, 'NOT_FOUND');
+    if (need === 'sign') {
+      throw new CliError(`missing file: this needs the secret log key ${keyFile} (created by \`signledger init\`; or pass --key-file)`, 'NOT_FOUND');
+    }
+    const vkeyFile = this.vkeyFile;
+    if (existsSync(vkeyFile)) {
+      try {
+        return resolveLogKey(readFileSync(vkeyFile, 'utf8').trim());
+      } catch (err) {
+        throw new CliError(`wrong key: ${vkeyFile}: ${(err as Error).message}`, 'WRONG_KEY');
+      }
+    }
+    if (need === 'verify') throw new CliError(`missing file: no log key (${keyFile} or ${vkeyFile})`, 'NOT_FOUND');
+    return undefined;
+  }
+
+  /**
+   * Open the ledger. Read-only opens SQLite with a read-only connection and refuses every write;
+   * `create` (init, import) may create the ledger, every other command needs an existing one.
+   */
+  async open(o: { readOnly: boolean; create?: boolean; logKey?: LogKey; hashAlgorithm?: HashAlgorithm }): Promise<{ ledger: Ledger; backend: GuardedBackend }> {
+    if (this.sqlitePath !== null && !o.create && !existsSync(this.sqlitePath)) {
+      throw new CliError(`missing file: no ledger database at ${this.sqlitePath} (run \`signledger init\`, or pass --db)`, 'NOT_FOUND');
+    }
+    const backendOptions =
+      this.sqlitePath !== null ? { readonly: o.readOnly, busyTimeoutMs: this.lockTimeoutMs } : {};
+    const inner = await backendFromUrl(this.url, backendOptions);
+    const backend = new GuardedBackend(inner, { readOnly: o.readOnly, allowCreate: o.create === true, label: this.label });
+    const ledger = await openLedger({
+      backend,
+      name: this.ledgerName,
+      ...(o.logKey ? { logKey: o.logKey } : {}),
+      ...(o.hashAlgorithm ? { hashAlgorithm: o.hashAlgorithm } : {}),
+    });
+    return { ledger, backend };
+  }
+
+  /** Print a result: JSON on stdout with --json, else the human text. */
+  print(human: string | (() => string), json: unknown): void {
+    if (this.json) process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+    else {
+      const text = typeof human === 'function' ? human() : human;
+      if (text.length) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    }
+  }
+
+  /** A note for humans on stderr (never mixed into stdout, which scripts parse). */
+  note(text: string): void {
+    if (!this.json) process.stderr.write(`${text}\n`);
+  }
+}
+
+/** The SQLite file of a URL (sqlite:./a.db, sqlite:///abs.db, a bare path), or null for server URLs. */
+export function sqlitePathOf(url: string): string | null {
+  if (url === 'memory:' || url === 'memory') return null;
+  const m = /^([a-z][a-z0-9+.-]*):/i.exec(url);
+  if (!m || m[1]!.length === 1) return url;
+  if (m[1]!.toLowerCase() !== 'sqlite') return null;
+  // Same reading as the sqlite: scheme in src/open.ts.
+  const u = new URL(url);
+  return decodeURIComponent(u.host ? u.host + u.pathname : u.pathname);
+}
+
+export { Ledger };

@@ -1,0 +1,88 @@
+/**
+ * `signledger/hono`: request auditing middleware and read-only audit routes for Hono 4.
+ *
+ *   app.use(auditMiddleware(ledger, { actor: (c) => c.get('userId') }));
+ *   app.route('/audit', auditRoutes(ledger, { authorize: (c) => c.get('role') === 'auditor' }));
+ */
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
+import { routePath } from 'hono/route';
+import type { Ledger } from '../../ledger/ledger.js';
+import type { Auditor } from '../shared/auditor.js';
+import { RequestAudit, type RequestAuditOptions } from '../shared/request-audit.js';
+import { AUDIT_ROUTES, AuditRouteHandlers, type AuditRoutesOptions } from '../shared/routes.js';
+
+export interface HonoAuditOptions extends RequestAuditOptions<Context> {
+  /**
+   * Client address. Default: the socket address under @hono/node-server (`c.env.incoming`), else null.
+   * Behind a proxy, read your trusted forwarding header here.
+   */
+  ip?: (c: Context) => string | null | undefined;
+}
+export type HonoRoutesOptions = AuditRoutesOptions<Context>;
+
+export type AuditMiddleware = MiddlewareHandler & { auditor: Auditor };
+
+function socketAddress(c: Context): string | null {
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+  return env?.incoming?.socket?.remoteAddress ?? null;
+}
+
+/**
+ * Record each request after the handler ran (Hono turns thrown errors into a response first, so the
+ * status is final). Queued by default; `await: true` writes the entry before the response is returned.
+ */
+export function auditMiddleware(ledger: Ledger, options: HonoAuditOptions = {}): AuditMiddleware {
+  const audit = new RequestAudit<Context>(ledger, options);
+  const mw: MiddlewareHandler = async (c, next) => {
+    if (audit.skip(c)) return next();
+    const startedAt = Date.now();
+    const t0 = performance.now();
+    await next();
+    const durationMs = performance.now() - t0;
+    let body: unknown;
+    if (audit.wantsBody && (c.req.header('content-type') ?? '').includes('json')) {
+      // Hono caches parsed bodies, so this reuses what the handler read.
+      body = await c.req.json().catch(() => undefined);
+    }
+    let ip: string | null = null;
+    try {
+      ip = (options.ip ? options.ip(c) : socketAddress(c)) ?? null;
+    } catch {
+      ip = null;
+    }
+    const route = routePath(c);
+    const facts = {
+      method: c.req.method,
+      route: audit.routeOf(c, route && route !== '*' && route !== '/*' ? route : null),
+      path: c.req.path,
+      status: c.res.status,
+      durationMs,
+      startedAt,
+      requestId: audit.requestId(c.req.header(audit.requestIdHeader)),
+      ip,
+      headers: c.req.raw.headers,
+      query: audit.wantsQuery ? c.req.queries() : undefined,
+      body,
+      error: c.error,
+    };
+    const written = audit.commit(facts, c);
+    if (audit.awaitAppends) await written;
+  };
+  return Object.assign(mw, { auditor: audit.auditor });
+}
+
+/** A sub-app with `GET /entries`, `/entries/:id`, `/checkpoint`, `/verify`; mount it with `app.route()`. */
+export function auditRoutes(ledger: Ledger, options: HonoRoutesOptions = {}): Hono {
+  const handlers = new AuditRouteHandlers<Context>(ledger, options);
+  const app = new Hono();
+  for (const r of AUDIT_ROUTES) {
+    app.get(r.path, async (c) => {
+      const res = await handlers.handle(r.kind, c, { params: c.req.param() as Record<string, string>, query: c.req.query() });
+      return c.json(res.body as object, res.status as 200);
+    });
+  }
+  return app;
+}
+
+export { Auditor, type AuditorOptions, type AuditFailureInfo } from '../shared/auditor.js';
+export { DEFAULT_DENY, DEFAULT_RECORDED_HEADERS, REDACTED } from '../shared/secrets.js';
