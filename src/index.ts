@@ -1,4 +1,10 @@
+export { InMemoryBackend } from './backends/memory/memory-backend.js';
+export { HASH_ALGORITHMS, type HashAlgorithm } from './crypto/hash.js';
+export { canonicalize, canonicalizeBytes, type JsonObject, type JsonValue } from './encoding/canonical.js';
+export type { Entry, EntryType, StoredEntry } from './entry/types.js';
+export * from './errors.js';
 export { Ledger, type Subscriber, type VerifyOptions } from './ledger/ledger.js';
+export { generateLogKey, type LogKey, resolveLogKey } from './ledger/log-key.js';
 export type {
   AppendOptions,
   GetEntriesOptions,
@@ -8,11 +14,6 @@ export type {
   SignerLike,
   StructuredQueryOptions,
 } from './ledger/options.js';
-export { generateLogKey, type LogKey, resolveLogKey } from './ledger/log-key.js';
-export type { Entry, EntryType, StoredEntry } from './entry/types.js';
-export * from './errors.js';
-export { HASH_ALGORITHMS, type HashAlgorithm } from './crypto/hash.js';
-export { canonicalize, canonicalizeBytes, type JsonObject, type JsonValue } from './encoding/canonical.js';
 export { MerkleTree } from './merkle/tree.js';
 export {
   type CheckpointInput,
@@ -26,4 +27,3 @@ export {
   verifyInclusion,
 } from './verify/proofs.js';
 export type { AssuranceLevel, VerificationReport } from './verify/report.js';
-export { InMemoryBackend } from './backends/memory/memory-backend.js';

@@ -78,14 +78,22 @@ async function ensureScheme(scheme: string): Promise<BackendFactory> {
       f = factories.get(scheme);
     }
   }
-  if (!f) throw new ConfigurationError(`unknown ledger URL scheme "${scheme}:" (memory, sqlite, postgres, mongodb, redis)`);
+  if (!f)
+    throw new ConfigurationError(
+      `unknown ledger URL scheme "${scheme}:" (memory, sqlite, postgres, mongodb, redis)`,
+    );
   return f;
 }
 
 /** Turn a URL (or a bare file path, taken as SQLite) into a backend. */
-export async function backendFromUrl(url: string, options: Record<string, unknown> = {}): Promise<StorageBackend> {
-  if (typeof url !== 'string' || url.length === 0) throw new ConfigurationError('ledger URL must be a non-empty string');
-  if (url === 'memory:' || url === 'memory') return (await ensureScheme('memory'))(new URL('memory:'), options);
+export async function backendFromUrl(
+  url: string,
+  options: Record<string, unknown> = {},
+): Promise<StorageBackend> {
+  if (typeof url !== 'string' || url.length === 0)
+    throw new ConfigurationError('ledger URL must be a non-empty string');
+  if (url === 'memory:' || url === 'memory')
+    return (await ensureScheme('memory'))(new URL('memory:'), options);
   const m = /^([a-z][a-z0-9+.-]*):/i.exec(url);
   if (!m || m[1]!.length === 1) {
     // A plain path (or a Windows drive letter): SQLite.
@@ -107,7 +115,10 @@ export function redactUrl(url: string): string {
 }
 
 /** Open a ledger from a URL (`SIGNLEDGER_URL`) or a config object. */
-export async function openLedger(urlOrConfig?: string | LedgerConfig, options: Omit<LedgerOptions, 'backend'> = {}): Promise<Ledger> {
+export async function openLedger(
+  urlOrConfig?: string | LedgerConfig,
+  options: Omit<LedgerOptions, 'backend'> = {},
+): Promise<Ledger> {
   const config: LedgerConfig =
     urlOrConfig === undefined
       ? { url: process.env.SIGNLEDGER_URL ?? 'sqlite:./signledger.db' }
@@ -120,7 +131,13 @@ export async function openLedger(urlOrConfig?: string | LedgerConfig, options: O
   if (backend && typeof backend === 'object') {
     b = backend;
   } else if (typeof backend === 'string') {
-    const scheme = KIND_TO_SCHEME[backend.toLowerCase().replace(/^signledger\.backends\./, '').replace(/[^a-z]/g, '')];
+    const scheme =
+      KIND_TO_SCHEME[
+        backend
+          .toLowerCase()
+          .replace(/^signledger\.backends\./, '')
+          .replace(/[^a-z]/g, '')
+      ];
     if (!scheme) throw new ConfigurationError(`unknown backend ${JSON.stringify(backend)}`);
     const f = await ensureScheme(scheme);
     b = await f(new URL(`${scheme}:`), backendOptions ?? {});

@@ -17,7 +17,9 @@ export function setup(): void {
     // Stop them afterwards only if this run started them.
     started = !wasRunning;
   } catch (err) {
-    console.warn(`[signledger] could not start PostgreSQL/Redis (${(err as Error).message}); their suites will be skipped`);
+    console.warn(
+      `[signledger] could not start PostgreSQL/Redis (${(err as Error).message}); their suites will be skipped`,
+    );
     return;
   }
   if (existsSync('.tmp/services.env')) {

@@ -1,5 +1,3 @@
-export { InMemoryBackend } from './memory/memory-backend.js';
-export { SQLiteBackend, type SQLiteBackendOptions } from './sqlite/sqlite-backend.js';
 export type {
   AppendBatch,
   AppendContext,
@@ -11,3 +9,5 @@ export type {
   StoredCheckpoint,
   StructuredQuery,
 } from '../storage/backend.js';
+export { InMemoryBackend } from './memory/memory-backend.js';
+export { SQLiteBackend, type SQLiteBackendOptions } from './sqlite/sqlite-backend.js';

@@ -1,5 +1,5 @@
-import type { JsonObject } from '../encoding/canonical.js';
 import type { SignatureRecord } from '../crypto/signatures/types.js';
+import type { JsonObject } from '../encoding/canonical.js';
 import { deepFreeze } from './freeze.js';
 import { immutableDate } from './immutable-date.js';
 import type { Entry, EntryType, StoredEntry } from './types.js';
@@ -35,7 +35,8 @@ export function parseCommitment(body: string): ParsedCommitment | null {
   for (const k of KEYS) if (!(k in c)) return null;
   if (c.v !== 1) return null;
   if (typeof c.dataDigest !== 'string' || !HEX.test(c.dataDigest)) return null;
-  if (typeof c.id !== 'string' || typeof c.ledger !== 'string' || typeof c.timestamp !== 'string') return null;
+  if (typeof c.id !== 'string' || typeof c.ledger !== 'string' || typeof c.timestamp !== 'string')
+    return null;
   if (typeof c.index !== 'number' || !Number.isSafeInteger(c.index) || c.index < 0) return null;
   if (c.prev !== null && (typeof c.prev !== 'string' || !HEX.test(c.prev))) return null;
   if (c.type !== 'event' && c.type !== 'redaction') return null;

@@ -28,7 +28,11 @@ function refuse(): never {
 }
 
 for (const name of SETTERS) {
-  Object.defineProperty(ImmutableDate.prototype, name, { value: refuse, writable: false, configurable: false });
+  Object.defineProperty(ImmutableDate.prototype, name, {
+    value: refuse,
+    writable: false,
+    configurable: false,
+  });
 }
 Object.freeze(ImmutableDate.prototype);
 

@@ -1,5 +1,5 @@
-import type { JsonObject } from '../encoding/canonical.js';
 import type { SignatureRecord } from '../crypto/signatures/types.js';
+import type { JsonObject } from '../encoding/canonical.js';
 
 /** `event` is what users append; `redaction` records the erasure of an earlier entry's data. */
 export type EntryType = 'event' | 'redaction';

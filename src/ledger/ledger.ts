@@ -17,19 +17,36 @@ import {
   ConfigurationError,
   IntegrityError,
   NotFoundError,
-  SignLedgerError,
+  type SignLedgerError,
   StorageError,
   ValidationError,
 } from '../errors.js';
-import { decodeFrontier, encodeFrontier, frontierAppend, frontierNodeIds, frontierRoot } from '../merkle/frontier.js';
+import {
+  decodeFrontier,
+  encodeFrontier,
+  frontierAppend,
+  frontierNodeIds,
+  frontierRoot,
+} from '../merkle/frontier.js';
 import { leafHash } from '../merkle/hash.js';
 import { consistencyPlan, inclusionPlan, type ProofPlan } from '../merkle/proof.js';
 import { appendLeavesToTiles, nodesFromTiles, tileKeysForNodes } from '../merkle/tiles.js';
 import { verifyConsistency as verifyConsistencyRaw } from '../merkle/verify.js';
 import { openCheckpoint, parseCheckpointBody, signCheckpoint } from '../note/checkpoint.js';
-import type { AppendBatch, AppendContext, LedgerMeta, StorageBackend, StoredCheckpoint } from '../storage/backend.js';
+import type {
+  AppendBatch,
+  AppendContext,
+  LedgerMeta,
+  StorageBackend,
+  StoredCheckpoint,
+} from '../storage/backend.js';
 import { parseWherePath, readPath } from '../storage/where.js';
-import type { CheckpointInput, ConsistencyProofData, InclusionProofData, SignedCheckpoint } from '../verify/proofs.js';
+import type {
+  CheckpointInput,
+  ConsistencyProofData,
+  InclusionProofData,
+  SignedCheckpoint,
+} from '../verify/proofs.js';
 import { toSignedCheckpoint } from '../verify/proofs.js';
 import type { AssuranceLevel, VerificationReport } from '../verify/report.js';
 import { type SignatureChecker, StreamVerifier, type VerifiedState } from '../verify/stream-verifier.js';
@@ -127,8 +144,12 @@ export class Ledger {
     }
     this.logKey = options.logKey === undefined ? undefined : resolveLogKey(options.logKey);
     if (options.autoVerify) {
-      const ms = typeof options.autoVerify === 'object' ? (options.autoVerify.intervalMs ?? DEFAULT_AUTO_VERIFY_MS) : DEFAULT_AUTO_VERIFY_MS;
-      if (!Number.isFinite(ms) || ms < 10) throw new ConfigurationError('autoVerify.intervalMs must be at least 10 ms');
+      const ms =
+        typeof options.autoVerify === 'object'
+          ? (options.autoVerify.intervalMs ?? DEFAULT_AUTO_VERIFY_MS)
+          : DEFAULT_AUTO_VERIFY_MS;
+      if (!Number.isFinite(ms) || ms < 10)
+        throw new ConfigurationError('autoVerify.intervalMs must be at least 10 ms');
       this.autoTimer = setInterval(() => void this.autoVerifyTick(), ms);
       this.autoTimer.unref();
     }
@@ -214,7 +235,10 @@ export class Ledger {
   }
 
   /** Append several events atomically: all are stored, or (on error) none. */
-  async appendBatch(events: readonly Record<string, unknown>[], options: AppendOptions = {}): Promise<Entry[]> {
+  async appendBatch(
+    events: readonly Record<string, unknown>[],
+    options: AppendOptions = {},
+  ): Promise<Entry[]> {
     const meta = await this.ready();
     if (!Array.isArray(events)) throw new ValidationError('appendBatch takes an array of events');
     const items = events.map((d, i) => {
@@ -222,7 +246,11 @@ export class Ledger {
         return this.prepareItem(meta, d, options);
       } catch (err) {
         if (err instanceof ValidationError) {
-          throw new ValidationError(`event ${i}: ${err.message}`, { path: `/${i}${err.path ?? ''}`, code: err.code as 'VALIDATION_FAILED', cause: err });
+          throw new ValidationError(`event ${i}: ${err.message}`, {
+            path: `/${i}${err.path ?? ''}`,
+            code: err.code as 'VALIDATION_FAILED',
+            cause: err,
+          });
         }
         throw err;
       }
@@ -233,7 +261,8 @@ export class Ledger {
   }
 
   private prepareItem(meta: LedgerMeta, data: unknown, options: AppendOptions): AppendItem {
-    if (options === null || typeof options !== 'object') throw new ValidationError('append options must be an object');
+    if (options === null || typeof options !== 'object')
+      throw new ValidationError('append options must be an object');
     const prepared = prepareEntry(data, options.metadata, 'event', {
       hashAlgorithm: meta.hashAlgorithm,
       maxEntryBytes: this.options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES,
@@ -243,14 +272,18 @@ export class Ledger {
     if (options.signer !== undefined) {
       signers = [this.resolve(options.signer)];
     } else if (options.sign && signers.length === 0) {
-      throw new ConfigurationError('sign: true needs a signer (append option `signer` or ledger option `signer`)');
+      throw new ConfigurationError(
+        'sign: true needs a signer (append option `signer` or ledger option `signer`)',
+      );
     }
-    if (options.sign === false && options.signer === undefined && !this.options.enableSignatures) signers = [];
+    if (options.sign === false && options.signer === undefined && !this.options.enableSignatures)
+      signers = [];
     if (this.options.enableSignatures && signers.length === 0) {
       throw new ConfigurationError('this ledger requires signatures (enableSignatures): configure a signer');
     }
     for (const s of signers) {
-      if (!s.canSign) throw new ConfigurationError(`signer ${s.keyId} holds only a public key and cannot sign`);
+      if (!s.canSign)
+        throw new ConfigurationError(`signer ${s.keyId} holds only a public key and cannot sign`);
     }
     return { prepared, signers };
   }
@@ -369,7 +402,12 @@ export class Ledger {
     };
   }
 
-  private entryFromItem(meta: LedgerMeta, row: StoredEntry, item: AppendItem, sigs: SignatureRecord[]): Entry {
+  private entryFromItem(
+    meta: LedgerMeta,
+    row: StoredEntry,
+    item: AppendItem,
+    sigs: SignatureRecord[],
+  ): Entry {
     const p = item.prepared;
     const prevMatch = /"prev":(null|"([0-9a-f]+)")/.exec(row.body);
     const entry: Entry = {
@@ -475,7 +513,9 @@ export class Ledger {
   }
 
   /** Stream every entry (or a range) in append order, in constant memory. */
-  async *entries(options: { fromIndex?: number; toIndex?: number; chunkSize?: number } = {}): AsyncGenerator<Entry> {
+  async *entries(
+    options: { fromIndex?: number; toIndex?: number; chunkSize?: number } = {},
+  ): AsyncGenerator<Entry> {
     await this.ready();
     for await (const chunk of this.backend.scan(options)) {
       for (const row of chunk) yield decodeEntry(row);
@@ -491,7 +531,10 @@ export class Ledger {
    * `where` is pushed down to the database where the backend supports it, e.g.
    * `query({ where: { 'data.user': 'alice' }, from, to, limit })`.
    */
-  async query(filter: ((entry: Entry) => boolean) | StructuredQueryOptions, options: QueryOptions = {}): Promise<Entry[]> {
+  async query(
+    filter: ((entry: Entry) => boolean) | StructuredQueryOptions,
+    options: QueryOptions = {},
+  ): Promise<Entry[]> {
     await this.ready();
     if (typeof filter === 'function') {
       const limit = checkCount(options.limit, 'limit') ?? Number.POSITIVE_INFINITY;
@@ -509,7 +552,8 @@ export class Ledger {
       }
       return out;
     }
-    if (filter === null || typeof filter !== 'object') throw new ValidationError('query takes a predicate or { where }');
+    if (filter === null || typeof filter !== 'object')
+      throw new ValidationError('query takes a predicate or { where }');
     return this.structuredQuery(filter);
   }
 
@@ -520,7 +564,9 @@ export class Ledger {
     }
     const conds = Object.entries(where).map(([path, value]) => {
       if (value !== null && !['string', 'number', 'boolean'].includes(typeof value)) {
-        throw new ValidationError(`query value for ${path} must be a string, number, boolean or null`, { path: '/where' });
+        throw new ValidationError(`query value for ${path} must be a string, number, boolean or null`, {
+          path: '/where',
+        });
       }
       if (typeof value === 'number' && !Number.isFinite(value)) {
         throw new ValidationError(`query value for ${path} must be finite`, { path: '/where' });
@@ -538,7 +584,10 @@ export class Ledger {
       conds.every((c) => readPath(c.path.root === 'data' ? e.data : e.metadata, c.path.segments) === c.value);
     if (this.backend.query) {
       // The database filters; re-check in JS so every backend returns exactly the same answer.
-      const rows = await this.backend.query({ ...range, where: where as Record<string, string | number | boolean | null> });
+      const rows = await this.backend.query({
+        ...range,
+        where: where as Record<string, string | number | boolean | null>,
+      });
       return rows.map(decodeEntry).filter(matches);
     }
     const out: Entry[] = [];
@@ -548,7 +597,9 @@ export class Ledger {
     const lo = range.startMs ?? Number.NEGATIVE_INFINITY;
     const hi = range.endMs ?? Number.POSITIVE_INFINITY;
     const source =
-      range.order === 'desc' ? (await this.backend.getRange({ order: 'desc' })).map(decodeEntry) : this.entries();
+      range.order === 'desc'
+        ? (await this.backend.getRange({ order: 'desc' })).map(decodeEntry)
+        : this.entries();
     for await (const e of source) {
       const t = e.timestamp.getTime();
       if (t < lo || t > hi || !matches(e)) continue;
@@ -565,7 +616,11 @@ export class Ledger {
   /** Size, times, bytes and algorithms of the log. */
   async getStats(): Promise<LedgerStats> {
     const meta = await this.ready();
-    const [s, head, cp] = await Promise.all([this.backend.stats(), this.backend.readHead(), this.backend.latestCheckpoint()]);
+    const [s, head, cp] = await Promise.all([
+      this.backend.stats(),
+      this.backend.readHead(),
+      this.backend.latestCheckpoint(),
+    ]);
     return {
       ledgerId: meta.ledgerId,
       name: meta.name,
@@ -598,10 +653,14 @@ export class Ledger {
     }
     const target = await this.getEntry(id);
     if (!target) throw new NotFoundError(`no entry with id ${id}`);
-    if (target.type === 'redaction') throw new ValidationError('a redaction record cannot itself be redacted');
+    if (target.type === 'redaction')
+      throw new ValidationError('a redaction record cannot itself be redacted');
     if (target.redacted) throw new ValidationError(`entry ${id} is already redacted`);
     const prepared = prepareEntry(
-      { redacts: { id: target.id, index: target.index, dataDigest: target.dataDigest }, reason: options.reason },
+      {
+        redacts: { id: target.id, index: target.index, dataDigest: target.dataDigest },
+        reason: options.reason,
+      },
       options.metadata,
       'redaction',
       {
@@ -610,7 +669,11 @@ export class Ledger {
         now: this.options.now,
       },
     );
-    const record = await this.sequencer.submit({ prepared, signers: this.defaultSigners, erase: target.index });
+    const record = await this.sequencer.submit({
+      prepared,
+      signers: this.defaultSigners,
+      erase: target.index,
+    });
     this.cache.delete(target.id);
     return record;
   }
@@ -619,12 +682,14 @@ export class Ledger {
 
   private requireSigningKey(): LogKey & { signer: NonNullable<LogKey['signer']> } {
     const k = this.logKey;
-    if (!k?.signer) throw new ConfigurationError('checkpoints need a log key that can sign (ledger option logKey)');
+    if (!k?.signer)
+      throw new ConfigurationError('checkpoints need a log key that can sign (ledger option logKey)');
     return k as LogKey & { signer: NonNullable<LogKey['signer']> };
   }
 
   private requireVerifierKey(): LogKey {
-    if (!this.logKey) throw new ConfigurationError('this needs the log key (ledger option logKey, a vkey is enough)');
+    if (!this.logKey)
+      throw new ConfigurationError('this needs the log key (ledger option logKey, a vkey is enough)');
     return this.logKey;
   }
 
@@ -641,15 +706,24 @@ export class Ledger {
     const prev = await this.backend.latestCheckpoint();
     if (prev) {
       if (head.size < prev.size) {
-        throw new IntegrityError({ kind: 'truncated', message: `the log has ${head.size} entries but checkpoint ${prev.size} was signed` });
+        throw new IntegrityError({
+          kind: 'truncated',
+          message: `the log has ${head.size} entries but checkpoint ${prev.size} was signed`,
+        });
       }
       const opened = openCheckpoint(prev.note, { origin, verifiers: [key.verifier] });
       if (!opened.rootHash.equals(prev.rootHash) || opened.size !== prev.size) {
-        throw new IntegrityError({ kind: 'checkpoint_invalid', message: 'the stored checkpoint row does not match its signed note' });
+        throw new IntegrityError({
+          kind: 'checkpoint_invalid',
+          message: 'the stored checkpoint row does not match its signed note',
+        });
       }
       if (head.size === prev.size) {
         if (!head.rootHash.equals(prev.rootHash)) {
-          throw new IntegrityError({ kind: 'inconsistent_checkpoint', message: `the tree at size ${head.size} differs from the signed checkpoint` });
+          throw new IntegrityError({
+            kind: 'inconsistent_checkpoint',
+            message: `the tree at size ${head.size} differs from the signed checkpoint`,
+          });
         }
         return toSignedCheckpoint(opened);
       }
@@ -658,7 +732,10 @@ export class Ledger {
         verifyConsistencyRaw(prev.size, head.size, prev.rootHash, head.rootHash, proof);
       } catch (err) {
         throw new IntegrityError(
-          { kind: 'inconsistent_checkpoint', message: `refusing to sign: the tree is not an extension of checkpoint ${prev.size}` },
+          {
+            kind: 'inconsistent_checkpoint',
+            message: `refusing to sign: the tree is not an extension of checkpoint ${prev.size}`,
+          },
           { cause: err },
         );
       }
@@ -667,11 +744,22 @@ export class Ledger {
     if (head.size > 0) {
       const root = await this.rootFromTiles(head.size);
       if (!root.equals(head.rootHash)) {
-        throw new IntegrityError({ kind: 'tree_mismatch', message: 'the stored head root does not match the stored tree' });
+        throw new IntegrityError({
+          kind: 'tree_mismatch',
+          message: 'the stored head root does not match the stored tree',
+        });
       }
     }
-    const note = signCheckpoint({ origin, size: head.size, rootHash: head.rootHash, extensions: [] }, key.signer);
-    await this.backend.addCheckpoint({ size: head.size, rootHash: head.rootHash, note, createdAtMs: Date.now() });
+    const note = signCheckpoint(
+      { origin, size: head.size, rootHash: head.rootHash, extensions: [] },
+      key.signer,
+    );
+    await this.backend.addCheckpoint({
+      size: head.size,
+      rootHash: head.rootHash,
+      note,
+      createdAtMs: Date.now(),
+    });
     return toSignedCheckpoint(openCheckpoint(note, { origin, verifiers: [key.verifier] }));
   }
 
@@ -684,7 +772,9 @@ export class Ledger {
       const body = parseCheckpointBody(cp.note.slice(0, cp.note.lastIndexOf('\n\n') + 1));
       return { origin: body.origin, size: cp.size, rootHash: cp.rootHash.toString('hex'), text: cp.note };
     }
-    return toSignedCheckpoint(openCheckpoint(cp.note, { origin: this.origin!, verifiers: [this.logKey.verifier] }));
+    return toSignedCheckpoint(
+      openCheckpoint(cp.note, { origin: this.origin!, verifiers: [this.logKey.verifier] }),
+    );
   }
 
   private async readNodes(plan: ProofPlan, size: number): Promise<Buffer[]> {
@@ -713,7 +803,8 @@ export class Ledger {
     }
     if (typeof cp === 'number') {
       const head = await this.backend.readHead();
-      if (!Number.isSafeInteger(cp) || cp < 1 || cp > head.size) throw new ValidationError(`tree size ${cp} is not in 1..${head.size}`);
+      if (!Number.isSafeInteger(cp) || cp < 1 || cp > head.size)
+        throw new ValidationError(`tree size ${cp} is not in 1..${head.size}`);
       return { size: cp, root: cp === head.size ? head.rootHash : await this.rootFromTiles(cp) };
     }
     const text = typeof cp === 'string' ? cp : cp.text;
@@ -723,7 +814,10 @@ export class Ledger {
   }
 
   /** An RFC 9162 inclusion proof for an entry (by id or index) against a checkpoint (default: the latest). */
-  async proveInclusion(idOrIndex: string | number, checkpoint?: CheckpointInput): Promise<InclusionProofData> {
+  async proveInclusion(
+    idOrIndex: string | number,
+    checkpoint?: CheckpointInput,
+  ): Promise<InclusionProofData> {
     const meta = await this.ready();
     await this.sequencer.idle();
     let index: number;
@@ -736,7 +830,9 @@ export class Ledger {
     }
     const { size, root } = await this.resolveSize(checkpoint);
     if (index >= size) {
-      throw new CheckpointError(`entry ${index} is not covered by the checkpoint (size ${size}); sign a newer checkpoint`);
+      throw new CheckpointError(
+        `entry ${index} is not covered by the checkpoint (size ${size}); sign a newer checkpoint`,
+      );
     }
     const path = await this.readNodes(inclusionPlan(index, size), size);
     return {
@@ -749,7 +845,10 @@ export class Ledger {
   }
 
   /** An RFC 9162 consistency proof between two checkpoints (or sizes). */
-  async proveConsistency(oldCheckpoint: CheckpointInput, newCheckpoint?: CheckpointInput): Promise<ConsistencyProofData> {
+  async proveConsistency(
+    oldCheckpoint: CheckpointInput,
+    newCheckpoint?: CheckpointInput,
+  ): Promise<ConsistencyProofData> {
     await this.ready();
     await this.sequencer.idle();
     const a = await this.resolveSize(oldCheckpoint);
@@ -786,14 +885,19 @@ export class Ledger {
     let storedCheckpointsOk = 0;
 
     // Stored checkpoints: each must be a valid note by the log key whose body matches its row.
-    if (stored.length > 0 && !this.logKey) notChecked.push('stored checkpoint signatures (no log key configured)');
+    if (stored.length > 0 && !this.logKey)
+      notChecked.push('stored checkpoint signatures (no log key configured)');
     for (const cp of stored) {
       if (this.logKey) {
         try {
           const opened = openCheckpoint(cp.note, { origin: this.origin!, verifiers: [this.logKey.verifier] });
-          if (opened.size !== cp.size || !opened.rootHash.equals(cp.rootHash)) throw new Error('row differs from the signed note');
+          if (opened.size !== cp.size || !opened.rootHash.equals(cp.rootHash))
+            throw new Error('row differs from the signed note');
         } catch (err) {
-          failure ??= { kind: 'checkpoint_invalid', message: `stored checkpoint ${cp.size} is invalid: ${(err as Error).message}` };
+          failure ??= {
+            kind: 'checkpoint_invalid',
+            message: `stored checkpoint ${cp.size} is invalid: ${(err as Error).message}`,
+          };
           continue;
         }
       }
@@ -806,7 +910,8 @@ export class Ledger {
         };
         continue;
       }
-      if (cp.size > 0) expectedRoots.set(cp.size, { root: cp.rootHash, label: `stored checkpoint ${cp.size}` });
+      if (cp.size > 0)
+        expectedRoots.set(cp.size, { root: cp.rootHash, label: `stored checkpoint ${cp.size}` });
       storedCheckpointsOk++;
     }
 
@@ -820,12 +925,18 @@ export class Ledger {
         const opened = openCheckpoint(text, {
           origin: this.origin!,
           verifiers: [key.verifier],
-          ...(witnesses.length ? { witnesses, witnessQuorum: this.options.witnessQuorum ?? witnesses.length } : {}),
+          ...(witnesses.length
+            ? { witnesses, witnessQuorum: this.options.witnessQuorum ?? witnesses.length }
+            : {}),
         });
         trusted = { size: opened.size, root: opened.rootHash, witnessed: witnesses.length > 0 };
       } catch (err) {
         failure ??= {
-          kind: (err as SignLedgerError).code === 'NOTE_UNVERIFIED' && (err as { reason?: string }).reason === 'witness_quorum' ? 'witness_quorum' : 'checkpoint_invalid',
+          kind:
+            (err as SignLedgerError).code === 'NOTE_UNVERIFIED' &&
+            (err as { reason?: string }).reason === 'witness_quorum'
+              ? 'witness_quorum'
+              : 'checkpoint_invalid',
           message: `the trusted checkpoint does not verify: ${(err as Error).message}`,
         };
       }
@@ -840,9 +951,15 @@ export class Ledger {
         } else if (trusted.size > 0) {
           const prior = expectedRoots.get(trusted.size);
           if (prior && !prior.root.equals(trusted.root)) {
-            failure ??= { kind: 'inconsistent_checkpoint', message: `stored checkpoint ${trusted.size} differs from the trusted one: fork` };
+            failure ??= {
+              kind: 'inconsistent_checkpoint',
+              message: `stored checkpoint ${trusted.size} differs from the trusted one: fork`,
+            };
           }
-          expectedRoots.set(trusted.size, { root: trusted.root, label: `the trusted checkpoint (size ${trusted.size})` });
+          expectedRoots.set(trusted.size, {
+            root: trusted.root,
+            label: `the trusted checkpoint (size ${trusted.size})`,
+          });
         }
       }
     }
@@ -852,7 +969,8 @@ export class Ledger {
     const required = options.requireSignatures ?? this.options.requireSignatures ?? 0;
     const checker: SignatureChecker = explicitKeys ?? this.implicitChecker(notChecked);
 
-    const start = options.incremental && this.verified && this.verified.state.size <= head.size ? this.verified : null;
+    const start =
+      options.incremental && this.verified && this.verified.state.size <= head.size ? this.verified : null;
     const v = new StreamVerifier({
       ledgerId: meta.ledgerId,
       hashAlgorithm: meta.hashAlgorithm,
@@ -866,16 +984,26 @@ export class Ledger {
       if (start.state.size > 0) {
         const root = await this.rootFromTiles(start.state.size);
         if (!root.equals(frontierRoot(start.state.frontier))) {
-          failure ??= { kind: 'tree_mismatch', message: `the stored tree no longer matches the verified state at size ${start.state.size}` };
+          failure ??= {
+            kind: 'tree_mismatch',
+            message: `the stored tree no longer matches the verified state at size ${start.state.size}`,
+          };
         }
       }
     }
     if (!failure) {
       const total = head.size;
-      for await (const chunk of this.backend.scan({ fromIndex: v.fromIndex, toIndex: head.size, chunkSize: 4096 })) {
+      for await (const chunk of this.backend.scan({
+        fromIndex: v.fromIndex,
+        toIndex: head.size,
+        chunkSize: 4096,
+      })) {
         if (!(await v.push(chunk))) break;
         options.onProgress?.(v.fromIndex + v.entriesChecked, total);
       }
+    }
+    if (!failure && !v.failure && v.pendingRedactions.size > 0) {
+      for await (const chunk of this.backend.scan({ fromIndex: head.size })) v.resolveRedactionsFrom(chunk);
     }
     const { state, root } = v.finish();
     failure ??= v.failure;
@@ -889,15 +1017,28 @@ export class Ledger {
       };
     }
     if (!failure && !root.equals(head.rootHash)) {
-      failure = { kind: 'head_mismatch', message: 'the recomputed tree root differs from the stored head', expected: root.toString('hex'), actual: head.rootHash.toString('hex') };
+      failure = {
+        kind: 'head_mismatch',
+        message: 'the recomputed tree root differs from the stored head',
+        expected: root.toString('hex'),
+        actual: head.rootHash.toString('hex'),
+      };
     }
     if (!failure && head.lastHash !== state.lastHash) {
-      failure = { kind: 'head_mismatch', message: 'the stored head does not point at the last entry', expected: String(state.lastHash), actual: String(head.lastHash) };
+      failure = {
+        kind: 'head_mismatch',
+        message: 'the stored head does not point at the last entry',
+        expected: String(state.lastHash),
+        actual: String(head.lastHash),
+      };
     }
     if (!failure && head.size > 0) {
       const tileRoot = await this.rootFromTiles(head.size).catch(() => null);
       if (!tileRoot || !tileRoot.equals(root)) {
-        failure = { kind: 'tree_mismatch', message: 'the stored Merkle tree (used for proofs) does not match the entries' };
+        failure = {
+          kind: 'tree_mismatch',
+          message: 'the stored Merkle tree (used for proofs) does not match the entries',
+        };
       }
     }
 
@@ -905,18 +1046,26 @@ export class Ledger {
     if (!failure) {
       assurance = 'chain';
       checked.push(
-        start ? `entries ${v.fromIndex}..${head.size - 1} recomputed; earlier entries verified by a previous run` : `all ${head.size} entry hashes, links and data digests recomputed`,
+        start
+          ? `entries ${v.fromIndex}..${head.size - 1} recomputed; earlier entries verified by a previous run`
+          : `all ${head.size} entry hashes, links and data digests recomputed`,
         'Merkle root recomputed and equal to the stored head and tree',
       );
       if (storedCheckpointsOk > 0 && this.logKey) {
         assurance = 'checkpoint';
-        checked.push(`${storedCheckpointsOk} stored checkpoint(s) signed by ${this.logKey.name} match the recomputed tree`);
+        checked.push(
+          `${storedCheckpointsOk} stored checkpoint(s) signed by ${this.logKey.name} match the recomputed tree`,
+        );
       }
       if (trusted) {
         assurance = trusted.witnessed ? 'witnessed' : 'trusted';
-        checked.push(`consistent with the trusted checkpoint at size ${trusted.size}${trusted.witnessed ? ' (witness quorum met)' : ''}`);
+        checked.push(
+          `consistent with the trusted checkpoint at size ${trusted.size}${trusted.witnessed ? ' (witness quorum met)' : ''}`,
+        );
       } else {
-        notChecked.push('no trusted checkpoint given: truncation or a consistent rewrite by someone holding the store cannot be excluded');
+        notChecked.push(
+          'no trusted checkpoint given: truncation or a consistent rewrite by someone holding the store cannot be excluded',
+        );
       }
       this.verified = { state, pending: new Map(v.pendingRedactions) };
     }
@@ -946,7 +1095,9 @@ export class Ledger {
       check: (record, message, ctx) => {
         if (!ring.get(record.keyId)) {
           if (unknown++ === 0) {
-            notChecked.push('signatures by keys this ledger was not given (pass `keys`, a KeyRing, to check them)');
+            notChecked.push(
+              'signatures by keys this ledger was not given (pass `keys`, a KeyRing, to check them)',
+            );
           }
           return { ok: true, keyId: record.keyId };
         }

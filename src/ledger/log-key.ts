@@ -38,12 +38,19 @@ export function resolveLogKey(key: LogKey | string): LogKey {
     if (key.startsWith('PRIVATE+KEY+')) {
       const signer = parseSignerKey(key);
       const verifier = parseVerifierKey(signer.verifierKey);
-      return Object.freeze({ name: signer.name, verifierKey: signer.verifierKey, signerKey: key, signer, verifier });
+      return Object.freeze({
+        name: signer.name,
+        verifierKey: signer.verifierKey,
+        signerKey: key,
+        signer,
+        verifier,
+      });
     }
     const verifier = parseVerifierKey(key);
     return Object.freeze({ name: verifier.name, verifierKey: key, verifier });
   }
-  if (!key || typeof key.verifierKey !== 'string') throw new ConfigurationError('logKey must be a LogKey or a key string');
+  if (!key || typeof key.verifierKey !== 'string')
+    throw new ConfigurationError('logKey must be a LogKey or a key string');
   if (key.signerKey && !key.signer) return resolveLogKey(key.signerKey);
   if (!key.verifier) return { ...key, verifier: parseVerifierKey(key.verifierKey) };
   return key;

@@ -54,7 +54,7 @@ export class Sequencer<I, R> {
         while (group.length > 0) {
           try {
             const results = await this.commit(group.map((p) => p.item));
-            group.forEach((p, i) => p.resolve(results[i]!));
+            for (let i = 0; i < group.length; i++) group[i]!.resolve(results[i]!);
             group = [];
           } catch (err) {
             if (err instanceof PartialGroupError && err.failed.size < group.length) {

@@ -1,7 +1,11 @@
 import type { RangeQuery } from './backend.js';
 
 /** Apply a RangeQuery to rows held in index order (in-memory backends and tests). */
-export function filterRange<T extends { index: number }>(rows: readonly T[], q: RangeQuery, ts: (r: T) => number): T[] {
+export function filterRange<T extends { index: number }>(
+  rows: readonly T[],
+  q: RangeQuery,
+  ts: (r: T) => number,
+): T[] {
   const from = Math.max(0, q.fromIndex ?? 0);
   const to = Math.min(rows.length, q.toIndex ?? rows.length);
   const offset = q.offset ?? 0;

@@ -18,15 +18,21 @@ export function parseWherePath(path: string): WherePath {
   const root = parts[0];
   const segments = parts.slice(1);
   if ((root !== 'data' && root !== 'metadata') || segments.length === 0 || segments.length > 16) {
-    throw new ValidationError(`invalid query path ${JSON.stringify(path)}: use data.<field> or metadata.<field>`, {
-      path: '/where',
-    });
+    throw new ValidationError(
+      `invalid query path ${JSON.stringify(path)}: use data.<field> or metadata.<field>`,
+      {
+        path: '/where',
+      },
+    );
   }
   for (const s of segments) {
     if (!SEGMENT.test(s)) {
-      throw new ValidationError(`invalid query path segment ${JSON.stringify(s)} in ${JSON.stringify(path)}`, {
-        path: '/where',
-      });
+      throw new ValidationError(
+        `invalid query path segment ${JSON.stringify(s)} in ${JSON.stringify(path)}`,
+        {
+          path: '/where',
+        },
+      );
     }
   }
   return { root, segments };

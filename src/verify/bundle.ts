@@ -89,9 +89,12 @@ export interface BundleReport extends VerificationReport {
 
 const CHUNK = 4096;
 
-async function loadFiles(source: string | BundleFiles): Promise<{ files: BundleFiles; manifest: BundleManifest }> {
+async function loadFiles(
+  source: string | BundleFiles,
+): Promise<{ files: BundleFiles; manifest: BundleManifest }> {
   if (typeof source !== 'string') {
-    if (source === null || typeof source !== 'object') throw new ValidationError('verifyBundle takes a directory or { manifest, entries, checkpoint }');
+    if (source === null || typeof source !== 'object')
+      throw new ValidationError('verifyBundle takes a directory or { manifest, entries, checkpoint }');
     return { files: source, manifest: parseManifest(source.manifest) };
   }
   let st: Awaited<ReturnType<typeof stat>>;
@@ -110,7 +113,12 @@ async function loadFiles(source: string | BundleFiles): Promise<{ files: BundleF
   if (!es?.isFile()) throw new NotFoundError(`malformed bundle: entries file ${entriesPath} is missing`);
   return {
     manifest,
-    files: { manifest: '', checkpoint, verifierKey, entries: streamBundleFile(source, manifest.files.entries) },
+    files: {
+      manifest: '',
+      checkpoint,
+      verifierKey,
+      entries: streamBundleFile(source, manifest.files.entries),
+    },
   };
 }
 
@@ -119,12 +127,18 @@ async function loadFiles(source: string | BundleFiles): Promise<{ files: BundleF
  * contents). Throws ValidationError / NotFoundError for a bundle that cannot be read at all
  * (missing files, a manifest that is not one); every integrity problem is a failed report.
  */
-export async function verifyBundle(source: string | BundleFiles, options: VerifyBundleOptions): Promise<BundleReport> {
+export async function verifyBundle(
+  source: string | BundleFiles,
+  options: VerifyBundleOptions,
+): Promise<BundleReport> {
   const started = performance.now();
   if (!options || (typeof options.verifierKey !== 'string' && typeof options.verifierKey !== 'object')) {
     throw new ValidationError('verifyBundle needs the log verifier key (options.verifierKey)');
   }
-  const verifier = typeof options.verifierKey === 'string' ? parseVerifierKey(options.verifierKey.trim()) : options.verifierKey;
+  const verifier =
+    typeof options.verifierKey === 'string'
+      ? parseVerifierKey(options.verifierKey.trim())
+      : options.verifierKey;
   const { files, manifest } = await loadFiles(source);
   const origin = options.origin ?? verifier.name;
   const bundleKey = files.verifierKey?.trim() || null;
@@ -177,7 +191,9 @@ export async function verifyBundle(source: string | BundleFiles, options: Verify
   }
   report.checkpoint = { size: cp.size, rootHash: cp.rootHash.toString('hex') };
   report.size = cp.size;
-  checked.push(`checkpoint signed by ${verifier.name}: size ${cp.size}${witnesses.length ? `, cosigned by ${cp.cosigners.join(', ')}` : ''}`);
+  checked.push(
+    `checkpoint signed by ${verifier.name}: size ${cp.size}${witnesses.length ? `, cosigned by ${cp.cosigners.join(', ')}` : ''}`,
+  );
   if (manifest.size !== cp.size || manifest.rootHash !== cp.rootHash.toString('hex')) {
     return done({
       kind: 'checkpoint_invalid',
@@ -187,7 +203,10 @@ export async function verifyBundle(source: string | BundleFiles, options: Verify
     });
   }
   if (manifest.origin !== cp.origin) {
-    return done({ kind: 'checkpoint_invalid', message: `the manifest names origin ${manifest.origin}, the checkpoint ${cp.origin}` });
+    return done({
+      kind: 'checkpoint_invalid',
+      message: `the manifest names origin ${manifest.origin}, the checkpoint ${cp.origin}`,
+    });
   }
   const expectedRoots = new Map<number, { root: Buffer; label: string }>();
   expectedRoots.set(cp.size, { root: cp.rootHash, label: `the bundle checkpoint (size ${cp.size})` });
@@ -207,12 +226,19 @@ export async function verifyBundle(source: string | BundleFiles, options: Verify
       }
       const prior = expectedRoots.get(t.size);
       if (prior && !prior.root.equals(t.rootHash)) {
-        return done({ kind: 'inconsistent_checkpoint', message: `the bundle checkpoint and the trusted one have the same size ${t.size} but differ: fork` });
+        return done({
+          kind: 'inconsistent_checkpoint',
+          message: `the bundle checkpoint and the trusted one have the same size ${t.size} but differ: fork`,
+        });
       }
-      if (t.size > 0) expectedRoots.set(t.size, { root: t.rootHash, label: `the trusted checkpoint (size ${t.size})` });
+      if (t.size > 0)
+        expectedRoots.set(t.size, { root: t.rootHash, label: `the trusted checkpoint (size ${t.size})` });
       trustedSize = t.size;
     } catch (err) {
-      return done({ kind: 'checkpoint_invalid', message: `the trusted checkpoint does not verify: ${(err as Error).message}` });
+      return done({
+        kind: 'checkpoint_invalid',
+        message: `the trusted checkpoint does not verify: ${(err as Error).message}`,
+      });
     }
   }
 
@@ -220,7 +246,9 @@ export async function verifyBundle(source: string | BundleFiles, options: Verify
   const v = new StreamVerifier({
     ledgerId: manifest.ledgerId,
     hashAlgorithm: manifest.hashAlgorithm,
-    signatures: options.keys ? { checker: options.keys, required: options.requireSignatures ?? 0 } : undefined,
+    signatures: options.keys
+      ? { checker: options.keys, required: options.requireSignatures ?? 0 }
+      : undefined,
     expectedRoots,
   });
   let lineNo = 0;
@@ -272,7 +300,12 @@ export async function verifyBundle(source: string | BundleFiles, options: Verify
     };
   }
   if (!failure && !root.equals(cp.rootHash)) {
-    failure = { kind: 'tree_mismatch', message: 'the recomputed tree root differs from the checkpoint', expected: cp.rootHash.toString('hex'), actual: root.toString('hex') };
+    failure = {
+      kind: 'tree_mismatch',
+      message: 'the recomputed tree root differs from the checkpoint',
+      expected: cp.rootHash.toString('hex'),
+      actual: root.toString('hex'),
+    };
   }
   report.entriesChecked = v.entriesChecked;
   report.signaturesChecked = v.signaturesChecked;
@@ -294,10 +327,14 @@ export async function verifyBundle(source: string | BundleFiles, options: Verify
     if (options.keys) {
       checked.push(`${v.signaturesChecked} entry signature(s) verified with the given keys`);
     } else {
-      notChecked.push('entry signatures (no trusted keys given): they are covered by the tree but not verified');
+      notChecked.push(
+        'entry signatures (no trusted keys given): they are covered by the tree but not verified',
+      );
     }
-    if (report.redacted.length) checked.push(`${report.redacted.length} entr(y/ies) redacted by recorded redactions`);
-    if (bundleKey !== null && !report.bundleKeyMatches) notChecked.push('the bundle\'s own log.vkey differs from the pinned key (ignored)');
+    if (report.redacted.length)
+      checked.push(`${report.redacted.length} entr(y/ies) redacted by recorded redactions`);
+    if (bundleKey !== null && !report.bundleKeyMatches)
+      notChecked.push("the bundle's own log.vkey differs from the pinned key (ignored)");
     report.assurance = assurance;
   }
   return done(failure);

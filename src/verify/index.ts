@@ -11,4 +11,9 @@ export {
   verifyInclusion,
 } from './proofs.js';
 export type { AssuranceLevel, VerificationReport } from './report.js';
-export { type SignatureChecker, type SignaturePolicy, StreamVerifier, type VerifiedState } from './stream-verifier.js';
+export {
+  type SignatureChecker,
+  type SignaturePolicy,
+  StreamVerifier,
+  type VerifiedState,
+} from './stream-verifier.js';

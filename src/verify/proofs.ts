@@ -2,14 +2,17 @@
  * Offline verification of what a ledger hands out: checkpoints, inclusion and consistency proofs.
  * Pure functions: no storage, no network. They fail closed with typed errors.
  */
-import { digest, type HashAlgorithm, assertHashAlgorithm } from '../crypto/hash.js';
-import { canonicalize } from '../encoding/canonical.js';
+import { assertHashAlgorithm, digest, type HashAlgorithm } from '../crypto/hash.js';
 import { fromHex } from '../encoding/bytes.js';
+import { canonicalize } from '../encoding/canonical.js';
 import { commitmentText, dataDigestOf, leafText } from '../entry/commitment.js';
 import type { Entry } from '../entry/types.js';
 import { ProofError, ValidationError } from '../errors.js';
 import { leafHash } from '../merkle/hash.js';
-import { verifyConsistency as verifyConsistencyRaw, verifyInclusion as verifyInclusionRaw } from '../merkle/verify.js';
+import {
+  verifyConsistency as verifyConsistencyRaw,
+  verifyInclusion as verifyInclusionRaw,
+} from '../merkle/verify.js';
 import { type OpenedCheckpoint, openCheckpoint } from '../note/checkpoint.js';
 import { type NoteVerifier, parseVerifierKey } from '../note/keys.js';
 
@@ -43,7 +46,12 @@ export interface ConsistencyProofData {
 }
 
 export function toSignedCheckpoint(o: OpenedCheckpoint): SignedCheckpoint {
-  return Object.freeze({ origin: o.origin, size: o.size, rootHash: o.rootHash.toString('hex'), text: o.note });
+  return Object.freeze({
+    origin: o.origin,
+    size: o.size,
+    rootHash: o.rootHash.toString('hex'),
+    text: o.note,
+  });
 }
 
 function verifierOf(key: string | NoteVerifier): NoteVerifier {
@@ -58,13 +66,19 @@ export function openSignedCheckpoint(
 ): OpenedCheckpoint {
   const v = verifierOf(verifierKey);
   const text = typeof cp === 'string' ? cp : cp?.text;
-  if (typeof text !== 'string') throw new ValidationError('checkpoint must be a SignedCheckpoint or its note text');
+  if (typeof text !== 'string')
+    throw new ValidationError('checkpoint must be a SignedCheckpoint or its note text');
   const opened = openCheckpoint(text, {
     origin: options.origin ?? v.name,
     verifiers: [v],
-    ...(options.witnesses?.length ? { witnesses: options.witnesses, witnessQuorum: options.witnessQuorum } : {}),
+    ...(options.witnesses?.length
+      ? { witnesses: options.witnesses, witnessQuorum: options.witnessQuorum }
+      : {}),
   });
-  if (typeof cp !== 'string' && (cp.size !== opened.size || cp.rootHash !== opened.rootHash.toString('hex'))) {
+  if (
+    typeof cp !== 'string' &&
+    (cp.size !== opened.size || cp.rootHash !== opened.rootHash.toString('hex'))
+  ) {
     throw new ProofError('the checkpoint object does not match its signed note');
   }
   return opened;
@@ -77,7 +91,8 @@ export function openSignedCheckpoint(
 export function computeEntryHash(entry: Entry, hashAlgorithm: HashAlgorithm): string {
   assertHashAlgorithm(hashAlgorithm);
   if (!entry.redacted) {
-    if (entry.data === null || entry.salt === null) throw new ProofError('entry has no data or salt to check');
+    if (entry.data === null || entry.salt === null)
+      throw new ProofError('entry has no data or salt to check');
     const d = dataDigestOf(hashAlgorithm, fromHex(entry.salt), canonicalize(entry.data)).toString('hex');
     if (d !== entry.dataDigest) throw new ProofError('entry data does not match its data digest');
   }
@@ -111,10 +126,13 @@ export function verifyInclusion(
   checkpoint: SignedCheckpoint | string,
   verifierKey: string | NoteVerifier,
 ): true {
-  if (!proof || typeof proof !== 'object' || !Array.isArray(proof.path)) throw new ProofError('malformed inclusion proof');
+  if (!proof || typeof proof !== 'object' || !Array.isArray(proof.path))
+    throw new ProofError('malformed inclusion proof');
   const cp = openSignedCheckpoint(checkpoint, verifierKey);
-  if (proof.size !== cp.size) throw new ProofError(`the proof is for tree size ${proof.size}, the checkpoint is ${cp.size}`);
-  if (proof.index !== entry.index) throw new ProofError(`the proof is for index ${proof.index}, the entry is ${entry.index}`);
+  if (proof.size !== cp.size)
+    throw new ProofError(`the proof is for tree size ${proof.size}, the checkpoint is ${cp.size}`);
+  if (proof.index !== entry.index)
+    throw new ProofError(`the proof is for index ${proof.index}, the entry is ${entry.index}`);
   const hash = computeEntryHash(entry, proof.hashAlgorithm);
   if (hash !== entry.hash) throw new ProofError('the entry hash does not match its content');
   const path = proof.path.map((h) => {
@@ -135,10 +153,12 @@ export function verifyConsistency(
   proof: ConsistencyProofData,
   verifierKey: string | NoteVerifier,
 ): true {
-  if (!proof || typeof proof !== 'object' || !Array.isArray(proof.path)) throw new ProofError('malformed consistency proof');
+  if (!proof || typeof proof !== 'object' || !Array.isArray(proof.path))
+    throw new ProofError('malformed consistency proof');
   const a = openSignedCheckpoint(oldCheckpoint, verifierKey);
   const b = openSignedCheckpoint(newCheckpoint, verifierKey);
-  if (proof.size1 !== a.size || proof.size2 !== b.size) throw new ProofError('the proof is for other tree sizes than the checkpoints');
+  if (proof.size1 !== a.size || proof.size2 !== b.size)
+    throw new ProofError('the proof is for other tree sizes than the checkpoints');
   const path = proof.path.map((h) => {
     try {
       return fromHex(h);

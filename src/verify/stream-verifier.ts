@@ -13,9 +13,7 @@ import { type Frontier, frontierAppend, frontierRoot } from '../merkle/frontier.
 import { leafHash } from '../merkle/hash.js';
 
 /** Result of checking one signature; KeyRing.check returns this shape. */
-export type SignatureCheck =
-  | { ok: true; keyId: string }
-  | { ok: false; kind: string; message: string };
+export type SignatureCheck = { ok: true; keyId: string } | { ok: false; kind: string; message: string };
 
 export interface SignatureChecker {
   check(
@@ -24,7 +22,11 @@ export interface SignatureChecker {
     context: { index: number; time: Date },
   ): SignatureCheck | Promise<SignatureCheck>;
   /** Preferred when present: checks on the threadpool so verification uses every core. */
-  checkAsync?(record: SignatureRecord, message: string, context: { index: number; time: Date }): Promise<SignatureCheck>;
+  checkAsync?(
+    record: SignatureRecord,
+    message: string,
+    context: { index: number; time: Date },
+  ): Promise<SignatureCheck>;
 }
 
 export interface SignaturePolicy {
@@ -121,7 +123,12 @@ export class StreamVerifier {
       });
     }
     const c = parseCommitment(row.body);
-    if (c === null) return this.fail({ kind: 'malformed_entry', ...where, message: `entry ${expected} has a malformed commitment` });
+    if (c === null)
+      return this.fail({
+        kind: 'malformed_entry',
+        ...where,
+        message: `entry ${expected} has a malformed commitment`,
+      });
     const actualHash = digest(this.alg, Buffer.from(row.body, 'utf8'));
     if (!actualHash.equals(row.hash)) {
       return this.fail({
@@ -143,7 +150,13 @@ export class StreamVerifier {
       });
     }
     if (c.ledger !== this.ledgerId) {
-      return this.fail({ kind: 'ledger_mismatch', ...where, message: `entry ${expected} belongs to ledger ${c.ledger}`, expected: this.ledgerId, actual: c.ledger });
+      return this.fail({
+        kind: 'ledger_mismatch',
+        ...where,
+        message: `entry ${expected} belongs to ledger ${c.ledger}`,
+        expected: this.ledgerId,
+        actual: c.ledger,
+      });
     }
     if (c.prev !== this.lastHash) {
       return this.fail({
@@ -154,7 +167,11 @@ export class StreamVerifier {
         actual: String(c.prev),
       });
     }
-    if (c.id !== row.id || Date.parse(c.timestamp) !== row.timestampMs || new Date(row.timestampMs).toISOString() !== c.timestamp) {
+    if (
+      c.id !== row.id ||
+      Date.parse(c.timestamp) !== row.timestampMs ||
+      new Date(row.timestampMs).toISOString() !== c.timestamp
+    ) {
       return this.fail({
         kind: 'column_mismatch',
         ...where,
@@ -167,16 +184,30 @@ export class StreamVerifier {
     if (row.data !== null && row.salt !== null) {
       const d = dataDigestOf(this.alg, row.salt, row.data).toString('hex');
       if (d !== c.dataDigest) {
-        return this.fail({ kind: 'data_mismatch', ...where, message: `entry ${expected}: data does not match its committed digest`, expected: c.dataDigest, actual: d });
+        return this.fail({
+          kind: 'data_mismatch',
+          ...where,
+          message: `entry ${expected}: data does not match its committed digest`,
+          expected: c.dataDigest,
+          actual: d,
+        });
       }
       if (c.type === 'redaction' && !this.checkRedactionRecord(row.data, where)) return false;
     } else if (row.data === null && row.salt === null) {
       if (c.type === 'redaction') {
-        return this.fail({ kind: 'redaction_invalid', ...where, message: `redaction record ${expected} has been erased` });
+        return this.fail({
+          kind: 'redaction_invalid',
+          ...where,
+          message: `redaction record ${expected} has been erased`,
+        });
       }
       this.awaitingRecord.set(expected, c.dataDigest);
     } else {
-      return this.fail({ kind: 'data_mismatch', ...where, message: `entry ${expected}: data and salt are inconsistent (one erased, one not)` });
+      return this.fail({
+        kind: 'data_mismatch',
+        ...where,
+        message: `entry ${expected}: data and salt are inconsistent (one erased, one not)`,
+      });
     }
     // Signatures are covered by the leaf; their validity is checked against the key policy.
     if (!this.queueSignatures(row, c.type, hashHex, c.timestamp, where, sigJobs)) return false;
@@ -193,7 +224,11 @@ export class StreamVerifier {
     try {
       d = JSON.parse(dataText);
     } catch {
-      return this.fail({ kind: 'redaction_invalid', ...where, message: `redaction record ${where.index} is not JSON` });
+      return this.fail({
+        kind: 'redaction_invalid',
+        ...where,
+        message: `redaction record ${where.index} is not JSON`,
+      });
     }
     const o = d as { redacts?: { id?: unknown; index?: unknown; dataDigest?: unknown }; reason?: unknown };
     const r = o?.redacts;
@@ -208,12 +243,20 @@ export class StreamVerifier {
       typeof r.id !== 'string' ||
       r.index >= where.index
     ) {
-      return this.fail({ kind: 'redaction_invalid', ...where, message: `redaction record ${where.index} is malformed` });
+      return this.fail({
+        kind: 'redaction_invalid',
+        ...where,
+        message: `redaction record ${where.index} is malformed`,
+      });
     }
     const awaited = this.awaitingRecord.get(r.index);
     if (awaited !== undefined) {
       if (awaited !== r.dataDigest) {
-        return this.fail({ kind: 'redaction_invalid', index: r.index, message: `redaction record ${where.index} names the wrong digest for entry ${r.index}` });
+        return this.fail({
+          kind: 'redaction_invalid',
+          index: r.index,
+          message: `redaction record ${where.index} names the wrong digest for entry ${r.index}`,
+        });
       }
       this.awaitingRecord.delete(r.index);
       this.redacted.push(r.index);
@@ -234,10 +277,18 @@ export class StreamVerifier {
       try {
         records = JSON.parse(row.signatures) as SignatureRecord[];
       } catch {
-        return this.fail({ kind: 'malformed_entry', ...where, message: `entry ${where.index}: signatures are not JSON` });
+        return this.fail({
+          kind: 'malformed_entry',
+          ...where,
+          message: `entry ${where.index}: signatures are not JSON`,
+        });
       }
       if (!Array.isArray(records) || records.length === 0) {
-        return this.fail({ kind: 'malformed_entry', ...where, message: `entry ${where.index}: malformed signature list` });
+        return this.fail({
+          kind: 'malformed_entry',
+          ...where,
+          message: `entry ${where.index}: malformed signature list`,
+        });
       }
     }
     const policy = this.sig;
@@ -255,9 +306,13 @@ export class StreamVerifier {
     const ctx = { index: where.index, time };
     jobs.push(
       (async () => {
-        const results = await Promise.all(records.map((r) =>
-            policy.checker.checkAsync ? policy.checker.checkAsync(r, hashHex, ctx) : policy.checker.check(r, hashHex, ctx),
-          ),);
+        const results = await Promise.all(
+          records.map((r) =>
+            policy.checker.checkAsync
+              ? policy.checker.checkAsync(r, hashHex, ctx)
+              : policy.checker.check(r, hashHex, ctx),
+          ),
+        );
         this.signaturesChecked += results.length;
         const valid = new Set<string>();
         for (const res of results) {
@@ -274,7 +329,11 @@ export class StreamVerifier {
           valid.add(res.keyId);
         }
         if (valid.size < required) {
-          this.fail({ kind: 'signature_missing', ...where, message: `entry ${where.index}: ${valid.size} distinct key(s) signed, ${required} required` });
+          this.fail({
+            kind: 'signature_missing',
+            ...where,
+            message: `entry ${where.index}: ${valid.size} distinct key(s) signed, ${required} required`,
+          });
           return false;
         }
         return true;
@@ -319,6 +378,30 @@ export class StreamVerifier {
       state: { size: this.size, lastHash: this.lastHash, frontier: this.frontier },
       root: frontierRoot(this.frontier),
     };
+  }
+
+  /**
+   * Rows appended after the verified range may hold the redaction record of an entry erased while
+   * the scan ran (erasure and record commit together, but the scan's end was fixed before). Resolve
+   * pending redactions from them; the records themselves are verified by the next run.
+   */
+  resolveRedactionsFrom(rows: readonly StoredEntry[]): void {
+    for (const row of rows) {
+      if (this.awaitingRecord.size === 0) return;
+      if (row.data === null) continue;
+      const c = parseCommitment(row.body);
+      if (c?.type !== 'redaction') continue;
+      try {
+        const d = JSON.parse(row.data) as { redacts?: { index?: number; dataDigest?: string } };
+        const idx = d.redacts?.index;
+        if (typeof idx === 'number' && this.awaitingRecord.get(idx) === d.redacts?.dataDigest) {
+          this.awaitingRecord.delete(idx);
+          this.redacted.push(idx);
+        }
+      } catch {
+        // Not JSON: the next full run reports it.
+      }
+    }
   }
 
   /** Redactions still waiting for their record (carried across incremental runs). */

@@ -7,7 +7,12 @@ import type { StorageBackend } from '../../src/storage/backend.js';
 
 export interface Tamper {
   /** Overwrite stored columns of the entry at `index` (only the given ones). */
-  updateEntry(index: number, patch: Partial<Pick<StoredEntry, 'body' | 'data' | 'hash' | 'timestampMs' | 'id' | 'signatures' | 'salt'>>): Promise<void>;
+  updateEntry(
+    index: number,
+    patch: Partial<
+      Pick<StoredEntry, 'body' | 'data' | 'hash' | 'timestampMs' | 'id' | 'signatures' | 'salt'>
+    >,
+  ): Promise<void>;
   /** Read the raw row at `index` as stored. */
   readEntry(index: number): Promise<StoredEntry | null>;
   /** Delete the entry row at `index` (nothing else). */

@@ -5,8 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Ed25519Signer, KeyRing } from '../../src/crypto/signatures/index.js';
 import { digest } from '../../src/crypto/hash.js';
+import { Ed25519Signer, KeyRing } from '../../src/crypto/signatures/index.js';
+import { leafText } from '../../src/entry/commitment.js';
 import type { Entry } from '../../src/entry/types.js';
 import { IntegrityError, ValidationError } from '../../src/errors.js';
 import { Ledger } from '../../src/ledger/ledger.js';
@@ -14,7 +15,6 @@ import { generateLogKey } from '../../src/ledger/log-key.js';
 import { encodeFrontier, frontierAppend, frontierRoot } from '../../src/merkle/frontier.js';
 import { leafHash } from '../../src/merkle/hash.js';
 import { tilesForTree } from '../../src/merkle/tiles.js';
-import { leafText } from '../../src/entry/commitment.js';
 import { verifyConsistency, verifyInclusion } from '../../src/verify/proofs.js';
 import type { BackendFactory, BackendUnderTest } from './harness.js';
 
@@ -50,7 +50,11 @@ export function describeConformance(factory: BackendFactory): void {
     for (const k of keys) await factory.cleanup(k).catch(() => {});
   });
 
-  async function appendN(ledger: Ledger, n: number, make = (i: number) => ({ i, user: i % 2 ? 'bob' : 'alice' })) {
+  async function appendN(
+    ledger: Ledger,
+    n: number,
+    make: (i: number) => Record<string, unknown> = (i) => ({ i, user: i % 2 ? 'bob' : 'alice' }),
+  ) {
     const out: Entry[] = [];
     for (let i = 0; i < n; i++) out.push(await ledger.append(make(i)));
     return out;
@@ -60,8 +64,15 @@ export function describeConformance(factory: BackendFactory): void {
     describe('append and read', () => {
       it('appends entries with contiguous indexes and a linked chain', async () => {
         const { ledger } = await fresh();
-        const a = await ledger.append({ action: 'user_login', user_id: 'user123', ip_address: '192.168.1.1' });
-        const b = await ledger.append({ action: 'logout' }, { metadata: { compliance: 'SOX', category: 'wire_transfer' } });
+        const a = await ledger.append({
+          action: 'user_login',
+          user_id: 'user123',
+          ip_address: '192.168.1.1',
+        });
+        const b = await ledger.append(
+          { action: 'logout' },
+          { metadata: { compliance: 'SOX', category: 'wire_transfer' } },
+        );
         expect(a.index).toBe(0);
         expect(a.previousHash).toBeNull();
         expect(b.index).toBe(1);
@@ -131,12 +142,20 @@ export function describeConformance(factory: BackendFactory): void {
         const viaWhere = await ledger.query({ where: { 'data.user': 'alice' } });
         expect(viaWhere.map((e) => e.index)).toEqual(viaPredicate.map((e) => e.index));
         expect(viaWhere.length).toBe(8);
-        expect((await ledger.query({ where: { 'data.user': 'alice' }, limit: 2 })).map((e) => e.index)).toEqual([0, 3]);
+        expect(
+          (await ledger.query({ where: { 'data.user': 'alice' }, limit: 2 })).map((e) => e.index),
+        ).toEqual([0, 3]);
         expect((await ledger.query({ where: { 'data.i': 4 } })).map((e) => e.index)).toEqual([4]);
-        expect((await ledger.query({ where: { 'data.ok': true, 'data.user': 'alice' } })).map((e) => e.index)).toEqual([0, 6, 12, 18]);
-        expect((await ledger.query({ where: { 'metadata.category': 'wire' } })).map((e) => e.index)).toEqual([20]);
+        expect(
+          (await ledger.query({ where: { 'data.ok': true, 'data.user': 'alice' } })).map((e) => e.index),
+        ).toEqual([0, 6, 12, 18]);
+        expect((await ledger.query({ where: { 'metadata.category': 'wire' } })).map((e) => e.index)).toEqual([
+          20,
+        ]);
         expect(await ledger.query({ where: { 'data.i': '4' } })).toEqual([]);
-        await expect(ledger.query({ where: { "data.user') OR 1=1 --": 'x' } })).rejects.toBeInstanceOf(ValidationError);
+        await expect(ledger.query({ where: { "data.user') OR 1=1 --": 'x' } })).rejects.toBeInstanceOf(
+          ValidationError,
+        );
         await expect(ledger.query({ where: { 'secrets.x': 1 } })).rejects.toBeInstanceOf(ValidationError);
       });
 
@@ -180,10 +199,15 @@ export function describeConformance(factory: BackendFactory): void {
         const cyc: Record<string, unknown> = { a: 1 };
         cyc.self = cyc;
         await expect(ledger.append(cyc)).rejects.toThrow(/cycle/);
-        const big = await ledger.append({ x: 'y' }).then(() => ledger.append({ x: 'y'.repeat(2000) })).catch((e) => e);
+        const big = await ledger
+          .append({ x: 'y' })
+          .then(() => ledger.append({ x: 'y'.repeat(2000) }))
+          .catch((e) => e);
         expect(big).toBeInstanceOf(ValidationError);
         expect((big as ValidationError).code).toBe('TOO_LARGE');
-        await expect(ledger.append({ a: 1 }, { metadata: { m: Number.NaN } })).rejects.toBeInstanceOf(ValidationError);
+        await expect(ledger.append({ a: 1 }, { metadata: { m: Number.NaN } })).rejects.toBeInstanceOf(
+          ValidationError,
+        );
         expect((await ledger.getStats()).totalEntries).toBe(1);
         expect(await ledger.verifyIntegrity()).toBe(true);
       });
@@ -222,7 +246,9 @@ export function describeConformance(factory: BackendFactory): void {
 
       it('appendBatch is atomic: a bad event stores none of the batch', async () => {
         const { ledger } = await fresh();
-        await expect(ledger.appendBatch([{ a: 1 }, { b: Number.NaN }])).rejects.toBeInstanceOf(ValidationError);
+        await expect(ledger.appendBatch([{ a: 1 }, { b: Number.NaN }])).rejects.toBeInstanceOf(
+          ValidationError,
+        );
         expect((await ledger.getStats()).totalEntries).toBe(0);
         const ok = await ledger.appendBatch([{ a: 1 }, { b: 2 }, { c: 3 }]);
         expect(ok.map((e) => e.index)).toEqual([0, 1, 2]);
@@ -263,7 +289,10 @@ export function describeConformance(factory: BackendFactory): void {
         const entries = await appendN(ledger, 5, (i) => ({ patient: `P${i}`, ssn: `000-00-000${i}` }));
         const record = await ledger.redact(entries[2]!.id, { reason: 'GDPR Art. 17 request #42' });
         expect(record.type).toBe('redaction');
-        expect(record.data).toMatchObject({ redacts: { id: entries[2]!.id, index: 2 }, reason: 'GDPR Art. 17 request #42' });
+        expect(record.data).toMatchObject({
+          redacts: { id: entries[2]!.id, index: 2 },
+          reason: 'GDPR Art. 17 request #42',
+        });
         const erased = await ledger.getEntry(entries[2]!.id);
         expect(erased?.redacted).toBe(true);
         expect(erased?.data).toBeNull();
@@ -271,7 +300,9 @@ export function describeConformance(factory: BackendFactory): void {
         const report = await ledger.verify();
         expect(report.ok).toBe(true);
         expect(report.redacted).toEqual([2]);
-        await expect(ledger.redact(entries[2]!.id, { reason: 'again' })).rejects.toBeInstanceOf(ValidationError);
+        await expect(ledger.redact(entries[2]!.id, { reason: 'again' })).rejects.toBeInstanceOf(
+          ValidationError,
+        );
       });
 
       it('detects data erased without a redaction record', async () => {
@@ -317,7 +348,9 @@ export function describeConformance(factory: BackendFactory): void {
         expect(report.ok).toBe(false);
         expect(kinds).toContain(report.failure?.kind);
         if (index !== undefined) expect(report.failure?.index).toBe(index);
-        await expect(ledger.verifyIntegrity(trusted ? { trusted } : {})).rejects.toBeInstanceOf(IntegrityError);
+        await expect(ledger.verifyIntegrity(trusted ? { trusted } : {})).rejects.toBeInstanceOf(
+          IntegrityError,
+        );
         return report;
       }
 
@@ -385,7 +418,10 @@ export function describeConformance(factory: BackendFactory): void {
         // Delete the last 3 entries and rewrite head and tree as if they never existed, and drop checkpoints.
         for (const i of [7, 6, 5]) await store.tamper.deleteEntry(i);
         await store.tamper.deleteCheckpoints();
-        await rewriteTree(store, entries.slice(0, 5).map((e) => e));
+        await rewriteTree(
+          store,
+          entries.slice(0, 5).map((e) => e),
+        );
         // Without a trusted checkpoint this is undetectable by design: the report says so.
         const blind = await ledger.verify();
         expect(blind.ok).toBe(true);
@@ -402,7 +438,12 @@ export function describeConformance(factory: BackendFactory): void {
         await store.tamper.deleteCheckpoints();
         await store.tamper.deleteAllEntries();
         await store.tamper.deleteAllTiles();
-        await store.tamper.setHead({ size: 0, lastHash: null, frontier: Buffer.alloc(0), rootHash: digest('sha256') });
+        await store.tamper.setHead({
+          size: 0,
+          lastHash: null,
+          frontier: Buffer.alloc(0),
+          rootHash: digest('sha256'),
+        });
         const forger = new Ledger({ backend: (await factory.open(key)).backend });
         opened.push(forger);
         for (let i = 0; i < 6; i++) await forger.append({ i, user: 'forged' });
@@ -465,7 +506,9 @@ export function describeConformance(factory: BackendFactory): void {
 
   /** Rewrite head and tiles to cover exactly these entries (an attacker hiding a truncation). */
   async function rewriteTree(store: BackendUnderTest, entries: Entry[]) {
-    const leaves = entries.map((e) => leafHash(Buffer.from(leafText(e.hash, e.signatures.length ? JSON.stringify(e.signatures) : null))));
+    const leaves = entries.map((e) =>
+      leafHash(Buffer.from(leafText(e.hash, e.signatures.length ? JSON.stringify(e.signatures) : null))),
+    );
     await writeTree(store, leaves, entries[entries.length - 1]?.hash ?? null);
   }
 
@@ -484,7 +527,12 @@ export function describeConformance(factory: BackendFactory): void {
     await store.tamper.deleteAllTiles();
     for (const t of tilesForTree(leaves)) await store.tamper.writeTile(t.level, t.index, t.width, t.hashes);
     const f = frontierAppend([], 0, leaves).frontier;
-    await store.tamper.setHead({ size: leaves.length, lastHash, frontier: encodeFrontier(f), rootHash: frontierRoot(f) });
+    await store.tamper.setHead({
+      size: leaves.length,
+      lastHash,
+      frontier: encodeFrontier(f),
+      rootHash: frontierRoot(f),
+    });
   }
 
   function tilesLen(width: number): number {

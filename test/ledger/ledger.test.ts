@@ -1,10 +1,16 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { InMemoryBackend } from '../../src/backends/memory/memory-backend.js';
-import { ECDSASigner, Ed25519Signer, KeyRing, RemoteSigner, RSASigner } from '../../src/crypto/signatures/index.js';
+import {
+  ECDSASigner,
+  Ed25519Signer,
+  KeyRing,
+  RemoteSigner,
+  RSASigner,
+} from '../../src/crypto/signatures/index.js';
+import type { Entry } from '../../src/entry/types.js';
 import { ClosedError, ConfigurationError, IntegrityError, ValidationError } from '../../src/errors.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { computeEntryHash } from '../../src/verify/proofs.js';
-import type { Entry } from '../../src/entry/types.js';
 
 const rsa = new RSASigner({ keySize: 2048 });
 
@@ -22,25 +28,28 @@ describe('Ledger basics', () => {
   });
 
   it('supports `await using`', async () => {
-    let backend: InMemoryBackend;
+    const backend = new InMemoryBackend();
     {
-      await using ledger = new Ledger({ backend: (backend = new InMemoryBackend()) });
+      await using ledger = new Ledger({ backend });
       await ledger.append({ a: 1 });
     }
     await expect(backend.readHead()).rejects.toMatchObject({ code: 'STORAGE_CLOSED' });
   });
 
-  it.each(['sha256', 'sha512', 'sha3-256', 'sha3-512'] as const)('hashes with %s and the entry hash is reproducible', async (alg) => {
-    const ledger = new Ledger({ hashAlgorithm: alg });
-    const a = await ledger.append({ x: 1, nested: { y: [1, 2, 'three'] } }, { metadata: { m: true } });
-    const b = await ledger.append({ x: 2 });
-    expect(a.hash).toHaveLength(alg.endsWith('512') ? 128 : 64);
-    expect(computeEntryHash(a, alg)).toBe(a.hash);
-    expect(computeEntryHash(b, alg)).toBe(b.hash);
-    expect(b.previousHash).toBe(a.hash);
-    expect(await ledger.verifyIntegrity()).toBe(true);
-    expect(() => computeEntryHash({ ...a, data: { x: 9 } } as Entry, alg)).toThrow(/digest/);
-  });
+  it.each(['sha256', 'sha512', 'sha3-256', 'sha3-512'] as const)(
+    'hashes with %s and the entry hash is reproducible',
+    async (alg) => {
+      const ledger = new Ledger({ hashAlgorithm: alg });
+      const a = await ledger.append({ x: 1, nested: { y: [1, 2, 'three'] } }, { metadata: { m: true } });
+      const b = await ledger.append({ x: 2 });
+      expect(a.hash).toHaveLength(alg.endsWith('512') ? 128 : 64);
+      expect(computeEntryHash(a, alg)).toBe(a.hash);
+      expect(computeEntryHash(b, alg)).toBe(b.hash);
+      expect(b.previousHash).toBe(a.hash);
+      expect(await ledger.verifyIntegrity()).toBe(true);
+      expect(() => computeEntryHash({ ...a, data: { x: 9 } } as Entry, alg)).toThrow(/digest/);
+    },
+  );
 
   it('refuses an unknown hash algorithm', () => {
     expect(() => new Ledger({ hashAlgorithm: 'md5' as never })).toThrow(ValidationError);
@@ -89,7 +98,9 @@ describe('signatures through the ledger', () => {
 
   it('refuses a plain function as signer and sign: true without a signer', async () => {
     const ledger = new Ledger();
-    await expect(ledger.append({ a: 1 }, { signer: (async () => 'x') as never })).rejects.toBeInstanceOf(ValidationError);
+    await expect(ledger.append({ a: 1 }, { signer: (async () => 'x') as never })).rejects.toBeInstanceOf(
+      ValidationError,
+    );
     await expect(ledger.append({ a: 1 }, { sign: true })).rejects.toBeInstanceOf(ConfigurationError);
     const strict = new Ledger({ enableSignatures: true });
     await expect(strict.append({ a: 1 })).rejects.toBeInstanceOf(ConfigurationError);

@@ -60,10 +60,14 @@ describe('SQLite store identity', () => {
     const db = new Database(other);
     db.exec('CREATE TABLE users (id INTEGER)');
     db.close();
-    await expect(new Ledger({ backend: new SQLiteBackend(other) }).open()).rejects.toMatchObject({ code: 'STORAGE_INCOMPATIBLE' });
+    await expect(new Ledger({ backend: new SQLiteBackend(other) }).open()).rejects.toMatchObject({
+      code: 'STORAGE_INCOMPATIBLE',
+    });
     const corrupt = join(dir, 'corrupt.db');
     writeFileSync(corrupt, Buffer.alloc(8192, 0x5a));
-    await expect(new Ledger({ backend: new SQLiteBackend(corrupt) }).open()).rejects.toBeInstanceOf(StorageError);
+    await expect(new Ledger({ backend: new SQLiteBackend(corrupt) }).open()).rejects.toBeInstanceOf(
+      StorageError,
+    );
   });
 
   it('uses indexes for pages by offset and time, not a scan', async () => {
@@ -73,9 +77,15 @@ describe('SQLite store identity', () => {
     await l.append({ a: 1 });
     const t = backend.tables;
     const plan = (sql: string) =>
-      (backend.database.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((r) => r.detail).join(' | ');
-    expect(plan(`SELECT * FROM ${t.entries} WHERE ts >= 1 AND ts <= 2 ORDER BY idx`)).toMatch(/USING INDEX|USING INTEGER PRIMARY KEY/);
-    expect(plan(`SELECT * FROM ${t.entries} WHERE idx >= 5 AND idx < 10 ORDER BY idx`)).toMatch(/INTEGER PRIMARY KEY/);
+      (backend.database.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[])
+        .map((r) => r.detail)
+        .join(' | ');
+    expect(plan(`SELECT * FROM ${t.entries} WHERE ts >= 1 AND ts <= 2 ORDER BY idx`)).toMatch(
+      /USING INDEX|USING INTEGER PRIMARY KEY/,
+    );
+    expect(plan(`SELECT * FROM ${t.entries} WHERE idx >= 5 AND idx < 10 ORDER BY idx`)).toMatch(
+      /INTEGER PRIMARY KEY/,
+    );
     expect(plan(`SELECT * FROM ${t.entries} WHERE id = 'x'`)).toMatch(/USING INDEX/);
     await l.close();
   });

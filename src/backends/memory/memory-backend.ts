@@ -1,5 +1,7 @@
+import { Compressor } from '../../compression/compressor.js';
+import { TextCodec } from '../../compression/text-codec.js';
 import type { StoredEntry } from '../../entry/types.js';
-import { ConflictError, StorageError } from '../../errors.js';
+import { ConfigurationError, ConflictError, StorageError } from '../../errors.js';
 import { EMPTY_ROOT } from '../../merkle/hash.js';
 import { rightEdgeTiles, type Tile, type TileKey, tileKeyString } from '../../merkle/tiles.js';
 import {
@@ -47,18 +49,34 @@ interface LedgerState {
   head: Head;
   checkpoints: StoredCheckpoint[];
   bytes: number;
+  /** Bytes the compressed texts would take uncompressed, minus their stored size (stats). */
+  packedSavings: number;
+  codec: TextCodec | null;
 }
 
-function toStored(r: Row): StoredEntry {
+/**
+ * Compressed texts are kept as their frame's bytes in a latin1 string. A frame starts with its
+ * algorithm code (0-5), a control character that canonical JSON text never starts with.
+ */
+function isFrame(s: string | null): s is string {
+  return s !== null && s.length > 0 && s.charCodeAt(0) < 0x20;
+}
+
+function unpack(c: TextCodec | null, s: string | null): string | null {
+  if (!c || !isFrame(s)) return s;
+  return c.decode(Buffer.from(s, 'latin1'));
+}
+
+function toStored(r: Row, c: TextCodec | null): StoredEntry {
   return {
     index: r.index,
     id: r.id,
     timestampMs: r.ts,
     hash: Buffer.from(r.hash, 'latin1'),
-    body: r.body,
-    data: r.data,
+    body: c ? unpack(c, r.body)! : r.body,
+    data: c ? unpack(c, r.data) : r.data,
     salt: r.salt === null ? null : Buffer.from(r.salt, 'latin1'),
-    signatures: r.sigs,
+    signatures: c ? unpack(c, r.sigs) : r.sigs,
   };
 }
 
@@ -79,9 +97,21 @@ export class InMemoryBackend implements StorageBackend {
   private readonly ledgers = new Map<string, LedgerState>();
   private state: LedgerState | null = null;
   private closed = false;
+  private compressor: Compressor | null = null;
+
+  /**
+   * Keep entry texts compressed with this Compressor (call before `open`; the Ledger's
+   * `compression` option does). A ledger keeps the codec it was first opened with.
+   */
+  useCompression(compressor: Compressor): void {
+    if (!(compressor instanceof Compressor)) throw new ConfigurationError('compression must be a Compressor');
+    if (this.state) throw new ConfigurationError('set compression before the in-memory backend is opened');
+    this.compressor = compressor;
+  }
 
   async open(name: string, create: () => LedgerMeta): Promise<LedgerMeta> {
     this.assertOpen();
+    if (this.compressor) await this.compressor.init();
     let s = this.ledgers.get(name);
     if (!s) {
       s = {
@@ -92,6 +122,8 @@ export class InMemoryBackend implements StorageBackend {
         head: emptyHead(EMPTY_ROOT),
         checkpoints: [],
         bytes: 0,
+        packedSavings: 0,
+        codec: this.compressor ? new TextCodec(this.compressor) : null,
       };
       this.ledgers.set(name, s);
     }
@@ -136,16 +168,29 @@ export class InMemoryBackend implements StorageBackend {
       const row = s.rows[idx];
       if (!row) throw new StorageError(`cannot erase missing entry ${idx}`);
     }
+    const c = s.codec;
+    if (c?.wantsDictionary(s.rows.length + batch.entries.length)) {
+      const samples: string[] = [];
+      for (const r of s.rows.slice(0, c.compressor.trainAfter)) samples.push(unpack(c, r.body)!, unpack(c, r.data) ?? '');
+      for (const e of batch.entries.slice(0, Math.max(0, c.compressor.trainAfter - s.rows.length))) samples.push(e.body, e.data ?? '');
+      c.train(samples);
+    }
+    const pack = (t: string | null): string | null => {
+      if (!c || t === null) return flat(t);
+      const packed = c.encode(t).toString('latin1');
+      s.packedSavings += Buffer.byteLength(t) - packed.length;
+      return packed;
+    };
     for (const e of batch.entries) {
       const row: Row = {
         index: e.index,
         id: e.id,
         ts: e.timestampMs,
         hash: e.hash.toString('latin1'),
-        body: flat(e.body),
-        data: flat(e.data),
+        body: pack(e.body)!,
+        data: pack(e.data),
         salt: e.salt === null ? null : e.salt.toString('latin1'),
-        sigs: flat(e.signatures),
+        sigs: pack(e.signatures),
       };
       s.rows.push(row);
       s.byId.set(e.id, e.index);
@@ -154,6 +199,7 @@ export class InMemoryBackend implements StorageBackend {
     for (const idx of batch.erase) {
       const row = s.rows[idx]!;
       s.bytes -= rowBytes(row);
+      if (c && isFrame(row.data)) s.packedSavings -= Buffer.byteLength(unpack(c, row.data)!) - row.data.length;
       row.data = null;
       row.salt = null;
       s.bytes += rowBytes(row);
@@ -177,18 +223,20 @@ export class InMemoryBackend implements StorageBackend {
   }
 
   async getByIndex(index: number): Promise<StoredEntry | null> {
-    const r = this.s().rows[index];
-    return r ? toStored(r) : null;
+    const s = this.s();
+    const r = s.rows[index];
+    return r ? toStored(r, s.codec) : null;
   }
 
   async getById(id: string): Promise<StoredEntry | null> {
     const s = this.s();
     const i = s.byId.get(id);
-    return i === undefined ? null : toStored(s.rows[i]!);
+    return i === undefined ? null : toStored(s.rows[i]!, s.codec);
   }
 
   async getRange(q: RangeQuery): Promise<StoredEntry[]> {
-    return filterRange(this.s().rows, q, (r) => r.ts).map(toStored);
+    const s = this.s();
+    return filterRange(s.rows, q, (r) => r.ts).map((r) => toStored(r, s.codec));
   }
 
   async *scan(options: { fromIndex?: number; toIndex?: number; chunkSize?: number } = {}): AsyncIterable<StoredEntry[]> {
@@ -199,7 +247,9 @@ export class InMemoryBackend implements StorageBackend {
       const end = Math.min(options.toIndex ?? s.rows.length, s.rows.length);
       if (i >= end) return;
       const stop = Math.min(i + chunk, end);
-      yield s.rows.slice(i, stop).map(toStored);
+      const out: StoredEntry[] = new Array(stop - i);
+      for (let k = i; k < stop; k++) out[k - i] = toStored(s.rows[k]!, s.codec);
+      yield out;
       i = stop;
     }
   }
@@ -237,7 +287,7 @@ export class InMemoryBackend implements StorageBackend {
     return {
       entries: s.rows.length,
       entryBytes: s.bytes,
-      uncompressedEntryBytes: s.bytes,
+      uncompressedEntryBytes: s.bytes + s.packedSavings,
       tileBytes,
       firstTimestampMs: s.rows[0]?.ts ?? null,
       lastTimestampMs: s.rows[s.rows.length - 1]?.ts ?? null,

@@ -156,14 +156,14 @@ export class PostgreSQLBackend implements StorageBackend {
     return this.ledgerNo!;
   }
 
-  private async tx<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
+  private async tx<T>(fn: (c: PoolClient) => Promise<T>, begin = true): Promise<T> {
     const pool = this.pool;
     if (!pool) throw new StorageError('the PostgreSQL backend is not open', { code: 'STORAGE_CLOSED' });
     const c = await pool.connect();
     let broken: unknown;
     try {
-      await c.query('BEGIN');
       try {
+        if (begin) await c.query('BEGIN');
         const r = await fn(c);
         await c.query('COMMIT');
         return r;
@@ -224,16 +224,45 @@ export class PostgreSQLBackend implements StorageBackend {
     return out;
   }
 
+  /**
+   * BEGIN, lock the head row and read the right-edge tiles, in one round trip (simple protocol: the
+   * only value is our own integer ledger key, checked to be one).
+   */
+  private async beginLocked(c: PoolClient): Promise<{ head: Head; edgeTiles: Tile[] }> {
+    const t = this.tables;
+    const ledger = this.ledgerKey;
+    if (!Number.isSafeInteger(ledger)) throw new StorageError('invalid ledger key');
+    // Right-edge tile at level L: index floor(size / 256^(L+1)), present when (size / 256^L) % 256 != 0.
+    const sql = `BEGIN;
+      WITH h AS (SELECT size, last_hash, frontier, root FROM ${t.heads} WHERE ledger = ${ledger} FOR UPDATE)
+      SELECT h.size, h.last_hash, h.frontier, h.root, x.level, x.idx, x.width, x.hashes
+      FROM h LEFT JOIN ${t.tiles} x ON x.ledger = ${ledger} AND (x.level, x.idx) IN (
+        SELECT l, h.size >> (8 * (l + 1)) FROM generate_series(0, 6) AS l
+        WHERE h.size >> (8 * l) > 0 AND (h.size >> (8 * l)) & 255 <> 0)
+      ORDER BY x.level`;
+    const res = (await c.query({ text: sql, rowMode: 'array', types: this.types! } as QueryArrayConfig)) as unknown as {
+      rows: unknown[][];
+    }[];
+    const rows = res[1]?.rows as [number, string | null, Buffer, Buffer, number | null, number, number, Buffer][] | undefined;
+    const first = rows?.[0];
+    if (!rows || !first) throw new StorageError('the head row is missing: the store is corrupt');
+    const head: Head = { size: first[0], lastHash: first[1], frontier: first[2], rootHash: first[3] };
+    const edgeTiles: Tile[] = [];
+    for (const r of rows) if (r[4] !== null) edgeTiles.push({ level: r[4], index: r[5], width: r[6], hashes: r[7] });
+    const keys = rightEdgeTiles(head.size);
+    if (edgeTiles.length !== keys.length || keys.some((k, i) => edgeTiles[i]!.level !== k.level || edgeTiles[i]!.index !== k.index)) {
+      throw new StorageError('right-edge tiles are missing: the store is corrupt');
+    }
+    return { head, edgeTiles };
+  }
+
   async append(build: (ctx: AppendContext) => AppendBatch | Promise<AppendBatch>): Promise<AppendBatch> {
     const t = this.tables;
     const ledger = this.ledgerKey;
     return this.tx(async (c) => {
       // The row lock is held until COMMIT: other writers (any process) wait here, so the head
-      // `build` sees is the head the batch is written over.
-      const head = await this.headOf(c, true);
-      const keys = rightEdgeTiles(head.size);
-      const edgeTiles = await this.tilesOf(keys, c);
-      if (edgeTiles.length !== keys.length) throw new StorageError('right-edge tiles are missing: the store is corrupt');
+      // \`build\` sees is the head the batch is written over.
+      const { head, edgeTiles } = await this.beginLocked(c);
       const batch = await build({ head, edgeTiles });
       const es = batch.entries;
       es.forEach((e, i) => {
@@ -281,7 +310,7 @@ export class PostgreSQLBackend implements StorageBackend {
       if (r.length !== 1) throw new StorageError('the head moved while it was locked: the store is corrupt');
       if (Number(r[0]![0]) !== new Set(batch.erase).size) throw new StorageError('cannot erase a missing entry');
       return batch;
-    });
+    }, false);
   }
 
   async readHead(): Promise<Head> {

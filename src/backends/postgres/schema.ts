@@ -106,6 +106,8 @@ CREATE TABLE IF NOT EXISTS ${t.tiles} (
   hashes bytea NOT NULL,
   PRIMARY KEY (ledger, level, idx)
 );
+-- Tile blobs are hashes: compressing them is wasted work on every append.
+ALTER TABLE ${t.tiles} ALTER COLUMN hashes SET STORAGE EXTERNAL;
 CREATE TABLE IF NOT EXISTS ${t.checkpoints} (
   ledger     integer NOT NULL,
   size       bigint NOT NULL,

@@ -1,5 +1,8 @@
+import { Compressor } from '../../compression/compressor.js';
+import { TextCodec } from '../../compression/text-codec.js';
+import { isAlgorithm } from '../../compression/algorithms.js';
 import type { StoredEntry } from '../../entry/types.js';
-import { StorageError } from '../../errors.js';
+import { ConfigurationError, StorageError } from '../../errors.js';
 import { EMPTY_ROOT } from '../../merkle/hash.js';
 import { rightEdgeTiles, type Tile, type TileKey } from '../../merkle/tiles.js';
 import {
@@ -14,7 +17,7 @@ import {
   type StoredCheckpoint,
   type StructuredQuery,
 } from '../../storage/backend.js';
-import { parseWherePath } from '../../storage/where.js';
+import { parseWherePath, readPath } from '../../storage/where.js';
 import { type Database, loadBetterSqlite3 } from './driver.js';
 import { COMMON_DDL, ledgerDdl, SQLITE_SCHEMA_VERSION, type TableNames, tableNames } from './schema.js';
 
@@ -34,7 +37,7 @@ export interface SQLiteBackendOptions {
   database?: Database;
 }
 
-type Row = [number, string, number, Buffer, string, string | null, Buffer | null, string | null];
+type Row = [number, string, number, Buffer, string | Buffer, string | Buffer | null, Buffer | null, string | Buffer | null];
 const ROW_COLUMNS = 'idx, id, ts, hash, body, data, salt, sigs';
 
 function rowToStored(r: Row): StoredEntry {
@@ -43,11 +46,17 @@ function rowToStored(r: Row): StoredEntry {
     id: r[1],
     timestampMs: r[2],
     hash: r[3],
-    body: r[4],
-    data: r[5],
+    body: r[4] as string,
+    data: r[5] as string | null,
     salt: r[6],
-    signatures: r[7],
+    signatures: r[7] as string | null,
   };
+}
+
+/** Compression bookkeeping tables of one ledger (present only once it was written compressed). */
+function packingTables(t: TableNames) {
+  const p = t.entries.slice(0, -'_entries'.length);
+  return { packing: `${p}_packing`, dicts: `${p}_dicts` };
 }
 
 /**
@@ -63,6 +72,9 @@ export class SQLiteBackend implements StorageBackend {
   private t: TableNames | null = null;
   private stmts: ReturnType<SQLiteBackend['prepare']> | null = null;
   private closed = false;
+  /** Set by `useCompression` (or found in the store): compressed texts are BLOBs, plain ones TEXT. */
+  private codec: TextCodec | null = null;
+  private packed = false;
 
   constructor(pathOrOptions: string | SQLiteBackendOptions = {}) {
     this.options = typeof pathOrOptions === 'string' ? { path: pathOrOptions } : { ...pathOrOptions };
@@ -90,6 +102,7 @@ export class SQLiteBackend implements StorageBackend {
       }
       const meta = this.options.readonly ? this.openReadonly(db, name, t) : this.openWritable(db, name, t, create);
       this.t = t;
+      await this.openPacking(db, t);
       this.stmts = this.prepare(db, t);
       return meta;
     } catch (err) {
@@ -98,6 +111,44 @@ export class SQLiteBackend implements StorageBackend {
       if (err instanceof StorageError) throw err;
       throw new StorageError(`cannot open SQLite database ${this.path}: ${(err as Error).message}`, { cause: err });
     }
+  }
+
+  /**
+   * Store entry texts (body, data, signatures) compressed with this Compressor from now on. Call
+   * before `open` (the Ledger's `compression` option does). Hashes are over the uncompressed text,
+   * so nothing about verification changes; JSON query pushdown is off for compressed ledgers.
+   */
+  useCompression(compressor: Compressor): void {
+    if (!(compressor instanceof Compressor)) throw new ConfigurationError('compression must be a Compressor');
+    if (this.stmts) throw new ConfigurationError('set compression before the SQLite backend is opened');
+    this.codec = new TextCodec(compressor);
+  }
+
+  private async openPacking(db: Database, t: TableNames): Promise<void> {
+    const pt = packingTables(t);
+    const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?").get(pt.packing);
+    if (!exists && this.codec && !this.options.readonly) {
+      db.exec(`
+CREATE TABLE IF NOT EXISTS ${pt.packing} (
+  one INTEGER PRIMARY KEY CHECK (one = 1), algorithm TEXT NOT NULL, stored_bytes INTEGER NOT NULL, raw_bytes INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT NULL);`);
+      db.prepare(`INSERT OR IGNORE INTO ${pt.packing} (one, algorithm, stored_bytes, raw_bytes) VALUES (1, ?, 0, 0)`).run(
+        this.codec.compressor.algorithm,
+      );
+    }
+    if (!exists && !this.codec) return;
+    if (!this.codec) {
+      // A compressed store opened without the option: read it with the algorithm it was written with.
+      const row = db.prepare(`SELECT algorithm FROM ${pt.packing} WHERE one = 1`).get() as { algorithm: string } | undefined;
+      const alg = row?.algorithm;
+      if (!isAlgorithm(alg)) throw new StorageError(`${this.path}: unknown compression algorithm ${JSON.stringify(alg)}`);
+      this.codec = new TextCodec(new Compressor({ algorithm: alg }));
+    }
+    await this.codec.init();
+    const dicts = db.prepare(`SELECT id, bytes FROM ${pt.dicts} ORDER BY id`).all() as { id: number; bytes: Buffer }[];
+    this.codec.load(dicts);
+    this.packed = true;
   }
 
   private checkSchema(db: Database): void {
@@ -182,7 +233,60 @@ export class SQLiteBackend implements StorageBackend {
       listCheckpoints: db.prepare(
         `SELECT size, root, note, created_ms FROM ${t.checkpoints} ORDER BY size DESC LIMIT ?`,
       ),
+      ...(this.packed ? this.preparePacking(db, t) : {}),
     };
+  }
+
+  private preparePacking(db: Database, t: TableNames) {
+    const pt = packingTables(t);
+    return {
+      addPacking: db.prepare(`UPDATE ${pt.packing} SET stored_bytes = stored_bytes + ?, raw_bytes = raw_bytes + ? WHERE one = 1`),
+      insertDict: db.prepare(`INSERT INTO ${pt.dicts} (id, bytes) VALUES (?, ?)`),
+      dataAt: db.prepare(`SELECT data FROM ${t.entries} WHERE idx = ?`).pluck(),
+      firstTexts: db.prepare(`SELECT body, data FROM ${t.entries} ORDER BY idx LIMIT ?`).raw(),
+    };
+  }
+
+  /** Rows as the ledger sees them: compressed texts decoded. */
+  private toStored(r: Row): StoredEntry {
+    const c = this.codec;
+    if (c && this.packed) {
+      r[4] = c.decode(r[4]);
+      r[5] = c.decode(r[5]);
+      r[7] = c.decode(r[7]);
+    }
+    return rowToStored(r);
+  }
+
+  /** Encode a batch's texts (outside the write lock), training the first dictionary when due. */
+  private encodeBatch(batch: AppendBatch, sizeBefore: number) {
+    const c = this.codec!;
+    const s = this.s;
+    let dict: { id: number; bytes: Buffer } | null = null;
+    if (c.wantsDictionary(sizeBefore + batch.entries.length)) {
+      const want = c.compressor.trainAfter;
+      const samples: string[] = [];
+      for (const [body, data] of s.firstTexts!.all(want) as [string | Buffer, string | Buffer | null][]) {
+        samples.push(c.decode(body));
+        if (data !== null) samples.push(c.decode(data));
+      }
+      for (const e of batch.entries.slice(0, Math.max(0, want - sizeBefore))) {
+        samples.push(e.body);
+        if (e.data !== null) samples.push(e.data);
+      }
+      dict = c.train(samples);
+    }
+    let stored = 0;
+    let raw = 0;
+    const rows = batch.entries.map((e) => {
+      const body = c.encode(e.body);
+      const data = c.encode(e.data);
+      const sigs = c.encode(e.signatures);
+      stored += body.length + (data?.length ?? 0) + (sigs?.length ?? 0);
+      raw += Buffer.byteLength(e.body) + (e.data === null ? 0 : Buffer.byteLength(e.data)) + (e.signatures === null ? 0 : Buffer.byteLength(e.signatures));
+      return { body, data, sigs };
+    });
+    return { rows, dict, stored, raw };
   }
 
   private get s() {
@@ -222,12 +326,35 @@ export class SQLiteBackend implements StorageBackend {
         return { head: h, edgeTiles: tiles };
       }).deferred();
       const batch = await build({ head, edgeTiles });
-      const won = db
+      const enc = this.packed ? this.encodeBatch(batch, head.size) : null;
+      let won: boolean;
+      try {
+        won = db
         .transaction((): boolean => {
           const now = this.readHeadSync();
           if (now.size !== head.size || now.lastHash !== head.lastHash) return false;
-          for (const e of batch.entries) {
-            s.insertEntry.run(e.index, e.id, e.timestampMs, e.hash, e.body, e.data, e.salt, e.signatures);
+          if (enc) {
+            if (enc.dict) s.insertDict!.run(enc.dict.id, enc.dict.bytes);
+            const list = batch.entries;
+            for (let i = 0; i < list.length; i++) {
+              const e = list[i]!;
+              const r = enc.rows[i]!;
+              s.insertEntry.run(e.index, e.id, e.timestampMs, e.hash, r.body, r.data, e.salt, r.sigs);
+            }
+            let stored = enc.stored;
+            let raw = enc.raw;
+            for (const idx of batch.erase) {
+              const d = s.dataAt!.get(idx) as string | Buffer | null | undefined;
+              if (d instanceof Uint8Array) {
+                stored -= d.length;
+                raw -= this.codec!.rawLength(d);
+              }
+            }
+            s.addPacking!.run(stored, raw);
+          } else {
+            for (const e of batch.entries) {
+              s.insertEntry.run(e.index, e.id, e.timestampMs, e.hash, e.body, e.data, e.salt, e.signatures);
+            }
           }
           for (const idx of batch.erase) {
             const r = s.erase.run(idx);
@@ -239,7 +366,12 @@ export class SQLiteBackend implements StorageBackend {
           return true;
         })
         .immediate();
+      } catch (err) {
+        if (enc?.dict) this.codec!.untrain(enc.dict.id);
+        throw err;
+      }
       if (won) return batch;
+      if (enc?.dict) this.codec!.untrain(enc.dict.id);
     }
   }
 
@@ -253,17 +385,17 @@ export class SQLiteBackend implements StorageBackend {
 
   async getByIndex(index: number): Promise<StoredEntry | null> {
     const r = this.s.byIndex.get(index) as Row | undefined;
-    return r ? rowToStored(r) : null;
+    return r ? this.toStored(r) : null;
   }
 
   async getById(id: string): Promise<StoredEntry | null> {
     const r = this.s.byId.get(id) as Row | undefined;
-    return r ? rowToStored(r) : null;
+    return r ? this.toStored(r) : null;
   }
 
   async getRange(q: RangeQuery): Promise<StoredEntry[]> {
     const { sql, params } = this.rangeSql(q, []);
-    return (this.db!.prepare(sql).raw().all(...params) as Row[]).map(rowToStored);
+    return (this.db!.prepare(sql).raw().all(...params) as Row[]).map((r) => this.toStored(r));
   }
 
   private rangeSql(q: RangeQuery, extraWhere: string[], extraParams: unknown[] = []) {
@@ -293,6 +425,7 @@ export class SQLiteBackend implements StorageBackend {
   }
 
   async query(q: StructuredQuery): Promise<StoredEntry[]> {
+    if (this.packed) return this.queryDecoded(q);
     const clauses: string[] = [];
     const params: unknown[] = [];
     for (const [path, value] of Object.entries(q.where ?? {})) {
@@ -317,6 +450,42 @@ export class SQLiteBackend implements StorageBackend {
     return (this.db!.prepare(sql).raw().all(...all) as Row[]).map(rowToStored);
   }
 
+  /** Compressed texts are opaque to SQLite's JSON functions: filter decoded rows here instead. */
+  private queryDecoded(q: StructuredQuery): StoredEntry[] {
+    const conds = Object.entries(q.where ?? {}).map(([path, value]) => ({ p: parseWherePath(path), value }));
+    const { sql, params } = this.rangeSql({ ...q, limit: undefined, offset: undefined }, []);
+    const out: StoredEntry[] = [];
+    let skip = q.offset ?? 0;
+    const limit = q.limit ?? Number.POSITIVE_INFINITY;
+    if (limit <= 0) return out;
+    for (const r of this.db!.prepare(sql).raw().iterate(...params) as IterableIterator<Row>) {
+      const e = this.toStored(r);
+      let data: unknown;
+      let metadata: unknown;
+      const ok = conds.every(({ p, value }) => {
+        try {
+          if (p.root === 'data') {
+            if (e.data === null) return false;
+            data ??= JSON.parse(e.data);
+            return readPath(data as never, p.segments) === value;
+          }
+          metadata ??= (JSON.parse(e.body) as { metadata?: unknown }).metadata;
+          return readPath(metadata as never, p.segments) === value;
+        } catch {
+          return false;
+        }
+      });
+      if (!ok) continue;
+      if (skip > 0) {
+        skip--;
+        continue;
+      }
+      out.push(e);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
   async *scan(options: { fromIndex?: number; toIndex?: number; chunkSize?: number } = {}): AsyncIterable<StoredEntry[]> {
     const chunk = options.chunkSize ?? 2000;
     let i = options.fromIndex ?? 0;
@@ -324,7 +493,7 @@ export class SQLiteBackend implements StorageBackend {
     for (;;) {
       const rows = this.s.scan.all(i, to, chunk) as Row[];
       if (rows.length === 0) return;
-      yield rows.map(rowToStored);
+      yield this.packed ? rows.map((r) => this.toStored(r)) : rows.map(rowToStored);
       const last = rows[rows.length - 1]!;
       i = last[0] + 1;
       if (rows.length < chunk) return;
@@ -369,10 +538,17 @@ export class SQLiteBackend implements StorageBackend {
     const first = db.prepare(`SELECT ts FROM ${t.entries} ORDER BY idx ASC LIMIT 1`).get() as { ts: number } | undefined;
     const last = db.prepare(`SELECT ts FROM ${t.entries} ORDER BY idx DESC LIMIT 1`).get() as { ts: number } | undefined;
     const tiles = db.prepare(`SELECT coalesce(sum(length(hashes)), 0) AS b FROM ${t.tiles}`).get() as { b: number };
+    let uncompressed = e.bytes;
+    if (this.packed) {
+      const p = db.prepare(`SELECT stored_bytes, raw_bytes FROM ${packingTables(t).packing} WHERE one = 1`).get() as
+        | { stored_bytes: number; raw_bytes: number }
+        | undefined;
+      if (p) uncompressed = e.bytes - p.stored_bytes + p.raw_bytes;
+    }
     return {
       entries: e.n,
       entryBytes: e.bytes,
-      uncompressedEntryBytes: e.bytes,
+      uncompressedEntryBytes: uncompressed,
       tileBytes: tiles.b,
       firstTimestampMs: first?.ts ?? null,
       lastTimestampMs: last?.ts ?? null,

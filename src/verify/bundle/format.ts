@@ -95,16 +95,19 @@ export function parseEntryLine(line: string): StoredEntry | string {
   if (o === null || typeof o !== 'object' || Array.isArray(o)) return 'the line is not a JSON object';
   const { body, data, hash, id, index, salt, signatures } = o;
   if (typeof body !== 'string' || !isWellFormed(body)) return '"body" must be a well-formed string';
-  if (data !== null && (typeof data !== 'string' || !isWellFormed(data))) return '"data" must be a string or null';
+  if (data !== null && (typeof data !== 'string' || !isWellFormed(data)))
+    return '"data" must be a string or null';
   if (!isHex(hash) || hash.length === 0) return '"hash" must be lowercase hex';
   if (typeof id !== 'string' || !isWellFormed(id)) return '"id" must be a string';
-  if (typeof index !== 'number' || !Number.isSafeInteger(index) || index < 0) return '"index" must be a non-negative integer';
+  if (typeof index !== 'number' || !Number.isSafeInteger(index) || index < 0)
+    return '"index" must be a non-negative integer';
   if (salt !== null && !isHex(salt)) return '"salt" must be lowercase hex or null';
   if (signatures !== null && (typeof signatures !== 'string' || !isWellFormed(signatures))) {
     return '"signatures" must be a string or null';
   }
   const canonical = JSON.stringify({ body, data, hash, id, index, salt, signatures });
-  if (canonical !== line) return 'the line is not in canonical form (extra, duplicate or reordered members, or whitespace)';
+  if (canonical !== line)
+    return 'the line is not in canonical form (extra, duplicate or reordered members, or whitespace)';
   const ts = TIMESTAMP.exec(body);
   return {
     index,
@@ -127,29 +130,39 @@ export function parseManifest(text: string): BundleManifest {
   } catch (err) {
     throw malformed(`manifest.json is not valid JSON (${(err as Error).message})`);
   }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw malformed('manifest.json is not a JSON object');
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    throw malformed('manifest.json is not a JSON object');
   const m = v as Record<string, unknown>;
-  if (m.format !== BUNDLE_FORMAT) throw malformed(`manifest.json is not a ${BUNDLE_FORMAT} manifest`, '/format');
-  if (m.version !== BUNDLE_VERSION) throw malformed(`unsupported bundle version ${JSON.stringify(m.version)}`, '/version');
+  if (m.format !== BUNDLE_FORMAT)
+    throw malformed(`manifest.json is not a ${BUNDLE_FORMAT} manifest`, '/format');
+  if (m.version !== BUNDLE_VERSION)
+    throw malformed(`unsupported bundle version ${JSON.stringify(m.version)}`, '/version');
   const str = (k: string): string => {
-    if (typeof m[k] !== 'string' || (m[k] as string).length === 0) throw malformed(`manifest "${k}" must be a non-empty string`, `/${k}`);
+    if (typeof m[k] !== 'string' || (m[k] as string).length === 0)
+      throw malformed(`manifest "${k}" must be a non-empty string`, `/${k}`);
     return m[k] as string;
   };
   const int = (k: string): number => {
     const x = m[k];
-    if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) throw malformed(`manifest "${k}" must be a non-negative integer`, `/${k}`);
+    if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0)
+      throw malformed(`manifest "${k}" must be a non-negative integer`, `/${k}`);
     return x;
   };
   let hashAlgorithm: HashAlgorithm;
   try {
     hashAlgorithm = assertHashAlgorithm(m.hashAlgorithm);
   } catch {
-    throw malformed(`manifest "hashAlgorithm" ${JSON.stringify(m.hashAlgorithm)} is not supported`, '/hashAlgorithm');
+    throw malformed(
+      `manifest "hashAlgorithm" ${JSON.stringify(m.hashAlgorithm)} is not supported`,
+      '/hashAlgorithm',
+    );
   }
   const rootHash = str('rootHash');
-  if (!isHex(rootHash) || rootHash.length !== 64) throw malformed('manifest "rootHash" must be 64 lowercase hex digits', '/rootHash');
+  if (!isHex(rootHash) || rootHash.length !== 64)
+    throw malformed('manifest "rootHash" must be 64 lowercase hex digits', '/rootHash');
   const f = m.files as Record<string, unknown> | null;
-  if (f === null || typeof f !== 'object' || Array.isArray(f)) throw malformed('manifest "files" must be an object', '/files');
+  if (f === null || typeof f !== 'object' || Array.isArray(f))
+    throw malformed('manifest "files" must be an object', '/files');
   const file = (k: string): string => {
     const name = f[k];
     // Plain file names only: a manifest must not point outside its bundle directory.
@@ -180,7 +193,10 @@ export function formatManifest(m: BundleManifest): string {
     Object.fromEntries(
       Object.keys(o)
         .sort()
-        .map((k) => [k, o[k] !== null && typeof o[k] === 'object' ? sorted(o[k] as Record<string, unknown>) : o[k]]),
+        .map((k) => [
+          k,
+          o[k] !== null && typeof o[k] === 'object' ? sorted(o[k] as Record<string, unknown>) : o[k],
+        ]),
     );
   return `${JSON.stringify(sorted(m as unknown as Record<string, unknown>))}\n`;
 }

@@ -8,7 +8,9 @@ export interface Line {
   terminated: boolean;
 }
 
-export async function* splitLines(source: string | Iterable<string> | AsyncIterable<string>): AsyncGenerator<Line[]> {
+export async function* splitLines(
+  source: string | Iterable<string> | AsyncIterable<string>,
+): AsyncGenerator<Line[]> {
   if (typeof source === 'string') {
     yield* batch(linesOf([source]));
     return;

@@ -48,7 +48,12 @@ export function proofExtra(row: StoredEntry, hashAlgorithm: HashAlgorithm): stri
   return `{"entry":${formatEntryLine(row)},"hashAlgorithm":${JSON.stringify(hashAlgorithm)}}`;
 }
 
-export function formatProofFile(p: { index: number; path: readonly Uint8Array[]; extra: string | null; checkpoint: string }): string {
+export function formatProofFile(p: {
+  index: number;
+  path: readonly Uint8Array[];
+  extra: string | null;
+  checkpoint: string;
+}): string {
   let out = `${TLOG_PROOF_HEADER}\n`;
   if (p.extra !== null) out += `extra ${toBase64(Buffer.from(p.extra, 'utf8'))}\n`;
   out += `index ${p.index}\n`;
@@ -137,7 +142,8 @@ export interface ProofReport {
  */
 export async function verifyProofFile(text: string, options: VerifyProofOptions): Promise<ProofReport> {
   const p = parseProofFile(text);
-  const verifier = typeof options.verifierKey === 'string' ? parseVerifierKey(options.verifierKey) : options.verifierKey;
+  const verifier =
+    typeof options.verifierKey === 'string' ? parseVerifierKey(options.verifierKey) : options.verifierKey;
   const report: ProofReport = {
     ok: false,
     index: p.index,
@@ -160,11 +166,16 @@ export async function verifyProofFile(text: string, options: VerifyProofOptions)
     cp = openCheckpoint(p.checkpoint, {
       origin: report.origin,
       verifiers: [verifier],
-      ...(options.witnesses?.length ? { witnesses: options.witnesses, witnessQuorum: options.witnessQuorum } : {}),
+      ...(options.witnesses?.length
+        ? { witnesses: options.witnesses, witnessQuorum: options.witnessQuorum }
+        : {}),
     });
   } catch (err) {
     const e = err as SignLedgerError & { reason?: string };
-    return fail({ kind: e.reason === 'witness_quorum' ? 'witness_quorum' : 'checkpoint_invalid', message: `the checkpoint does not verify with key ${verifier.name}: ${e.message}` });
+    return fail({
+      kind: e.reason === 'witness_quorum' ? 'witness_quorum' : 'checkpoint_invalid',
+      message: `the checkpoint does not verify with key ${verifier.name}: ${e.message}`,
+    });
   }
   report.size = cp.size;
   report.rootHash = cp.rootHash.toString('hex');
@@ -172,50 +183,88 @@ export async function verifyProofFile(text: string, options: VerifyProofOptions)
   if (options.witnesses?.length) report.checked.push(`witness cosignatures: ${cp.cosigners.join(', ')}`);
 
   // The entry, from the extra data.
-  if (p.extra === null) return fail({ kind: 'malformed_entry', index: p.index, message: 'the proof carries no entry (no extra line)' });
+  if (p.extra === null)
+    return fail({
+      kind: 'malformed_entry',
+      index: p.index,
+      message: 'the proof carries no entry (no extra line)',
+    });
   const where = { index: p.index };
   let extra: { entry?: unknown; hashAlgorithm?: unknown };
   try {
     extra = JSON.parse(p.extra) as typeof extra;
   } catch {
-    return fail({ kind: 'malformed_entry', ...where, message: 'the proof\'s extra data is not JSON' });
+    return fail({ kind: 'malformed_entry', ...where, message: "the proof's extra data is not JSON" });
   }
   let alg: HashAlgorithm;
   try {
     alg = assertHashAlgorithm(extra?.hashAlgorithm);
   } catch {
-    return fail({ kind: 'malformed_entry', ...where, message: 'the proof\'s extra data names no supported hash algorithm' });
+    return fail({
+      kind: 'malformed_entry',
+      ...where,
+      message: "the proof's extra data names no supported hash algorithm",
+    });
   }
   report.hashAlgorithm = alg;
   const line = JSON.stringify(extra.entry);
   const row = typeof line === 'string' ? parseEntryLine(line) : 'missing';
-  if (typeof row === 'string') return fail({ kind: 'malformed_entry', ...where, message: `the proof's entry is malformed: ${row}` });
+  if (typeof row === 'string')
+    return fail({ kind: 'malformed_entry', ...where, message: `the proof's entry is malformed: ${row}` });
   if (proofExtra(row, alg) !== p.extra) {
-    return fail({ kind: 'malformed_entry', ...where, message: 'the proof\'s extra data is not in canonical form' });
+    return fail({
+      kind: 'malformed_entry',
+      ...where,
+      message: "the proof's extra data is not in canonical form",
+    });
   }
   const c = parseCommitment(row.body);
-  if (c === null) return fail({ kind: 'malformed_entry', ...where, message: 'the entry has a malformed commitment' });
+  if (c === null)
+    return fail({ kind: 'malformed_entry', ...where, message: 'the entry has a malformed commitment' });
   const hash = digest(alg, Buffer.from(row.body, 'utf8'));
   const hashHex = hash.toString('hex');
   if (!hash.equals(row.hash)) {
-    return fail({ kind: 'hash_mismatch', ...where, message: 'the entry hash does not match its content', expected: hashHex, actual: row.hash.toString('hex') });
+    return fail({
+      kind: 'hash_mismatch',
+      ...where,
+      message: 'the entry hash does not match its content',
+      expected: hashHex,
+      actual: row.hash.toString('hex'),
+    });
   }
   if (c.index !== p.index || row.index !== p.index) {
-    return fail({ kind: 'reorder', ...where, message: `the entry commits to index ${c.index}, the proof is for index ${p.index}`, expected: String(p.index), actual: String(c.index) });
+    return fail({
+      kind: 'reorder',
+      ...where,
+      message: `the entry commits to index ${c.index}, the proof is for index ${p.index}`,
+      expected: String(p.index),
+      actual: String(c.index),
+    });
   }
-  if (c.id !== row.id) return fail({ kind: 'column_mismatch', ...where, message: 'the entry id differs from the committed id' });
+  if (c.id !== row.id)
+    return fail({ kind: 'column_mismatch', ...where, message: 'the entry id differs from the committed id' });
   let data: JsonObject | null = null;
   if (row.data !== null && row.salt !== null) {
     const d = dataDigestOf(alg, row.salt, row.data).toString('hex');
     if (d !== c.dataDigest) {
-      return fail({ kind: 'data_mismatch', ...where, message: 'the entry data does not match its committed digest', expected: c.dataDigest, actual: d });
+      return fail({
+        kind: 'data_mismatch',
+        ...where,
+        message: 'the entry data does not match its committed digest',
+        expected: c.dataDigest,
+        actual: d,
+      });
     }
     data = JSON.parse(row.data) as JsonObject;
     report.checked.push('entry data matches its committed digest');
   } else if (row.data === null && row.salt === null) {
     report.notChecked.push('the entry data was redacted: only its digest is committed');
   } else {
-    return fail({ kind: 'data_mismatch', ...where, message: 'entry data and salt are inconsistent (one erased, one not)' });
+    return fail({
+      kind: 'data_mismatch',
+      ...where,
+      message: 'entry data and salt are inconsistent (one erased, one not)',
+    });
   }
   report.entry = {
     id: c.id,
@@ -236,23 +285,35 @@ export async function verifyProofFile(text: string, options: VerifyProofOptions)
     } catch {
       return fail({ kind: 'malformed_entry', ...where, message: 'the entry signatures are not JSON' });
     }
-    if (!Array.isArray(records) || records.length === 0) return fail({ kind: 'malformed_entry', ...where, message: 'malformed signature list' });
+    if (!Array.isArray(records) || records.length === 0)
+      return fail({ kind: 'malformed_entry', ...where, message: 'malformed signature list' });
   }
   if (options.keys) {
     const required = c.type === 'event' ? (options.requireSignatures ?? 0) : 0;
     const ctx = { index: p.index, time: new Date(c.timestamp) };
     const valid = new Set<string>();
     for (const r of records) {
-      const res = options.keys.checkAsync ? await options.keys.checkAsync(r, hashHex, ctx) : await options.keys.check(r, hashHex, ctx);
+      const res = options.keys.checkAsync
+        ? await options.keys.checkAsync(r, hashHex, ctx)
+        : await options.keys.check(r, hashHex, ctx);
       report.signaturesChecked++;
       if (!res.ok) {
-        const kind = res.kind === 'key_unknown' ? 'key_unknown' : res.kind === 'key_outside_window' || res.kind === 'key_revoked' ? 'key_outside_window' : 'signature_invalid';
+        const kind =
+          res.kind === 'key_unknown'
+            ? 'key_unknown'
+            : res.kind === 'key_outside_window' || res.kind === 'key_revoked'
+              ? 'key_outside_window'
+              : 'signature_invalid';
         return fail({ kind, ...where, message: `entry ${p.index}: ${res.message}` });
       }
       valid.add(res.keyId);
     }
     if (valid.size < required) {
-      return fail({ kind: 'signature_missing', ...where, message: `entry ${p.index}: ${valid.size} distinct key(s) signed, ${required} required` });
+      return fail({
+        kind: 'signature_missing',
+        ...where,
+        message: `entry ${p.index}: ${valid.size} distinct key(s) signed, ${required} required`,
+      });
     }
     if (records.length > 0) report.checked.push(`${records.length} entry signature(s) verified`);
   } else if (records.length > 0) {
@@ -265,7 +326,11 @@ export async function verifyProofFile(text: string, options: VerifyProofOptions)
   try {
     root = rootFromInclusionProof(p.index, cp.size, leaf, p.path);
   } catch (err) {
-    return fail({ kind: 'tree_mismatch', ...where, message: `the inclusion proof does not fit the checkpoint (size ${cp.size}): ${(err as Error).message}` });
+    return fail({
+      kind: 'tree_mismatch',
+      ...where,
+      message: `the inclusion proof does not fit the checkpoint (size ${cp.size}): ${(err as Error).message}`,
+    });
   }
   if (!root.equals(cp.rootHash)) {
     return fail({

@@ -10,8 +10,10 @@ export async function readBundleFile(dir: string, name: string, what: string): P
     return await readFile(join(dir, name), 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new NotFoundError(`malformed bundle: ${what} ${join(dir, name)} is missing`, { cause: err });
-    if (code === 'EISDIR') throw new ValidationError(`malformed bundle: ${join(dir, name)} is a directory`, { cause: err });
+    if (code === 'ENOENT')
+      throw new NotFoundError(`malformed bundle: ${what} ${join(dir, name)} is missing`, { cause: err });
+    if (code === 'EISDIR')
+      throw new ValidationError(`malformed bundle: ${join(dir, name)} is a directory`, { cause: err });
     throw err;
   }
 }

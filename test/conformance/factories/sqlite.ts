@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { SQLiteBackend } from '../../../src/backends/sqlite/sqlite-backend.js';
 import { tableNames } from '../../../src/backends/sqlite/schema.js';
+import { SQLiteBackend } from '../../../src/backends/sqlite/sqlite-backend.js';
 import type { StoredEntry } from '../../../src/entry/types.js';
 import type { BackendFactory, Tamper } from '../harness.js';
 
@@ -44,7 +44,9 @@ function tamper(path: string): Tamper {
     },
     async readEntry(index) {
       return withDb((db) => {
-        const r = db.prepare(`SELECT * FROM ${t.entries} WHERE idx = ?`).get(index) as Record<string, never> | undefined;
+        const r = db.prepare(`SELECT * FROM ${t.entries} WHERE idx = ?`).get(index) as
+          | Record<string, unknown>
+          | undefined;
         if (!r) return null;
         return {
           index: r.idx,
@@ -55,7 +57,7 @@ function tamper(path: string): Tamper {
           data: r.data,
           salt: r.salt,
           signatures: r.sigs,
-        } as StoredEntry;
+        } as unknown as StoredEntry;
       });
     },
     async deleteEntry(index) {
@@ -73,24 +75,21 @@ function tamper(path: string): Tamper {
     async insertEntryAt(index, row) {
       withDb((db) =>
         db.transaction(() => {
-          const rows = db.prepare(`SELECT idx FROM ${t.entries} WHERE idx >= ? ORDER BY idx DESC`).all(index) as { idx: number }[];
+          const rows = db
+            .prepare(`SELECT idx FROM ${t.entries} WHERE idx >= ? ORDER BY idx DESC`)
+            .all(index) as { idx: number }[];
           for (const r of rows) db.prepare(`UPDATE ${t.entries} SET idx = idx + 1 WHERE idx = ?`).run(r.idx);
-          db.prepare(`INSERT INTO ${t.entries} (idx, id, ts, hash, body, data, salt, sigs) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(
-            index,
-            row.id,
-            row.timestampMs,
-            row.hash,
-            row.body,
-            row.data,
-            row.salt,
-            row.signatures,
-          );
+          db.prepare(
+            `INSERT INTO ${t.entries} (idx, id, ts, hash, body, data, salt, sigs) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          ).run(index, row.id, row.timestampMs, row.hash, row.body, row.data, row.salt, row.signatures);
         })(),
       );
     },
     async setHead(h) {
       withDb((db) =>
-        db.prepare(`UPDATE ${t.head} SET size = ?, last_hash = ?, frontier = ?, root = ?`).run(h.size, h.lastHash, h.frontier, h.rootHash),
+        db
+          .prepare(`UPDATE ${t.head} SET size = ?, last_hash = ?, frontier = ?, root = ?`)
+          .run(h.size, h.lastHash, h.frontier, h.rootHash),
       );
     },
     async writeTile(level, index, width, hashes) {
@@ -108,8 +107,10 @@ function tamper(path: string): Tamper {
     },
     async updateCheckpoint(size, patch) {
       withDb((db) => {
-        if (patch.rootHash) db.prepare(`UPDATE ${t.checkpoints} SET root = ? WHERE size = ?`).run(patch.rootHash, size);
-        if (patch.note) db.prepare(`UPDATE ${t.checkpoints} SET note = ? WHERE size = ?`).run(patch.note, size);
+        if (patch.rootHash)
+          db.prepare(`UPDATE ${t.checkpoints} SET root = ? WHERE size = ?`).run(patch.rootHash, size);
+        if (patch.note)
+          db.prepare(`UPDATE ${t.checkpoints} SET note = ? WHERE size = ?`).run(patch.note, size);
       });
     },
     async deleteCheckpoints() {

@@ -1,0 +1,167 @@
+/**
+ * `signledger/bullmq` (BullMQ 6, the Celery of Node): a Worker that records each job's start, result and
+ * failure, and a queue wrapper that records enqueues.
+ *
+ *   const worker = auditedWorker('orders', processor, { ledger, connection });
+ *   await worker.close();   // also flushes the audit queue
+ */
+import { type ConnectionOptions, type Job, type JobsOptions, type Processor, type Queue, Worker, type WorkerOptions } from 'bullmq';
+import type { Ledger } from '../../ledger/ledger.js';
+import { Auditor, type AuditorOptions } from '../shared/auditor.js';
+import { type Actor, errorSummary } from '../shared/request-audit.js';
+import { capSize, SecretPolicy } from '../shared/secrets.js';
+
+export interface JobAuditOptions extends AuditorOptions {
+  /** Record `job.data`: `true` or an allow-list of top-level fields. Default `false` (payloads often hold PII). */
+  data?: boolean | readonly string[];
+  /** Record the processor's return value: `true` (default), an allow-list, or `false`. */
+  result?: boolean | readonly string[];
+  /** Names added to the deny-list for data and results. */
+  redact?: readonly string[];
+  /** Who the job acts for (e.g. `job.data.userId`). */
+  actor?: (job: Job) => Actor;
+  /** Largest recorded data/result in bytes of JSON (default 16 KiB). */
+  maxBytes?: number;
+  /** Share one Auditor between workers. */
+  auditor?: Auditor;
+}
+
+export type AuditedWorkerOptions = Omit<WorkerOptions, 'connection'> & {
+  ledger: Ledger;
+  connection: ConnectionOptions;
+  audit?: JobAuditOptions;
+};
+
+export type AuditedWorker<D = unknown, R = unknown, N extends string = string> = Worker<D, R, N> & { auditor: Auditor };
+
+class JobAudit {
+  readonly auditor: Auditor;
+  private readonly policy: SecretPolicy;
+  constructor(
+    ledger: Ledger,
+    private readonly queue: string,
+    private readonly opts: JobAuditOptions,
+  ) {
+    this.auditor = opts.auditor ?? new Auditor(ledger, opts);
+    this.policy = new SecretPolicy(opts.redact ?? []);
+  }
+
+  private base(event: string, job: Job): Record<string, unknown> {
+    let actor: string | null = null;
+    try {
+      const a = this.opts.actor?.(job);
+      actor = a === null || a === undefined ? null : String(a);
+    } catch {
+      actor = null;
+    }
+    return {
+      event,
+      queue: this.queue,
+      jobId: job.id ?? null,
+      jobName: job.name,
+      attempt: job.attemptsMade + 1,
+      actor,
+      at: new Date().toISOString(),
+    };
+  }
+
+  private pick(value: unknown, pick: boolean | readonly string[] | undefined): unknown {
+    if (pick === undefined || pick === false || value === undefined) return undefined;
+    return capSize(this.policy.value(value, pick), this.opts.maxBytes ?? 16_384);
+  }
+
+  private async write(data: Record<string, unknown>): Promise<void> {
+    for (const k of Object.keys(data)) if (data[k] === undefined) delete data[k];
+    const p = this.auditor.record(data);
+    if (this.auditor.awaitAppends) await p;
+  }
+
+  started(job: Job): Promise<void> {
+    return this.write({ ...this.base('job_started', job), data: this.pick(job.data, this.opts.data) });
+  }
+
+  completed(job: Job, result: unknown, ms: number): Promise<void> {
+    return this.write({
+      ...this.base('job_completed', job),
+      durationMs: Math.round(ms * 1000) / 1000,
+      result: this.pick(result, this.opts.result ?? true),
+    });
+  }
+
+  failed(job: Job, err: unknown, ms: number): Promise<void> {
+    const attempts = job.opts?.attempts ?? 1;
+    return this.write({
+      ...this.base('job_failed', job),
+      durationMs: Math.round(ms * 1000) / 1000,
+      error: errorSummary(err),
+      willRetry: job.attemptsMade + 1 < attempts,
+    });
+  }
+
+  enqueued(job: Job): Promise<void> {
+    return this.write({ ...this.base('job_enqueued', job), attempt: 0, data: this.pick(job.data, this.opts.data) });
+  }
+}
+
+/**
+ * A BullMQ Worker whose processor is wrapped: `job_started` before it runs, then `job_completed` with the
+ * (redacted) result or `job_failed` with the error. A ledger failure never fails the job; entries wait in
+ * `worker.auditor`'s retry queue. `worker.close()` also flushes that queue.
+ */
+export function auditedWorker<D = unknown, R = unknown, N extends string = string>(
+  queueName: string,
+  processor: Processor<D, R, N>,
+  options: AuditedWorkerOptions,
+): AuditedWorker<D, R, N> {
+  if (typeof processor !== 'function') throw new TypeError('auditedWorker needs a processor function');
+  const { ledger, connection, audit: auditOpts, ...workerOpts } = options;
+  const audit = new JobAudit(ledger, queueName, auditOpts ?? {});
+  const wrapped: Processor<D, R, N> = async (job, token, signal) => {
+    const t0 = performance.now();
+    await audit.started(job as unknown as Job);
+    try {
+      const result = await processor(job, token, signal);
+      await audit.completed(job as unknown as Job, result, performance.now() - t0);
+      return result;
+    } catch (err) {
+      await audit.failed(job as unknown as Job, err, performance.now() - t0);
+      throw err;
+    }
+  };
+  const worker = new Worker<D, R, N>(queueName, wrapped, { ...(workerOpts as WorkerOptions), connection });
+  const close = worker.close.bind(worker);
+  worker.close = async (force?: boolean) => {
+    await close(force);
+    await audit.auditor.close();
+  };
+  return Object.assign(worker, { auditor: audit.auditor });
+}
+
+export interface AuditedQueue<D = unknown, R = unknown, N extends string = string> {
+  readonly queue: Queue<D, R, N>;
+  readonly auditor: Auditor;
+  /** `queue.add` that also records `job_enqueued` (job id, name, optionally redacted data). */
+  add(name: N, data: D, opts?: JobsOptions): Promise<Job<D, R, N>>;
+}
+
+/** Record enqueues on the producer side; the worker records the rest. */
+export function auditQueue<D = unknown, R = unknown, N extends string = string>(
+  queue: Queue<D, R, N>,
+  options: JobAuditOptions & { ledger: Ledger },
+): AuditedQueue<D, R, N> {
+  const { ledger, ...auditOpts } = options;
+  const audit = new JobAudit(ledger, queue.name, auditOpts);
+  return {
+    queue,
+    auditor: audit.auditor,
+    async add(name, data, opts) {
+      // BullMQ's Queue generics are conditional types; the wrapper keeps the plain ones.
+      const add = queue.add.bind(queue) as unknown as (n: N, d: D, o?: JobsOptions) => Promise<Job<D, R, N>>;
+      const job = await add(name, data, opts);
+      await audit.enqueued(job as unknown as Job);
+      return job;
+    },
+  };
+}
+
+export { Auditor, type AuditorOptions, type AuditFailureInfo } from '../shared/auditor.js';

@@ -1,0 +1,84 @@
+import { type CallHandler, type ExecutionContext, HttpException, type NestInterceptor } from '@nestjs/common';
+import type { Reflector } from '@nestjs/core';
+import { catchError, from, mergeMap, type Observable, throwError } from 'rxjs';
+import type { Ledger } from '../../ledger/ledger.js';
+import type { Auditor } from '../shared/auditor.js';
+import { RequestAudit } from '../shared/request-audit.js';
+import { capSize, pathOnly } from '../shared/secrets.js';
+import type { AuditedMeta } from './decorators.js';
+import type { NestRequest, SignLedgerModuleOptions } from './options.js';
+import { AUDITED_METADATA } from './tokens.js';
+
+/**
+ * Records handlers marked `@Audited(action)` (or all, with `auditAll`): action, handler, outcome and the
+ * request facts. Queued by default; with `audit.await` the response waits for the append. A ledger
+ * failure never fails the handler.
+ */
+export class SignLedgerAuditInterceptor implements NestInterceptor {
+  private readonly audit: RequestAudit<NestRequest> | null;
+  private readonly auditAll: boolean;
+
+  constructor(
+    private readonly reflector: Reflector,
+    ledger: Ledger,
+    auditor: Auditor,
+    options: SignLedgerModuleOptions,
+  ) {
+    const a = options.audit;
+    this.audit = a === false ? null : new RequestAudit<NestRequest>(ledger, { ...(a ?? {}), event: a?.event ?? 'audited_action', auditor });
+    this.auditAll = a !== false && a?.auditAll === true;
+  }
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const meta = this.reflector.getAllAndOverride<AuditedMeta | undefined>(AUDITED_METADATA, [context.getHandler(), context.getClass()]);
+    const audit = this.audit;
+    if (!audit || (!meta && !this.auditAll) || context.getType() !== 'http') return next.handle();
+    const http = context.switchToHttp();
+    const req = http.getRequest<NestRequest>();
+    const res = http.getResponse<NestRequest>();
+    const startedAt = Date.now();
+    const t0 = performance.now();
+    const handler = `${context.getClass().name}.${context.getHandler().name}`;
+
+    const write = async (status: number, result: unknown, error: unknown): Promise<void> => {
+      const route = req.route?.path ?? req.routeOptions?.url ?? null;
+      const facts = {
+        method: String(req.method ?? ''),
+        route: typeof route === 'string' ? route : null,
+        path: pathOnly(String(req.originalUrl ?? req.url ?? '')),
+        status,
+        durationMs: performance.now() - t0,
+        startedAt,
+        requestId: audit.requestId(req.headers?.[audit.requestIdHeader], req.id),
+        ip: req.ip ?? req.socket?.remoteAddress ?? null,
+        headers: req.headers ?? {},
+        query: audit.wantsQuery ? req.query : undefined,
+        body: audit.wantsBody ? req.body : undefined,
+        error,
+      };
+      let data: Record<string, unknown>;
+      try {
+        data = audit.build(facts, await audit.actorOf(req));
+      } catch {
+        data = { event: 'audited_action', method: facts.method, path: facts.path, status };
+      }
+      data.action = meta?.action ?? handler;
+      data.handler = handler;
+      data.outcome = error === undefined ? 'success' : 'error';
+      if (meta?.body && req.body !== undefined) data.body = capSize(audit.policy.value(req.body, meta.body), 16_384);
+      if (meta?.result && result !== undefined && error === undefined) {
+        data.result = capSize(audit.policy.value(result, meta.result), 16_384);
+      }
+      const p = audit.auditor.record(data);
+      if (audit.awaitAppends) await p;
+    };
+
+    return next.handle().pipe(
+      mergeMap((value) => from(write(Number(res?.statusCode ?? 200), value, undefined).then(() => value))),
+      catchError((err: unknown) => {
+        const status = err instanceof HttpException ? err.getStatus() : 500;
+        return from(write(status, undefined, err)).pipe(mergeMap(() => throwError(() => err)));
+      }),
+    );
+  }
+}

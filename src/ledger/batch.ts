@@ -1,0 +1,263 @@
+/**
+ * BatchProcessor: high-volume appends in atomic batches.
+ *
+ *   const batch = new BatchProcessor(ledger, { batchSize: 1000 });
+ *   for (const e of events) batch.addEntry(e);       // fire and forget, or `await` for back-pressure
+ *   const report = await batch.flush();               // commits the rest; says what was written
+ *
+ * Each batch is one `ledger.appendBatch` call: one storage transaction, all entries or none. An
+ * entry the ledger refuses (ValidationError) is reported alone and the rest of its batch is retried
+ * without it; any other failure (storage, signer) fails the whole batch, writes nothing, and every
+ * entry of it is reported with the error.
+ *
+ * Back-pressure: `addEntry` returns a promise that resolves as soon as the entry is accepted,
+ * immediately while fewer than `maxPending` entries wait, otherwise once a batch commits and frees
+ * room. A producer that awaits it never holds more than `maxPending` entries in memory; a
+ * synchronous loop that does not await still works (entries past the limit wait in order).
+ * `add` returns a promise for the committed entry itself.
+ */
+import type { Entry } from '../entry/types.js';
+import { ClosedError, ConfigurationError, SignLedgerError, ValidationError } from '../errors.js';
+import type { Ledger } from './ledger.js';
+import type { AppendOptions } from './options.js';
+
+export interface BatchProcessorOptions {
+  /** Entries per transaction (default 1,000; at most the ledger's `maxBatchSize` is not required). */
+  batchSize?: number;
+  /** Also commit a partial batch this long after its first entry arrived (default: only on size or flush). */
+  flushIntervalMs?: number;
+  /** Entries that may wait before `addEntry` makes callers wait (default 10 × batchSize). */
+  maxPending?: number;
+}
+
+/** One entry that was not written, and why. */
+export interface BatchEntryError {
+  /** Order in which the entry was added to this processor (0-based, over its lifetime). */
+  position: number;
+  error: Error;
+}
+
+/** What was committed (and what failed) since the previous report. */
+export interface BatchReport {
+  written: number;
+  failed: number;
+  batches: number;
+  /** The committed entries, in log order. */
+  entries: Entry[];
+  errors: BatchEntryError[];
+}
+
+interface Item {
+  position: number;
+  data: Record<string, unknown>;
+  options: AppendOptions | undefined;
+  resolve(e: Entry): void;
+  reject(err: unknown): void;
+}
+
+const noop = () => {};
+
+function positive(n: number | undefined, name: string, fallback: number): number {
+  if (n === undefined) return fallback;
+  if (!Number.isSafeInteger(n) || n < 1) throw new ConfigurationError(`${name} must be a positive integer`);
+  return n;
+}
+
+export class BatchProcessor {
+  readonly batchSize: number;
+  readonly maxPending: number;
+  readonly flushIntervalMs: number | undefined;
+  private queue: Item[] = [];
+  private waiting: Array<() => void> = [];
+  private running: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private positions = 0;
+  private closed = false;
+  private report: BatchReport = emptyReport();
+
+  constructor(
+    readonly ledger: Ledger,
+    options: BatchProcessorOptions = {},
+  ) {
+    if (!ledger || typeof (ledger as Ledger).appendBatch !== 'function') throw new ConfigurationError('BatchProcessor needs a Ledger');
+    this.batchSize = positive(options.batchSize, 'batchSize', 1000);
+    this.maxPending = positive(options.maxPending, 'maxPending', this.batchSize * 10);
+    if (options.flushIntervalMs !== undefined) {
+      if (!Number.isFinite(options.flushIntervalMs) || options.flushIntervalMs < 1) {
+        throw new ConfigurationError('flushIntervalMs must be at least 1');
+      }
+      this.flushIntervalMs = options.flushIntervalMs;
+    }
+  }
+
+  /** Entries accepted and not yet committed or failed. */
+  get pending(): number {
+    return this.queue.length + this.waiting.length;
+  }
+
+  /**
+   * Queue an entry; the promise resolves to the committed entry (or rejects with why it was not
+   * written). Rejections are also in the next report, so not awaiting it is safe.
+   */
+  add(data: Record<string, unknown>, options?: AppendOptions): Promise<Entry> {
+    if (this.closed) throw new ClosedError('the BatchProcessor is closed');
+    return this.enqueue(data, options);
+  }
+
+  /**
+   * Queue an entry (the seed's API). Resolves when the entry is accepted: at once below
+   * `maxPending`, else when a commit frees room. Its outcome is in the report of `flush()`.
+   */
+  addEntry(data: Record<string, unknown>, options?: AppendOptions): Promise<void> {
+    if (this.closed) throw new ClosedError('the BatchProcessor is closed');
+    if (this.waiting.length === 0 && this.queue.length < this.maxPending) {
+      this.enqueue(data, options);
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      this.waiting.push(() => {
+        this.enqueue(data, options);
+        resolve();
+      });
+      this.kick(false);
+    });
+  }
+
+  private enqueue(data: Record<string, unknown>, options: AppendOptions | undefined): Promise<Entry> {
+    let item!: Item;
+    const p = new Promise<Entry>((resolve, reject) => {
+      item = { position: this.positions++, data, options, resolve, reject };
+    });
+    p.catch(noop); // failures are reported; an un-awaited promise must not crash the process
+    this.queue.push(item);
+    if (this.queue.length >= this.batchSize) this.kick(false);
+    else this.arm();
+    return p;
+  }
+
+  private arm(): void {
+    if (this.flushIntervalMs === undefined || this.timer || this.queue.length === 0) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.kick(true);
+    }, this.flushIntervalMs);
+    this.timer.unref?.();
+  }
+
+  private admit(): void {
+    while (this.waiting.length > 0 && this.queue.length < this.maxPending) this.waiting.shift()!();
+  }
+
+  /** Start committing (full batches, or everything when `all`) unless already running. */
+  private kick(all: boolean): Promise<void> {
+    if (this.running) {
+      if (!all) return this.running;
+      return this.running.then(() => this.kick(true));
+    }
+    this.running = this.drain(all).finally(() => {
+      this.running = null;
+      this.arm();
+    });
+    return this.running;
+  }
+
+  private async drain(all: boolean): Promise<void> {
+    // Let a synchronous producer finish filling the current batch first.
+    await Promise.resolve();
+    for (;;) {
+      this.admit();
+      if (this.queue.length === 0 || (!all && this.queue.length < this.batchSize)) return;
+      if (this.timer && this.queue.length <= this.batchSize) {
+        clearTimeout(this.timer);
+        this.timer = null;
+      }
+      const group = this.queue.splice(0, this.batchSize);
+      this.admit();
+      await this.commitGroup(group);
+    }
+  }
+
+  /** Commit one group atomically, in runs of equal append options (appendBatch takes one options object). */
+  private async commitGroup(group: Item[]): Promise<void> {
+    let start = 0;
+    while (start < group.length) {
+      let end = start + 1;
+      while (end < group.length && group[end]!.options === group[start]!.options) end++;
+      await this.commitRun(group.slice(start, end));
+      start = end;
+    }
+  }
+
+  private async commitRun(run: Item[]): Promise<void> {
+    let items = run;
+    while (items.length > 0) {
+      try {
+        const entries = await this.ledger.appendBatch(
+          items.map((i) => i.data),
+          items[0]!.options ?? {},
+        );
+        this.report.batches++;
+        this.report.written += entries.length;
+        for (let k = 0; k < items.length; k++) {
+          this.report.entries.push(entries[k]!);
+          items[k]!.resolve(entries[k]!);
+        }
+        return;
+      } catch (err) {
+        const bad = err instanceof ValidationError ? badIndex(err, items.length) : undefined;
+        if (bad === undefined) {
+          for (const it of items) this.fail(it, err);
+          return;
+        }
+        // Only this entry is invalid: report it and retry the rest; nothing was written.
+        this.fail(items[bad]!, (err as ValidationError).cause instanceof Error ? ((err as ValidationError).cause as Error) : err);
+        items = items.filter((_, k) => k !== bad);
+      }
+    }
+  }
+
+  private fail(item: Item, err: unknown): void {
+    const error = err instanceof Error ? err : new SignLedgerError('STORAGE_FAILED', String(err));
+    this.report.failed++;
+    this.report.errors.push({ position: item.position, error });
+    item.reject(error);
+  }
+
+  /**
+   * Commit everything queued (in batches of `batchSize`) and return what was written and what
+   * failed since the previous report.
+   */
+  async flush(): Promise<BatchReport> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    while (this.pending > 0 || this.running) await this.kick(true);
+    const r = this.report;
+    this.report = emptyReport();
+    return r;
+  }
+
+  /** Flush, then refuse further entries. The ledger stays open. */
+  async close(): Promise<BatchReport> {
+    const r = await this.flush();
+    this.closed = true;
+    return r;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+function emptyReport(): BatchReport {
+  return { written: 0, failed: 0, batches: 0, entries: [], errors: [] };
+}
+
+/** Ledger.appendBatch names the refused event as `/i/...` in the error path. */
+function badIndex(err: ValidationError, n: number): number | undefined {
+  const m = /^\/(\d+)(?:\/|$)/.exec(err.path ?? '');
+  if (!m) return undefined;
+  const i = Number(m[1]);
+  return i < n ? i : undefined;
+}

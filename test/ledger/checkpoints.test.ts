@@ -1,0 +1,153 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  CheckpointError,
+  ConfigurationError,
+  NoteError,
+  ProofError,
+  ValidationError,
+} from '../../src/errors.js';
+import { Ledger } from '../../src/ledger/ledger.js';
+import { generateLogKey } from '../../src/ledger/log-key.js';
+import { openCheckpoint } from '../../src/note/checkpoint.js';
+import { cosignCheckpoint, generateWitnessKey } from '../../src/note/cosignature.js';
+import { parseVerifierKey } from '../../src/note/keys.js';
+import { verifyConsistency, verifyInclusion } from '../../src/verify/proofs.js';
+
+describe('checkpoints', () => {
+  it('are C2SP checkpoints that the note layer opens with the vkey alone', async () => {
+    const logKey = generateLogKey('audit.example.com/payments');
+    const ledger = new Ledger({ logKey });
+    await ledger.append({ a: 1 });
+    const cp = await ledger.checkpoint();
+    const opened = openCheckpoint(cp.text, {
+      origin: 'audit.example.com/payments',
+      verifiers: [parseVerifierKey(logKey.verifierKey)],
+    });
+    expect(opened.size).toBe(1);
+    expect(opened.rootHash.toString('hex')).toBe(cp.rootHash);
+    expect(logKey.verifierKey).toMatch(/^audit\.example\.com\/payments\+[0-9a-f]{8}\+A[A-Za-z0-9+/]{43}$/);
+    // Signing twice at the same size returns the same checkpoint (no second signature for one tree).
+    expect((await ledger.checkpoint()).text).toBe(cp.text);
+  });
+
+  it('need a signing key; a verify-only ledger can still check trusted checkpoints', async () => {
+    const logKey = generateLogKey('log.example/a');
+    const writer = new Ledger({ logKey });
+    await writer.append({ a: 1 });
+    const cp = await writer.checkpoint();
+    await expect(new Ledger().checkpoint()).rejects.toBeInstanceOf(ConfigurationError);
+    const verifyOnly = new Ledger({ backend: writer.backend, logKey: logKey.verifierKey });
+    await expect(verifyOnly.checkpoint()).rejects.toBeInstanceOf(ConfigurationError);
+    expect((await verifyOnly.verify({ trusted: cp.text })).assurance).toBe('trusted');
+  });
+
+  it('a checkpoint signed by another key is not trusted', async () => {
+    const logKey = generateLogKey('log.example/b');
+    const impostor = generateLogKey('log.example/b');
+    const ledger = new Ledger({ logKey });
+    await ledger.append({ a: 1 });
+    const forged = await new Ledger({ logKey: impostor }).append({ a: 1 }).then(async () => {
+      const l = new Ledger({ logKey: impostor });
+      await l.append({ a: 1 });
+      return l.checkpoint();
+    });
+    const report = await ledger.verify({ trusted: forged.text });
+    expect(report.ok).toBe(false);
+    expect(report.failure?.kind).toBe('checkpoint_invalid');
+  });
+
+  it('witness cosignatures: k of n distinct known witnesses are required', async () => {
+    const logKey = generateLogKey('log.example/w');
+    const w1 = generateWitnessKey('witness.one/w');
+    const w2 = generateWitnessKey('witness.two/w');
+    const w3 = generateWitnessKey('witness.three/w');
+    const ledger = new Ledger({
+      logKey,
+      witnesses: [w1.verifier, w2.verifier, w3.verifier],
+      witnessQuorum: 2,
+    });
+    await ledger.append({ a: 1 });
+    const cp = await ledger.checkpoint();
+    const once = cosignCheckpoint(cp.text, w1.signer);
+    const bad = await ledger.verify({ trusted: once });
+    expect(bad.ok).toBe(false);
+    expect(bad.failure?.kind).toBe('witness_quorum');
+    const twice = cosignCheckpoint(once, w2.signer);
+    const good = await ledger.verify({ trusted: twice });
+    expect(good.ok).toBe(true);
+    expect(good.assurance).toBe('witnessed');
+    // The same witness twice counts once.
+    const dup = cosignCheckpoint(cosignCheckpoint(cp.text, w1.signer, 1), w1.signer, 2);
+    expect((await ledger.verify({ trusted: dup })).failure?.kind).toBe('witness_quorum');
+  });
+});
+
+describe('offline proof verification fails closed', () => {
+  async function setup() {
+    const logKey = generateLogKey('log.example/p');
+    const ledger = new Ledger({ logKey });
+    const entries = [];
+    for (let i = 0; i < 9; i++) entries.push(await ledger.append({ i }));
+    const cp = await ledger.checkpoint();
+    return { logKey, ledger, entries, cp };
+  }
+
+  it('rejects malformed, mismatched and forged inputs with typed errors', async () => {
+    const { logKey, ledger, entries, cp } = await setup();
+    const p = await ledger.proveInclusion(4, cp);
+    expect(verifyInclusion(entries[4]!, p, cp, logKey.verifierKey)).toBe(true);
+    const bad = [
+      { ...p, path: [...p.path, p.path[0]!] },
+      { ...p, path: p.path.slice(1) },
+      { ...p, path: ['zz', ...p.path.slice(1)] },
+      { ...p, path: [p.path[0]!.slice(2), ...p.path.slice(1)] },
+      { ...p, size: 8 },
+      { ...p, index: 5 },
+      { ...p, hashAlgorithm: 'md5' as never },
+    ];
+    for (const b of bad) expect(() => verifyInclusion(entries[4]!, b, cp, logKey.verifierKey)).toThrow();
+    expect(() => verifyInclusion({ ...entries[4]!, data: { i: 99 } }, p, cp, logKey.verifierKey)).toThrow(
+      ProofError,
+    );
+    expect(() => verifyInclusion(entries[4]!, p, cp, generateLogKey('log.example/p').verifierKey)).toThrow(
+      NoteError,
+    );
+    expect(() => verifyInclusion(entries[4]!, p, { ...cp, size: 10 }, logKey.verifierKey)).toThrow(
+      ProofError,
+    );
+    expect(() => verifyInclusion(entries[4]!, null as never, cp, logKey.verifierKey)).toThrow(ProofError);
+    await expect(ledger.proveInclusion(9, cp)).rejects.toBeInstanceOf(CheckpointError);
+    await expect(ledger.proveInclusion(-1)).rejects.toBeInstanceOf(ValidationError);
+  });
+
+  it('consistency proofs: valid ones verify, altered ones never do (property)', async () => {
+    const logKey = generateLogKey('log.example/c');
+    const ledger = new Ledger({ logKey });
+    const cps: Awaited<ReturnType<Ledger['checkpoint']>>[] = [];
+    for (let round = 0; round < 6; round++) {
+      await ledger.appendBatch(Array.from({ length: 1 + round * 7 }, (_, i) => ({ round, i })));
+      cps.push(await ledger.checkpoint());
+    }
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 5 }),
+        fc.integer({ min: 0, max: 5 }),
+        fc.nat(),
+        fc.nat(255),
+        async (a, b, which, bit) => {
+          const [lo, hi] = a <= b ? [cps[a]!, cps[b]!] : [cps[b]!, cps[a]!];
+          const proof = await ledger.proveConsistency(lo, hi);
+          expect(verifyConsistency(lo, hi, proof, logKey.verifierKey)).toBe(true);
+          if (proof.path.length === 0) return;
+          const k = which % proof.path.length;
+          const bytes = Buffer.from(proof.path[k]!, 'hex');
+          bytes[bit % 32]! ^= 1 << (bit % 8);
+          const altered = { ...proof, path: proof.path.map((h, i) => (i === k ? bytes.toString('hex') : h)) };
+          expect(() => verifyConsistency(lo, hi, altered, logKey.verifierKey)).toThrow();
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
