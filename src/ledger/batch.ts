@@ -79,7 +79,8 @@ export class BatchProcessor {
     readonly ledger: Ledger,
     options: BatchProcessorOptions = {},
   ) {
-    if (!ledger || typeof (ledger as Ledger).appendBatch !== 'function') throw new ConfigurationError('BatchProcessor needs a Ledger');
+    if (!ledger || typeof (ledger as Ledger).appendBatch !== 'function')
+      throw new ConfigurationError('BatchProcessor needs a Ledger');
     this.batchSize = positive(options.batchSize, 'batchSize', 1000);
     this.maxPending = positive(options.maxPending, 'maxPending', this.batchSize * 10);
     if (options.flushIntervalMs !== undefined) {
@@ -210,7 +211,10 @@ export class BatchProcessor {
           return;
         }
         // Only this entry is invalid: report it and retry the rest; nothing was written.
-        this.fail(items[bad]!, (err as ValidationError).cause instanceof Error ? ((err as ValidationError).cause as Error) : err);
+        this.fail(
+          items[bad]!,
+          (err as ValidationError).cause instanceof Error ? ((err as ValidationError).cause as Error) : err,
+        );
         items = items.filter((_, k) => k !== bad);
       }
     }

@@ -255,9 +255,8 @@ export class Ledger {
         throw err;
       }
     });
-    await this.sequencer.idle();
-    // One storage transaction for the whole batch, bypassing grouping with other callers.
-    return this.commitGroup(items);
+    // One unit: committed in one storage transaction (possibly with other callers' appends), all or nothing.
+    return this.sequencer.submitUnit(items);
   }
 
   private prepareItem(meta: LedgerMeta, data: unknown, options: AppendOptions): AppendItem {
@@ -750,16 +749,23 @@ export class Ledger {
         });
       }
     }
-    const note = signCheckpoint(
+    let note = signCheckpoint(
       { origin, size: head.size, rootHash: head.rootHash, extensions: [] },
       key.signer,
     );
-    await this.backend.addCheckpoint({
-      size: head.size,
-      rootHash: head.rootHash,
-      note,
-      createdAtMs: Date.now(),
-    });
+    try {
+      await this.backend.addCheckpoint({
+        size: head.size,
+        rootHash: head.rootHash,
+        note,
+        createdAtMs: Date.now(),
+      });
+    } catch (err) {
+      // Another writer signed this size first: use theirs if it is the same tree.
+      const theirs = await this.backend.getCheckpoint(head.size);
+      if (!theirs || !theirs.rootHash.equals(head.rootHash)) throw err;
+      note = theirs.note;
+    }
     return toSignedCheckpoint(openCheckpoint(note, { origin, verifiers: [key.verifier] }));
   }
 

@@ -1,15 +1,16 @@
 /**
  * Group commit. Appends queue here; one group at a time goes to storage, taking everything that
- * waited (up to `maxBatch`), so throughput grows with concurrency while each append still resolves
- * only after its group is durably committed.
+ * waited (up to `maxBatch` items), so throughput grows with concurrency while each append still
+ * resolves only after its group is durably committed. A unit (one `append`, or one `appendBatch`)
+ * is never split across groups and succeeds or fails as a whole.
  */
-export interface Pending<I, R> {
-  item: I;
-  resolve(r: R): void;
+interface Unit<I, R> {
+  items: I[];
+  resolve(r: R[]): void;
   reject(e: unknown): void;
 }
 
-/** Thrown by a group commit to reject some items and retry the others. */
+/** Thrown by a group commit to reject some items (by position in the group) and retry the others. */
 export class PartialGroupError extends Error {
   constructor(readonly failed: ReadonlyMap<number, unknown>) {
     super('some items of the group failed');
@@ -17,7 +18,7 @@ export class PartialGroupError extends Error {
 }
 
 export class Sequencer<I, R> {
-  private queue: Pending<I, R>[] = [];
+  private queue: Unit<I, R>[] = [];
   private running: Promise<void> | null = null;
 
   constructor(
@@ -25,19 +26,24 @@ export class Sequencer<I, R> {
     private readonly maxBatch: number,
   ) {}
 
+  /** Items waiting for a group. */
   get pending(): number {
-    return this.queue.length;
+    let n = 0;
+    for (const u of this.queue) n += u.items.length;
+    return n;
   }
 
   submit(item: I): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
-      if (!this.running) this.running = this.drain();
-    });
+    return this.submitUnit([item]).then((r) => r[0]!);
   }
 
-  submitMany(items: I[]): Promise<R[]> {
-    return Promise.all(items.map((i) => this.submit(i)));
+  /** Commit these items together in one group: all are stored, or none. */
+  submitUnit(items: I[]): Promise<R[]> {
+    if (items.length === 0) return Promise.resolve([]);
+    return new Promise<R[]>((resolve, reject) => {
+      this.queue.push({ items, resolve, reject });
+      if (!this.running) this.running = this.drain();
+    });
   }
 
   /** Resolves when everything submitted so far has settled. */
@@ -45,30 +51,52 @@ export class Sequencer<I, R> {
     while (this.running) await this.running;
   }
 
+  private takeGroup(): Unit<I, R>[] {
+    const group: Unit<I, R>[] = [];
+    let n = 0;
+    while (this.queue.length > 0) {
+      const next = this.queue[0]!;
+      if (group.length > 0 && n + next.items.length > this.maxBatch) break;
+      group.push(this.queue.shift()!);
+      n += next.items.length;
+    }
+    return group;
+  }
+
   private async drain(): Promise<void> {
     // Yield once so that appends issued in the same tick join the first group.
     await Promise.resolve();
     try {
       while (this.queue.length > 0) {
-        let group = this.queue.splice(0, this.maxBatch);
+        let group = this.takeGroup();
         while (group.length > 0) {
+          const items = group.flatMap((u) => u.items);
           try {
-            const results = await this.commit(group.map((p) => p.item));
-            for (let i = 0; i < group.length; i++) group[i]!.resolve(results[i]!);
+            const results = await this.commit(items);
+            let at = 0;
+            for (const u of group) {
+              u.resolve(results.slice(at, at + u.items.length));
+              at += u.items.length;
+            }
             group = [];
           } catch (err) {
-            if (err instanceof PartialGroupError && err.failed.size < group.length) {
-              const rest: Pending<I, R>[] = [];
-              group.forEach((p, i) => {
-                if (err.failed.has(i)) p.reject(err.failed.get(i));
-                else rest.push(p);
-              });
-              group = rest;
-            } else {
-              const cause = err instanceof PartialGroupError ? err.failed.values().next().value : err;
-              for (const p of group) p.reject(cause);
+            if (!(err instanceof PartialGroupError)) {
+              for (const u of group) u.reject(err);
               group = [];
+              continue;
             }
+            // Reject the units that hold a failed item; retry the rest as a new group.
+            const rest: Unit<I, R>[] = [];
+            let at = 0;
+            for (const u of group) {
+              let failedAt = -1;
+              for (let i = 0; i < u.items.length && failedAt < 0; i++)
+                if (err.failed.has(at + i)) failedAt = at + i;
+              at += u.items.length;
+              if (failedAt >= 0) u.reject(err.failed.get(failedAt));
+              else rest.push(u);
+            }
+            group = rest;
           }
         }
       }

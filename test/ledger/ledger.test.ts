@@ -209,3 +209,31 @@ describe('commitment', () => {
     expect(r.failure?.index).toBe(0);
   });
 });
+
+describe('grouping', () => {
+  it('an appendBatch is one unit even when larger than maxBatchSize and mixed with concurrent appends', async () => {
+    const backend = new InMemoryBackend();
+    const ledger = new Ledger({ backend, maxBatchSize: 4 });
+    const spy = vi.spyOn(backend, 'append');
+    const singles = Array.from({ length: 6 }, (_, i) => ledger.append({ single: i }));
+    const batch = ledger.appendBatch(Array.from({ length: 10 }, (_, i) => ({ batch: i })));
+    const [b] = await Promise.all([batch, ...singles]);
+    const idx = (b as Entry[]).map((e) => e.index);
+    expect(idx).toEqual(Array.from({ length: 10 }, (_, i) => idx[0]! + i));
+    expect((await ledger.getStats()).totalEntries).toBe(16);
+    // Singles were grouped (at most 4 per transaction), the batch went in whole.
+    expect(spy.mock.calls.length).toBeGreaterThanOrEqual(3);
+    expect(await ledger.verifyIntegrity()).toBe(true);
+  });
+
+  it('several signers give every entry several signatures; k of n counts distinct keys', async () => {
+    const a = new Ed25519Signer();
+    const b = new ECDSASigner({ curve: 'P-384' });
+    const ledger = new Ledger({ signers: [a, b] });
+    const e = await ledger.append({ dual: true });
+    expect(e.signatures.map((s) => s.keyId)).toEqual([a.keyId, b.keyId]);
+    expect(await ledger.verifyIntegrity({ keys: new KeyRing([a, b]), requireSignatures: 2 })).toBe(true);
+    const r = await ledger.verify({ keys: new KeyRing([a, b]), requireSignatures: 3 });
+    expect(r.failure).toMatchObject({ kind: 'signature_missing', index: 0 });
+  });
+});

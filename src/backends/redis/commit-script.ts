@@ -51,7 +51,9 @@ end
 flush()
 for i = 0, m - 1 do
   local f = ARGV[mpos + 1 + i * 2]
-  tb = tb + #ARGV[mpos + 2 + i * 2] - redis.call('HSTRLEN', KEYS[6], f)
+  local was = redis.call('HSTRLEN', KEYS[6], f)
+  if was == 0 then was = 2 end
+  tb = tb + #ARGV[mpos + 2 + i * 2] - was
   redis.call('HSET', KEYS[6], f, ARGV[mpos + 2 + i * 2])
 end
 redis.call('HINCRBY', KEYS[7], 'entryBytes', eb)

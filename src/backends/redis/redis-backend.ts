@@ -327,7 +327,7 @@ export class RedisBackend implements StorageBackend {
   }
 
   async latestCheckpoint(): Promise<StoredCheckpoint | null> {
-    const s = await this.c.zrange(this.k!.checkpointSizes, -1, -1);
+    const s = await this.c.zrange(this.k!.checkpointSizes, '-1', '-1');
     return (await this.checkpointsAt(s))[0] ?? null;
   }
 
@@ -338,7 +338,7 @@ export class RedisBackend implements StorageBackend {
   async listCheckpoints(options: { limit?: number } = {}): Promise<StoredCheckpoint[]> {
     if (options.limit === 0) return [];
     const start = options.limit === undefined ? 0 : -options.limit;
-    return this.checkpointsAt(await this.c.zrange(this.k!.checkpointSizes, start, -1));
+    return this.checkpointsAt(await this.c.zrange(this.k!.checkpointSizes, String(start), '-1'));
   }
 
   async stats(): Promise<StorageStats> {

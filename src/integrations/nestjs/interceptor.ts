@@ -36,6 +36,7 @@ export class SignLedgerAuditInterceptor implements NestInterceptor {
     const http = context.switchToHttp();
     const req = http.getRequest<NestRequest>();
     const res = http.getResponse<NestRequest>();
+    if (audit.skip(req)) return next.handle();
     const startedAt = Date.now();
     const t0 = performance.now();
     const handler = `${context.getClass().name}.${context.getHandler().name}`;
@@ -44,7 +45,7 @@ export class SignLedgerAuditInterceptor implements NestInterceptor {
       const route = req.route?.path ?? req.routeOptions?.url ?? null;
       const facts = {
         method: String(req.method ?? ''),
-        route: typeof route === 'string' ? route : null,
+        route: audit.routeOf(req, typeof route === 'string' ? route : null),
         path: pathOnly(String(req.originalUrl ?? req.url ?? '')),
         status,
         durationMs: performance.now() - t0,

@@ -9,7 +9,7 @@ import type { AuditRoutesOptions } from '../shared/routes.js';
 // biome-ignore lint/suspicious/noExplicitAny: the platform's request type is not known here
 export type NestRequest = any;
 
-export interface NestAuditOptions extends Omit<RequestAuditOptions<NestRequest>, 'auditor' | 'skip' | 'route'>, AuditorOptions {
+export interface NestAuditOptions extends Omit<RequestAuditOptions<NestRequest>, 'auditor'>, AuditorOptions {
   /** Audit every handler, not only those marked `@Audited()` (default false). */
   auditAll?: boolean;
 }

@@ -1,0 +1,104 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { InMemoryBackend } from '../../src/backends/memory/memory-backend.js';
+import { SQLiteBackend } from '../../src/backends/sqlite/sqlite-backend.js';
+import { ClosedError, ConfigurationError, StorageError } from '../../src/errors.js';
+import { BatchProcessor } from '../../src/ledger/batch.js';
+import { Ledger } from '../../src/ledger/ledger.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'signledger-batch-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('BatchProcessor', () => {
+  it('writes 10,000 entries added without awaiting, in atomic batches, and reports them', async () => {
+    const ledger = await Ledger.open({ backend: new SQLiteBackend(join(dir, 'a.db')) });
+    const batch = new BatchProcessor(ledger, { batchSize: 1000 });
+    for (let i = 0; i < 10_000; i++) batch.addEntry({ transaction_id: `TXN${i}`, amount: i * 100 });
+    const report = await batch.flush();
+    expect(report.written).toBe(10_000);
+    expect(report.failed).toBe(0);
+    expect(report.batches).toBe(10);
+    expect(report.entries.map((e) => e.index)).toEqual(Array.from({ length: 10_000 }, (_, i) => i));
+    expect(report.entries[1234]!.data).toEqual({ transaction_id: 'TXN1234', amount: 123400 });
+    expect((await ledger.verify()).ok).toBe(true);
+    expect((await batch.flush()).written).toBe(0);
+    await ledger.close();
+  });
+
+  it('add() resolves to the committed entry', async () => {
+    const ledger = await Ledger.open();
+    const batch = new BatchProcessor(ledger, { batchSize: 3 });
+    const ps = [1, 2, 3, 4].map((i) => batch.add({ i }));
+    const first3 = await Promise.all(ps.slice(0, 3));
+    expect(first3.map((e) => e.index)).toEqual([0, 1, 2]);
+    expect(batch.pending).toBe(1);
+    await batch.flush();
+    expect((await ps[3]!).index).toBe(3);
+  });
+
+  it('flushes a partial batch after flushIntervalMs', async () => {
+    const ledger = await Ledger.open();
+    const batch = new BatchProcessor(ledger, { batchSize: 1000, flushIntervalMs: 20 });
+    const e = await batch.add({ only: true });
+    expect(e.index).toBe(0);
+    expect((await ledger.getStats()).totalEntries).toBe(1);
+  });
+
+  it('applies back-pressure: awaiting addEntry never lets more than maxPending wait', async () => {
+    const ledger = await Ledger.open();
+    const batch = new BatchProcessor(ledger, { batchSize: 10, maxPending: 25 });
+    let peak = 0;
+    for (let i = 0; i < 500; i++) {
+      await batch.addEntry({ i });
+      peak = Math.max(peak, batch.pending);
+    }
+    expect(peak).toBeLessThanOrEqual(25);
+    expect((await batch.flush()).written).toBe(500);
+    expect((await ledger.getStats()).totalEntries).toBe(500);
+  });
+
+  it('reports an invalid entry alone and writes the rest of its batch', async () => {
+    const ledger = await Ledger.open();
+    const batch = new BatchProcessor(ledger, { batchSize: 5 });
+    for (let i = 0; i < 5; i++) batch.addEntry(i === 2 ? ({ bad: () => 1 } as never) : { i });
+    const report = await batch.flush();
+    expect(report.written).toBe(4);
+    expect(report.failed).toBe(1);
+    expect(report.errors[0]!.position).toBe(2);
+    expect(report.errors[0]!.error.name).toBe('ValidationError');
+    expect(report.entries.map((e) => e.data)).toEqual([{ i: 0 }, { i: 1 }, { i: 3 }, { i: 4 }]);
+  });
+
+  it('a failing batch writes nothing and reports every entry of it', async () => {
+    const backend = new InMemoryBackend();
+    const ledger = await Ledger.open({ backend });
+    const batch = new BatchProcessor(ledger, { batchSize: 4 });
+    await batch.add({ ok: 1 });
+    await batch.flush();
+    const real = backend.append.bind(backend);
+    backend.append = async () => {
+      throw new StorageError('disk full');
+    };
+    const ps = [1, 2, 3, 4].map((i) => batch.add({ i }));
+    const report = await batch.flush();
+    expect(report.written).toBe(0);
+    expect(report.failed).toBe(4);
+    expect(report.errors.map((e) => e.position)).toEqual([1, 2, 3, 4]);
+    await expect(ps[0]).rejects.toBeInstanceOf(StorageError);
+    backend.append = real;
+    expect((await ledger.getStats()).totalEntries).toBe(1);
+    expect((await ledger.verify()).ok).toBe(true);
+  });
+
+  it('validates options and refuses entries after close', async () => {
+    const ledger = await Ledger.open();
+    expect(() => new BatchProcessor(ledger, { batchSize: 0 })).toThrow(ConfigurationError);
+    expect(() => new BatchProcessor(ledger, { flushIntervalMs: -1 })).toThrow(ConfigurationError);
+    const batch = new BatchProcessor(ledger);
+    batch.addEntry({ a: 1 });
+    expect((await batch.close()).written).toBe(1);
+    expect(() => batch.addEntry({ a: 2 })).toThrow(ClosedError);
+  });
+});

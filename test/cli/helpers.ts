@@ -1,0 +1,53 @@
+/** Run the real CLI as a child process (node + tsx on src/cli/main.ts) in temp directories. */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+export const MAIN = join(ROOT, 'src/cli/main.ts');
+export const DIST_CLI = join(ROOT, 'dist/cli.mjs');
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  cwd: string;
+  input?: string;
+  env?: Record<string, string | undefined>;
+  /** Run this script instead of src/cli/main.ts (e.g. the built dist/cli.mjs). */
+  script?: string;
+}
+
+export function runCli(args: string[], o: RunOptions): Promise<CliResult> {
+  const nodeArgs = o.script ? [o.script, ...args] : ['--import', TSX, MAIN, ...args];
+  return new Promise((resolvePromise, reject) => {
+    const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', SIGNLEDGER_URL: undefined, SIGNLEDGER_KEY_FILE: undefined, ...o.env };
+    for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+    const child = spawn(process.execPath, nodeArgs, { cwd: o.cwd, env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+    child.stdin.end(o.input ?? '');
+  });
+}
+
+export function tempDir(prefix = 'signledger-cli-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** One-line error on stderr, as the CLI promises. */
+export function errorLine(r: CliResult): string {
+  const lines = r.stderr.trim().split('\n');
+  return lines[lines.length - 1] ?? '';
+}
