@@ -9,7 +9,7 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { benchAppends } from './lib/appends.js';
-import { type Figure, table } from './lib/measure.js';
+import { type Figure, normalize, table } from './lib/measure.js';
 import { benchMemory } from './lib/memory.js';
 import { benchReads } from './lib/reads.js';
 import { benchStorage } from './lib/storage.js';
@@ -36,7 +36,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const { quick, only } = parseArgs(process.argv.slice(2));
 const want = (s: Section) => only === null || only === s;
 const started = performance.now();
-const log = (m: string) => process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${m}\n`);
+const log = (m: string) =>
+  process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${m}\n`);
 const figures: Figure[] = [];
 const notes: string[] = [];
 
@@ -44,14 +45,21 @@ const runs = quick ? 3 : 5;
 if (want('appends')) {
   figures.push(
     ...(await benchAppends(
-      quick ? { runs, n: 20_000, seqMemory: 5_000, seqSqlite: 300 } : { runs, n: 100_000, seqMemory: 20_000, seqSqlite: 1_000 },
+      quick
+        ? { runs, n: 20_000, seqMemory: 5_000, seqSqlite: 300 }
+        : { runs, n: 100_000, seqMemory: 20_000, seqSqlite: 1_000 },
       log,
     )),
   );
 }
 if (want('reads')) {
   figures.push(
-    ...(await benchReads(quick ? { runs, size: 100_000, lookups: 5_000, proofs: 2_000 } : { runs: 3, size: 1_000_000, lookups: 20_000, proofs: 10_000 }, log)),
+    ...(await benchReads(
+      quick
+        ? { runs, size: 100_000, lookups: 5_000, proofs: 2_000 }
+        : { runs: 3, size: 1_000_000, lookups: 20_000, proofs: 10_000 },
+      log,
+    )),
   );
 }
 if (want('storage')) figures.push(...(await benchStorage(quick ? 5_000 : 50_000, log)));
@@ -68,8 +76,15 @@ async function optional(section: Section, file: string, fn: string, needsServer:
     notes.push(`${section}: skipped, bench/${file} is not there`);
     return;
   }
-  if (needsServer && !process.env.SIGNLEDGER_TEST_POSTGRES_URL && !process.env.SIGNLEDGER_TEST_REDIS_URL && !process.env.SIGNLEDGER_BENCH_SERVER_URL) {
-    notes.push(`${section}: skipped, no server URL set (SIGNLEDGER_TEST_POSTGRES_URL / SIGNLEDGER_TEST_REDIS_URL; source .tmp/services.env)`);
+  if (
+    needsServer &&
+    !process.env.SIGNLEDGER_TEST_POSTGRES_URL &&
+    !process.env.SIGNLEDGER_TEST_REDIS_URL &&
+    !process.env.SIGNLEDGER_BENCH_SERVER_URL
+  ) {
+    notes.push(
+      `${section}: skipped, no server URL set (SIGNLEDGER_TEST_POSTGRES_URL / SIGNLEDGER_TEST_REDIS_URL; source .tmp/services.env)`,
+    );
     return;
   }
   log(`${section}: bench/${file}`);
@@ -79,7 +94,10 @@ async function optional(section: Section, file: string, fn: string, needsServer:
     notes.push(`${section}: bench/${file} exports no ${fn}()`);
     return;
   }
-  const r = (await run({ quick, runs, log })) as Figure[] | { figures: Figure[]; notes?: string[] } | undefined;
+  const r = (await run({ quick, runs, log })) as
+    | Figure[]
+    | { figures: Figure[]; notes?: string[] }
+    | undefined;
   if (Array.isArray(r)) figures.push(...r);
   else if (r) {
     figures.push(...r.figures);
@@ -92,7 +110,9 @@ await optional('bundle', 'verify-bundle.ts', 'benchVerifyBundle', false);
 const totalS = (performance.now() - started) / 1000;
 console.log(table(figures));
 for (const n of notes) console.log(`note: ${n}`);
-console.log(`\n${quick ? 'quick' : 'full'} run, ${totalS.toFixed(0)} s, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`);
+console.log(
+  `\n${quick ? 'quick' : 'full'} run, ${totalS.toFixed(0)} s, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`,
+);
 mkdirSync(join(here, 'results'), { recursive: true });
 const out = {
   date: new Date().toISOString(),
@@ -102,7 +122,10 @@ const out = {
   cpus: cpus().length,
   cpuModel: cpus()[0]?.model ?? null,
   durationS: totalS,
-  figures,
+  figures: figures.map(normalize),
   notes,
 };
-writeFileSync(join(here, 'results', only ? `latest-${only}.json` : 'latest.json'), `${JSON.stringify(out, null, 2)}\n`);
+writeFileSync(
+  join(here, 'results', only ? `latest-${only}.json` : 'latest.json'),
+  `${JSON.stringify(out, null, 2)}\n`,
+);

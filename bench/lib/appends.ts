@@ -7,9 +7,9 @@ import Database from 'better-sqlite3';
 import pino from 'pino';
 import { InMemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import { SQLiteBackend } from '../../src/backends/sqlite/sqlite-backend.js';
+import type { StoredEntry } from '../../src/entry/types.js';
 import { BatchProcessor } from '../../src/ledger/batch.js';
 import { Ledger } from '../../src/ledger/ledger.js';
-import type { StoredEntry } from '../../src/entry/types.js';
 import { event, events } from './events.js';
 import { freshPath, remove } from './files.js';
 import { type Figure, rate, repeat, time, withBaseline } from './measure.js';
@@ -26,9 +26,16 @@ export interface AppendSizes {
 type Kind = 'memory' | 'sqlite';
 
 async function openLedger(kind: Kind, tag: string): Promise<{ ledger: Ledger; path?: string }> {
-  if (kind === 'memory') return { ledger: await Ledger.open({ backend: new InMemoryBackend(), maxEntriesMemory: 0 }) };
+  if (kind === 'memory')
+    return { ledger: await Ledger.open({ backend: new InMemoryBackend(), maxEntriesMemory: 0 }) };
   const path = freshPath(`append-${tag}.db`);
-  return { ledger: await Ledger.open({ backend: new SQLiteBackend({ path, durability: 'full' }), maxEntriesMemory: 0 }), path };
+  return {
+    ledger: await Ledger.open({
+      backend: new SQLiteBackend({ path, durability: 'full' }),
+      maxEntriesMemory: 0,
+    }),
+    path,
+  };
 }
 
 async function sequential(ledger: Ledger, n: number): Promise<void> {
@@ -100,10 +107,17 @@ export async function benchAppends(s: AppendSizes, log: (m: string) => void): Pr
   const out: Figure[] = [];
   log('appends: raw better-sqlite3 baseline');
   const rows = await sampleRows(s.n);
-  const raw = await repeat('raw better-sqlite3 insert, 1 tx / 1,000 rows (durable)', 'rows/s', s.runs, () => rawSqlite(rows));
+  const raw = await repeat('raw better-sqlite3 insert, 1 tx / 1,000 rows (durable)', 'rows/s', s.runs, () =>
+    rawSqlite(rows),
+  );
   out.push(raw);
   log('appends: pino');
-  out.push(withBaseline(await repeat('pino → file (sync destination), plain logging', 'events/s', s.runs, () => pinoFile(s.n)), raw));
+  out.push(
+    withBaseline(
+      await repeat('pino → file (sync destination), plain logging', 'events/s', s.runs, () => pinoFile(s.n)),
+      raw,
+    ),
+  );
   for (const kind of ['memory', 'sqlite'] as const) {
     const label = kind === 'memory' ? 'in-memory' : 'SQLite durable';
     const modes: [string, number, (l: Ledger, n: number) => Promise<void>][] = [

@@ -52,14 +52,24 @@ function fmt(x: number): string {
   return x.toFixed(2);
 }
 
+/** Sections written elsewhere may pass the baseline as a Figure: keep its name. */
+export function normalize(f: Figure): Figure {
+  const b = f.baseline as unknown;
+  return b && typeof b === 'object' && 'name' in b
+    ? { ...f, baseline: String((b as { name: unknown }).name) }
+    : f;
+}
+
 export function table(figures: Figure[]): string {
-  const rows = figures.map((f) => [
-    f.name,
-    `${fmt(f.median)} ${f.unit}`,
-    `${fmt(f.min)}–${fmt(f.max)}`,
-    f.ratio === undefined ? '' : `${f.ratio.toFixed(2)}× ${f.baseline}`,
-    f.note ?? '',
-  ]);
+  const rows = figures
+    .map(normalize)
+    .map((f) => [
+      f.name,
+      `${fmt(f.median)} ${f.unit}`,
+      `${fmt(f.min)}–${fmt(f.max)}`,
+      f.ratio === undefined ? '' : `${f.ratio.toFixed(2)}× ${f.baseline}`,
+      f.note ?? '',
+    ]);
   const head = ['benchmark', 'median', 'range', 'vs baseline (same run)', 'note'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;

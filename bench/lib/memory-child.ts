@@ -19,7 +19,7 @@ for (let i = 0; i < n; i += 1000) await ledger.appendBatch(batches[(i / 1000) % 
 gc();
 gc();
 const after = process.memoryUsage();
-const per = (a: number, b: number) => ((a - b) / (n / 1000)) / 1e6;
+const per = (a: number, b: number) => (a - b) / (n / 1000) / 1e6;
 process.stdout.write(
   `${JSON.stringify({
     heapMB: per(after.heapUsed, before.heapUsed),

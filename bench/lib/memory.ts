@@ -9,7 +9,9 @@ export function benchMemory(n: number, runs: number): Figure {
   const xs: number[] = [];
   let ext = 0;
   for (let r = 0; r < runs; r++) {
-    const outText = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', child, String(n)], { encoding: 'utf8' });
+    const outText = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', child, String(n)], {
+      encoding: 'utf8',
+    });
     const o = JSON.parse(outText.trim().split('\n').pop()!) as { heapMB: number; externalMB: number };
     xs.push(o.heapMB + Math.max(0, o.externalMB));
     ext = o.externalMB;

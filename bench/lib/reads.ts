@@ -18,12 +18,17 @@ export interface ReadSizes {
 
 export async function buildLedger(path: string, size: number, log: (m: string) => void) {
   const logKey = generateLogKey('bench.example/log');
-  const ledger = await Ledger.open({ backend: new SQLiteBackend({ path, durability: 'normal' }), logKey, maxEntriesMemory: 0 });
+  const ledger = await Ledger.open({
+    backend: new SQLiteBackend({ path, durability: 'normal' }),
+    logKey,
+    maxEntriesMemory: 0,
+  });
   const b = new BatchProcessor(ledger, { batchSize: 4096 });
   const t = performance.now();
   for (let i = 0; i < size; i++) {
     await b.addEntry(event(i));
-    if (i % 100_000 === 99_999) log(`  built ${i + 1} entries (${Math.round(rate(i + 1, performance.now() - t))}/s)`);
+    if (i % 100_000 === 99_999)
+      log(`  built ${i + 1} entries (${Math.round(rate(i + 1, performance.now() - t))}/s)`);
   }
   await b.flush();
   const cp = await ledger.checkpoint();
@@ -51,24 +56,35 @@ export async function benchReads(s: ReadSizes, log: (m: string) => void): Promis
   const pick = rng(7);
 
   log('reads: streaming');
-  const stream = await repeat(`read SQLite, streaming entries() (${s.size.toLocaleString('en-US')})`, 'entries/s', s.runs, async () => {
-    let n = 0;
-    const ms = await time(async () => {
-      for await (const _ of ledger.entries({ chunkSize: 4096 })) n++;
-    });
-    return rate(n, ms);
-  });
+  const stream = await repeat(
+    `read SQLite, streaming entries() (${s.size.toLocaleString('en-US')})`,
+    'entries/s',
+    s.runs,
+    async () => {
+      let n = 0;
+      const ms = await time(async () => {
+        for await (const _ of ledger.entries({ chunkSize: 4096 })) n++;
+      });
+      return rate(n, ms);
+    },
+  );
   out.push(stream);
   log('reads: pages');
   out.push(
-    await repeat('read SQLite, pages of 1,000 (getEntries by time range order)', 'entries/s', s.runs, async () => {
-      let n = 0;
-      const pages = Math.min(100, Math.floor(s.size / 1000));
-      const ms = await time(async () => {
-        for (let p = 0; p < pages; p++) n += (await ledger.getEntries({ offset: pick(s.size - 1000), limit: 1000 })).length;
-      });
-      return rate(n, ms);
-    }),
+    await repeat(
+      'read SQLite, pages of 1,000 (getEntries by time range order)',
+      'entries/s',
+      s.runs,
+      async () => {
+        let n = 0;
+        const pages = Math.min(100, Math.floor(s.size / 1000));
+        const ms = await time(async () => {
+          for (let p = 0; p < pages; p++)
+            n += (await ledger.getEntries({ offset: pick(s.size - 1000), limit: 1000 })).length;
+        });
+        return rate(n, ms);
+      },
+    ),
   );
   log('reads: by id');
   const ids: string[] = [];
@@ -91,41 +107,62 @@ export async function benchReads(s: ReadSizes, log: (m: string) => void): Promis
   );
 
   log(`verify: ${s.size} entries`);
-  const verify = await repeat(`verify SQLite, full (${s.size.toLocaleString('en-US')} entries)`, 'entries/s', s.runs, async () => {
-    const l = await open();
-    let ok = false;
-    const ms = await time(async () => {
-      ok = (await l.verify()).ok;
-    });
-    await l.close();
-    if (!ok) throw new Error('verification failed');
-    return rate(s.size, ms);
-  });
-  out.push(withBaseline({ ...verify, note: `${((s.size / verify.median) * 1000 / 1000).toFixed(2)} s per run` }, stream));
+  const verify = await repeat(
+    `verify SQLite, full (${s.size.toLocaleString('en-US')} entries)`,
+    'entries/s',
+    s.runs,
+    async () => {
+      const l = await open();
+      let ok = false;
+      const ms = await time(async () => {
+        ok = (await l.verify()).ok;
+      });
+      await l.close();
+      if (!ok) throw new Error('verification failed');
+      return rate(s.size, ms);
+    },
+  );
+  out.push(
+    withBaseline(
+      { ...verify, note: `${(((s.size / verify.median) * 1000) / 1000).toFixed(2)} s per run` },
+      stream,
+    ),
+  );
 
   log('proofs: generate');
   const proofs: { index: number; proof: Awaited<ReturnType<Ledger['proveInclusion']>> }[] = [];
   out.push(
-    await repeat(`inclusion proofs generated, SQLite (${s.size.toLocaleString('en-US')})`, 'proofs/s', s.runs, async () => {
-      proofs.length = 0;
-      const ms = await time(async () => {
-        for (let i = 0; i < s.proofs; i++) {
-          const index = pick(s.size);
-          proofs.push({ index, proof: await ledger.proveInclusion(index, checkpoint) });
-        }
-      });
-      return rate(s.proofs, ms);
-    }),
+    await repeat(
+      `inclusion proofs generated, SQLite (${s.size.toLocaleString('en-US')})`,
+      'proofs/s',
+      s.runs,
+      async () => {
+        proofs.length = 0;
+        const ms = await time(async () => {
+          for (let i = 0; i < s.proofs; i++) {
+            const index = pick(s.size);
+            proofs.push({ index, proof: await ledger.proveInclusion(index, checkpoint) });
+          }
+        });
+        return rate(s.proofs, ms);
+      },
+    ),
   );
   log('proofs: verify');
   const entries = await Promise.all(proofs.map((p) => ledger.getEntryAt(p.index)));
   out.push(
-    await repeat('inclusion proofs verified (entry hash + checkpoint signature + path)', 'proofs/s', s.runs, async () => {
-      const ms = await time(() => {
-        for (let i = 0; i < proofs.length; i++) verifyInclusion(entries[i]!, proofs[i]!.proof, checkpoint, logKey.verifierKey);
-      });
-      return rate(proofs.length, ms);
-    }),
+    await repeat(
+      'inclusion proofs verified (entry hash + checkpoint signature + path)',
+      'proofs/s',
+      s.runs,
+      async () => {
+        const ms = await time(() => {
+          for (let i = 0; i < proofs.length; i++)
+            verifyInclusion(entries[i]!, proofs[i]!.proof, checkpoint, logKey.verifierKey);
+        });
+        return rate(proofs.length, ms);
+      },
+    ),
   );
   await ledger.close();
   remove(path);

@@ -5,7 +5,6 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FORMAT_VERSION } from '../entry/commitment.js';
 import type { Ledger } from '../ledger/ledger.js';
-import type { SignedCheckpoint } from '../verify/proofs.js';
 import {
   BUNDLE_FORMAT,
   BUNDLE_VERSION,
@@ -17,6 +16,7 @@ import {
   MANIFEST_FILE,
   VKEY_FILE,
 } from '../verify/bundle/format.js';
+import type { SignedCheckpoint } from '../verify/proofs.js';
 import { CliError } from './errors.js';
 
 export interface ExportResult {
@@ -30,10 +30,16 @@ export interface ExportResult {
 async function prepareDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
   const existing = await readdir(dir);
-  if (existing.length > 0) throw new CliError(`refusing to export into ${dir}: the directory is not empty`, 'EXISTS');
+  if (existing.length > 0)
+    throw new CliError(`refusing to export into ${dir}: the directory is not empty`, 'EXISTS');
 }
 
-export async function exportBundle(ledger: Ledger, dir: string, cp: SignedCheckpoint, verifierKey: string | undefined): Promise<ExportResult> {
+export async function exportBundle(
+  ledger: Ledger,
+  dir: string,
+  cp: SignedCheckpoint,
+  verifierKey: string | undefined,
+): Promise<ExportResult> {
   const meta = await ledger.getMeta();
   const head = await ledger.backend.readHead();
   await prepareDir(dir);
@@ -48,7 +54,10 @@ export async function exportBundle(ledger: Ledger, dir: string, cp: SignedCheckp
     let text = '';
     for (const row of rows) {
       if (row.index !== written) {
-        throw new CliError(`the store returned entry ${row.index} where entry ${written} belongs: run \`signledger verify\``, 'STORE_INCONSISTENT');
+        throw new CliError(
+          `the store returned entry ${row.index} where entry ${written} belongs: run \`signledger verify\``,
+          'STORE_INCONSISTENT',
+        );
       }
       text += `${formatEntryLine(row)}\n`;
       written++;
@@ -58,7 +67,10 @@ export async function exportBundle(ledger: Ledger, dir: string, cp: SignedCheckp
   ws.end();
   await Promise.race([once(ws, 'finish'), failed]);
   if (written !== cp.size) {
-    throw new CliError(`the store holds ${written} entries but the checkpoint covers ${cp.size}: run \`signledger verify\``, 'STORE_INCONSISTENT');
+    throw new CliError(
+      `the store holds ${written} entries but the checkpoint covers ${cp.size}: run \`signledger verify\``,
+      'STORE_INCONSISTENT',
+    );
   }
   await writeFile(join(dir, CHECKPOINT_FILE), cp.text, { flag: 'wx' });
   if (verifierKey) await writeFile(join(dir, VKEY_FILE), `${verifierKey}\n`, { flag: 'wx' });

@@ -1,5 +1,6 @@
 /** Glue between commander and the commands: the Context, ledger lifetime, exit codes. */
 import type { Command } from 'commander';
+import { NoteError } from '../errors.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { LogKey } from '../ledger/log-key.js';
 import { Context, type GlobalOptions } from './context.js';
@@ -44,6 +45,19 @@ export async function withLedger<T>(
   const { ledger, backend } = await ctx.open(o);
   try {
     return await fn(ledger, backend);
+  } catch (err) {
+    if (
+      o.logKey &&
+      err instanceof NoteError &&
+      (err.reason === 'no_verified_signature' || err.reason === 'invalid_signature')
+    ) {
+      const id = o.logKey.verifierKey.split('+').slice(0, 2).join('+');
+      throw new CliError(
+        `wrong key: the checkpoints in ${ctx.label} are not signed by the log key ${id} (from ${ctx.keyFile} or ${ctx.vkeyFile})`,
+        'WRONG_KEY',
+      );
+    }
+    throw err;
   } finally {
     await ledger.close();
   }

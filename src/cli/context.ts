@@ -36,7 +36,8 @@ export class Context {
     this.json = g.json === true;
     this.keyFileOption = g.keyFile ?? process.env.SIGNLEDGER_KEY_FILE ?? undefined;
     const t = g.lockTimeout === undefined ? 5000 : Number(g.lockTimeout);
-    if (!Number.isSafeInteger(t) || t < 0) throw new CliError('--lock-timeout must be a whole number of milliseconds');
+    if (!Number.isSafeInteger(t) || t < 0)
+      throw new CliError('--lock-timeout must be a whole number of milliseconds');
     this.lockTimeoutMs = t;
     let name = g.ledger;
     if (!name && /^[a-z][a-z0-9+.-]*:\/\//i.test(this.url)) {
@@ -76,7 +77,10 @@ export class Context {
     if (existsSync(keyFile)) {
       const text = readFileSync(keyFile, 'utf8').trim();
       if (!text.startsWith('PRIVATE+KEY+')) {
-        throw new CliError(`wrong key: ${keyFile} does not hold a signledger log key (PRIVATE+KEY+…)`, 'WRONG_KEY');
+        throw new CliError(
+          `wrong key: ${keyFile} does not hold a signledger log key (PRIVATE+KEY+…)`,
+          'WRONG_KEY',
+        );
       }
       try {
         return resolveLogKey(text);
@@ -84,9 +88,13 @@ export class Context {
         throw new CliError(`wrong key: ${keyFile}: ${(err as Error).message}`, 'WRONG_KEY');
       }
     }
-    if (this.keyFileOption && need !== 'optional') throw new CliError(`missing file: key file ${keyFile} does not exist`, 'NOT_FOUND');
+    if (this.keyFileOption && need !== 'optional')
+      throw new CliError(`missing file: key file ${keyFile} does not exist`, 'NOT_FOUND');
     if (need === 'sign') {
-      throw new CliError(`missing file: this needs the secret log key ${keyFile} (created by \`signledger init\`; or pass --key-file)`, 'NOT_FOUND');
+      throw new CliError(
+        `missing file: this needs the secret log key ${keyFile} (created by \`signledger init\`; or pass --key-file)`,
+        'NOT_FOUND',
+      );
     }
     const vkeyFile = this.vkeyFile;
     if (existsSync(vkeyFile)) {
@@ -96,7 +104,8 @@ export class Context {
         throw new CliError(`wrong key: ${vkeyFile}: ${(err as Error).message}`, 'WRONG_KEY');
       }
     }
-    if (need === 'verify') throw new CliError(`missing file: no log key (${keyFile} or ${vkeyFile})`, 'NOT_FOUND');
+    if (need === 'verify')
+      throw new CliError(`missing file: no log key (${keyFile} or ${vkeyFile})`, 'NOT_FOUND');
     return undefined;
   }
 
@@ -104,14 +113,26 @@ export class Context {
    * Open the ledger. Read-only opens SQLite with a read-only connection and refuses every write;
    * `create` (init, import) may create the ledger, every other command needs an existing one.
    */
-  async open(o: { readOnly: boolean; create?: boolean; logKey?: LogKey; hashAlgorithm?: HashAlgorithm }): Promise<{ ledger: Ledger; backend: GuardedBackend }> {
+  async open(o: {
+    readOnly: boolean;
+    create?: boolean;
+    logKey?: LogKey;
+    hashAlgorithm?: HashAlgorithm;
+  }): Promise<{ ledger: Ledger; backend: GuardedBackend }> {
     if (this.sqlitePath !== null && !o.create && !existsSync(this.sqlitePath)) {
-      throw new CliError(`missing file: no ledger database at ${this.sqlitePath} (run \`signledger init\`, or pass --db)`, 'NOT_FOUND');
+      throw new CliError(
+        `missing file: no ledger database at ${this.sqlitePath} (run \`signledger init\`, or pass --db)`,
+        'NOT_FOUND',
+      );
     }
     const backendOptions =
       this.sqlitePath !== null ? { readonly: o.readOnly, busyTimeoutMs: this.lockTimeoutMs } : {};
     const inner = await backendFromUrl(this.url, backendOptions);
-    const backend = new GuardedBackend(inner, { readOnly: o.readOnly, allowCreate: o.create === true, label: this.label });
+    const backend = new GuardedBackend(inner, {
+      readOnly: o.readOnly,
+      allowCreate: o.create === true,
+      label: this.label,
+    });
     const ledger = await openLedger({
       backend,
       name: this.ledgerName,

@@ -33,7 +33,11 @@ function causes(err: unknown): unknown[] {
 export function isLockError(err: unknown): boolean {
   return causes(err).some((e) => {
     const code = (e as { code?: unknown }).code;
-    return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || /database is locked/i.test(String((e as Error)?.message));
+    return (
+      code === 'SQLITE_BUSY' ||
+      code === 'SQLITE_LOCKED' ||
+      /database is locked/i.test(String((e as Error)?.message))
+    );
   });
 }
 
@@ -44,27 +48,50 @@ export interface DescribedError {
 }
 
 /** Turn anything thrown into one line for stderr and an exit code. */
-export function describeError(err: unknown, context: { db?: string; lockTimeoutMs?: number } = {}): DescribedError {
+export function describeError(
+  err: unknown,
+  context: { db?: string; lockTimeoutMs?: number } = {},
+): DescribedError {
   const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ').trim();
-  if (err instanceof CliError) return { code: err.code, message: oneLine(err.message), exitCode: err.exitCode };
+  if (err instanceof CliError)
+    return { code: err.code, message: oneLine(err.message), exitCode: err.exitCode };
   if (isLockError(err)) {
     return {
       code: 'LOCKED',
-      message: `the database ${context.db ?? ''} is locked by another process (gave up after ${context.lockTimeoutMs ?? 0} ms); retry, or raise --lock-timeout`.replace('  ', ' '),
+      message:
+        `the database ${context.db ?? ''} is locked by another process (gave up after ${context.lockTimeoutMs ?? 0} ms); retry, or raise --lock-timeout`.replace(
+          '  ',
+          ' ',
+        ),
       exitCode: EXIT_ERROR,
     };
   }
-  if (err instanceof IntegrityError) return { code: err.code, message: oneLine(`${err.kind}: ${err.message}`), exitCode: EXIT_TAMPERED };
-  if (err instanceof NoteError && (err.reason === 'no_verified_signature' || err.reason === 'invalid_signature')) {
+  if (err instanceof IntegrityError)
+    return { code: err.code, message: oneLine(`${err.kind}: ${err.message}`), exitCode: EXIT_TAMPERED };
+  if (
+    err instanceof NoteError &&
+    (err.reason === 'no_verified_signature' || err.reason === 'invalid_signature')
+  ) {
     return { code: 'WRONG_KEY', message: oneLine(`wrong key: ${err.message}`), exitCode: EXIT_ERROR };
   }
-  if (err instanceof SignLedgerError) return { code: err.code, message: oneLine(err.message), exitCode: EXIT_ERROR };
+  if (err instanceof SignLedgerError)
+    return { code: err.code, message: oneLine(err.message), exitCode: EXIT_ERROR };
   const sys = err as NodeJS.ErrnoException;
   if (sys && typeof sys.code === 'string' && typeof sys.syscall === 'string') {
     const what = sys.path ? ` ${sys.path}` : '';
     const reason =
-      sys.code === 'ENOENT' ? 'no such file or directory' : sys.code === 'EACCES' ? 'permission denied' : sys.code === 'EEXIST' ? 'already exists' : sys.message;
+      sys.code === 'ENOENT'
+        ? 'no such file or directory'
+        : sys.code === 'EACCES'
+          ? 'permission denied'
+          : sys.code === 'EEXIST'
+            ? 'already exists'
+            : sys.message;
     return { code: sys.code, message: `cannot ${sys.syscall}${what}: ${reason}`, exitCode: EXIT_ERROR };
   }
-  return { code: 'INTERNAL', message: oneLine(err instanceof Error ? err.message : String(err)), exitCode: EXIT_ERROR };
+  return {
+    code: 'INTERNAL',
+    message: oneLine(err instanceof Error ? err.message : String(err)),
+    exitCode: EXIT_ERROR,
+  };
 }

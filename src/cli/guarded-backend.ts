@@ -3,7 +3,9 @@
  * promised: read-only commands can never write (append and addCheckpoint throw), and commands
  * other than init/import never create a ledger as a side effect of opening a store.
  */
-import { CliError } from './errors.js';
+
+import type { StoredEntry } from '../entry/types.js';
+import type { Tile, TileKey } from '../merkle/tiles.js';
 import type {
   AppendBatch,
   AppendContext,
@@ -15,8 +17,7 @@ import type {
   StoredCheckpoint,
   StructuredQuery,
 } from '../storage/backend.js';
-import type { StoredEntry } from '../entry/types.js';
-import type { Tile, TileKey } from '../merkle/tiles.js';
+import { CliError } from './errors.js';
 
 export interface GuardOptions {
   readOnly: boolean;
@@ -47,7 +48,10 @@ export class GuardedBackend implements StorageBackend {
   open(name: string, create: () => LedgerMeta): Promise<LedgerMeta> {
     return this.inner.open(name, () => {
       if (!this.guard.allowCreate || this.guard.readOnly) {
-        throw new CliError(`${this.guard.label} holds no ledger named "${name}": run \`signledger init\` first`, 'NOT_FOUND');
+        throw new CliError(
+          `${this.guard.label} holds no ledger named "${name}": run \`signledger init\` first`,
+          'NOT_FOUND',
+        );
       }
       this.created = true;
       return create();

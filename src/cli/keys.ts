@@ -42,9 +42,13 @@ export function loadSigner(path: string, passphraseEnv?: string): Signer {
           ? ECDSASigner.fromPem(pem, { passphrase })
           : RSASigner.fromPem(pem, { passphrase });
   } catch (err) {
-    throw new CliError(`wrong key: ${path} is not a usable private key (${(err as Error).message})`, 'WRONG_KEY');
+    throw new CliError(
+      `wrong key: ${path} is not a usable private key (${(err as Error).message})`,
+      'WRONG_KEY',
+    );
   }
-  if (!signer.canSign) throw new CliError(`wrong key: ${path} holds a public key; signing needs the private key`, 'WRONG_KEY');
+  if (!signer.canSign)
+    throw new CliError(`wrong key: ${path} holds a public key; signing needs the private key`, 'WRONG_KEY');
   return signer;
 }
 
@@ -62,7 +66,11 @@ export function loadKeyRing(path: string): KeyRing {
 export function resolveVkeyArg(arg: string): string {
   let text = arg.trim();
   if (!/^[^+\s]+\+[0-9a-f]{8}\+/.test(text) || existsSync(arg)) {
-    if (!existsSync(arg)) throw new CliError(`wrong key: ${arg} is neither a verifier key (name+hash+base64) nor a file`, 'WRONG_KEY');
+    if (!existsSync(arg))
+      throw new CliError(
+        `wrong key: ${arg} is neither a verifier key (name+hash+base64) nor a file`,
+        'WRONG_KEY',
+      );
     text = readTextFile(arg, 'verifier key').trim();
   }
   try {
@@ -79,7 +87,10 @@ export async function writeSecretFile(path: string, text: string): Promise<void>
     await writeFile(path, text, { flag: 'wx', mode: 0o600 });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new CliError(`refusing to overwrite ${path}: the file exists (move it away or choose another path)`, 'EXISTS');
+      throw new CliError(
+        `refusing to overwrite ${path}: the file exists (move it away or choose another path)`,
+        'EXISTS',
+      );
     }
     throw err;
   }

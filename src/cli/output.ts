@@ -46,7 +46,9 @@ export function entryBlock(e: Entry): string {
 export function reportText(r: VerificationReport & { origin?: string }, title: string): string {
   const lines: string[] = [];
   lines.push(r.ok ? `${title}: VALID` : `${title}: FAILED`);
-  lines.push(`  entries checked:     ${r.entriesChecked}${r.fromIndex ? ` (from index ${r.fromIndex})` : ''} of ${r.size}`);
+  lines.push(
+    `  entries checked:     ${r.entriesChecked}${r.fromIndex ? ` (from index ${r.fromIndex})` : ''} of ${r.size}`,
+  );
   lines.push(`  signatures checked:  ${r.signaturesChecked}`);
   lines.push(`  checkpoints checked: ${r.checkpointsChecked}`);
   if (r.redacted.length) lines.push(`  redacted entries:    ${r.redacted.join(', ')}`);
@@ -56,7 +58,9 @@ export function reportText(r: VerificationReport & { origin?: string }, title: s
   for (const c of r.notChecked) lines.push(`  - not checked: ${c}`);
   if (r.failure) {
     const f = r.failure;
-    lines.push(`  ✗ ${f.kind}${f.index !== undefined ? ` at entry ${f.index}` : ''}${f.id ? ` (${f.id})` : ''}: ${f.message}`);
+    lines.push(
+      `  ✗ ${f.kind}${f.index !== undefined ? ` at entry ${f.index}` : ''}${f.id ? ` (${f.id})` : ''}: ${f.message}`,
+    );
     if (f.expected !== undefined) lines.push(`    expected: ${f.expected}`);
     if (f.actual !== undefined) lines.push(`    actual:   ${f.actual}`);
   }

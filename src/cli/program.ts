@@ -14,11 +14,19 @@ export const VERSION = '0.1.0';
 
 export function buildProgram(): Command {
   const program = new Command('signledger')
-    .description('Tamper-evident audit log: hash-chained entries in an RFC 9162 Merkle tree with signed C2SP checkpoints.')
+    .description(
+      'Tamper-evident audit log: hash-chained entries in an RFC 9162 Merkle tree with signed C2SP checkpoints.',
+    )
     .version(VERSION, '-V, --version')
-    .option('--db <url>', 'ledger store: a SQLite file, sqlite:…, postgres://…, redis://…, mongodb://… (env SIGNLEDGER_URL; default ./signledger.db)')
+    .option(
+      '--db <url>',
+      'ledger store: a SQLite file, sqlite:…, postgres://…, redis://…, mongodb://… (env SIGNLEDGER_URL; default ./signledger.db)',
+    )
     .option('--ledger <name>', 'ledger name inside the store (default "default")')
-    .option('--key-file <path>', 'secret log key file (env SIGNLEDGER_KEY_FILE; default signledger.key beside the SQLite file)')
+    .option(
+      '--key-file <path>',
+      'secret log key file (env SIGNLEDGER_KEY_FILE; default signledger.key beside the SQLite file)',
+    )
     .option('--lock-timeout <ms>', 'how long to wait for a database locked by another writer', '5000')
     .option('--json', 'machine-readable output on stdout')
     .showHelpAfterError('(run with --help for usage)')
@@ -61,14 +69,18 @@ export async function run(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and version exit 0; commander already printed its own one-line usage error.
-      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? EXIT_OK : EXIT_ERROR;
+      return err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help'
+        ? EXIT_OK
+        : EXIT_ERROR;
     }
     const ctx = currentContext();
     const d = describeError(err, ctx ? { db: ctx.label, lockTimeoutMs: ctx.lockTimeoutMs } : {});
     process.stderr.write(`signledger: error: ${d.message}\n`);
-    if (ctx?.json) process.stdout.write(`${JSON.stringify({ ok: false, error: { code: d.code, message: d.message } })}\n`);
+    if (ctx?.json)
+      process.stdout.write(`${JSON.stringify({ ok: false, error: { code: d.code, message: d.message } })}\n`);
     if (process.env.SIGNLEDGER_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     return d.exitCode;
   }
 }
-

@@ -44,7 +44,11 @@ type ModuleLoader = (name: string) => Promise<unknown>;
 const defaultLoader: ModuleLoader = (name) => import(name);
 
 /** Import an optional package, or throw DriverMissingError naming it. */
-export async function loadOptional<T>(name: string, feature: string, loader: ModuleLoader = defaultLoader): Promise<T> {
+export async function loadOptional<T>(
+  name: string,
+  feature: string,
+  loader: ModuleLoader = defaultLoader,
+): Promise<T> {
   try {
     const mod = (await loader(name)) as { default?: T } & T;
     return (mod.default ?? mod) as T;
@@ -58,7 +62,8 @@ const zlibAlg: Algorithm = {
   dictionaries: true,
   // Raw deflate: the zlib wrapper's 6 bytes of header and checksum are pure overhead per entry,
   // and the entry hash already detects any corruption of the decompressed text.
-  compress: (b, level, dictionary) => zlib.deflateRawSync(b, { level: level ?? 6, ...(dictionary ? { dictionary } : {}) }),
+  compress: (b, level, dictionary) =>
+    zlib.deflateRawSync(b, { level: level ?? 6, ...(dictionary ? { dictionary } : {}) }),
   decompress: (b, dictionary) => zlib.inflateRawSync(b, dictionary ? { dictionary } : {}),
 };
 
@@ -92,7 +97,8 @@ function lz4Alg(m: Lz4Napi): Algorithm {
   return {
     name: 'lz4',
     dictionaries: true,
-    compress: (b, _level, dictionary) => m.compressSync(Buffer.from(b.buffer, b.byteOffset, b.byteLength), dictionary ?? null),
+    compress: (b, _level, dictionary) =>
+      m.compressSync(Buffer.from(b.buffer, b.byteOffset, b.byteLength), dictionary ?? null),
     decompress: (b, dictionary) => m.uncompressSync(b, dictionary ?? null),
   };
 }
@@ -101,7 +107,12 @@ interface ZstdNapi {
   Compressor: new () => {
     compress(b: Uint8Array): Buffer;
     loadDictionary(d: Uint8Array): void;
-    setParameters(p: { compressionLevel?: number; contentSizeFlag?: boolean; checksumFlag?: boolean; dictIDFlag?: boolean }): void;
+    setParameters(p: {
+      compressionLevel?: number;
+      contentSizeFlag?: boolean;
+      checksumFlag?: boolean;
+      dictIDFlag?: boolean;
+    }): void;
   };
   Decompressor: new () => { decompress(b: Uint8Array): Buffer; loadDictionary(d: Uint8Array): void };
 }
@@ -116,7 +127,10 @@ function zstdNapiAlg(m: ZstdNapi): Algorithm {
   const idOf = (d: Buffer | undefined) => {
     if (!d) return 0;
     let id = dictIds.get(d);
-    if (id === undefined) dictIds.set(d, (id = nextDict++));
+    if (id === undefined) {
+      id = nextDict++;
+      dictIds.set(d, id);
+    }
     return id;
   };
   return {
@@ -127,7 +141,12 @@ function zstdNapiAlg(m: ZstdNapi): Algorithm {
       let c = cctx.get(key);
       if (!c) {
         c = new m.Compressor();
-        c.setParameters({ compressionLevel: level ?? 3, checksumFlag: false, dictIDFlag: false, contentSizeFlag: true });
+        c.setParameters({
+          compressionLevel: level ?? 3,
+          checksumFlag: false,
+          dictIDFlag: false,
+          contentSizeFlag: true,
+        });
         if (dictionary) c.loadDictionary(dictionary);
         cctx.set(key, c);
       }
@@ -170,7 +189,8 @@ const loaded = new Map<CompressionAlgorithm, Algorithm>([
 
 /** Load (once) and return an algorithm; DriverMissingError when its optional package is absent. */
 export async function loadAlgorithm(name: CompressionAlgorithm, loader?: ModuleLoader): Promise<Algorithm> {
-  if (!isAlgorithm(name)) throw new ConfigurationError(`unknown compression algorithm ${JSON.stringify(name)}`);
+  if (!isAlgorithm(name))
+    throw new ConfigurationError(`unknown compression algorithm ${JSON.stringify(name)}`);
   const hit = loaded.get(name);
   if (hit && !loader) return hit;
   let alg: Algorithm;

@@ -48,15 +48,20 @@ export class Compressor {
   private loading: Promise<this> | undefined;
 
   constructor(options: CompressorOptions) {
-    if (options === null || typeof options !== 'object') throw new ConfigurationError('Compressor takes { algorithm, level? }');
+    if (options === null || typeof options !== 'object')
+      throw new ConfigurationError('Compressor takes { algorithm, level? }');
     const { algorithm, level } = options;
     if (!isAlgorithm(algorithm)) {
-      throw new ConfigurationError(`unknown compression algorithm ${JSON.stringify(algorithm)}; use zlib, gzip, brotli, lz4 or zstd`);
+      throw new ConfigurationError(
+        `unknown compression algorithm ${JSON.stringify(algorithm)}; use zlib, gzip, brotli, lz4 or zstd`,
+      );
     }
     const [lo, hi] = LEVELS[algorithm];
     if (level !== undefined && (!Number.isInteger(level) || level < lo || level > hi)) {
       throw new ConfigurationError(
-        algorithm === 'lz4' ? 'lz4 takes no level' : `${algorithm} level must be an integer from ${lo} to ${hi}`,
+        algorithm === 'lz4'
+          ? 'lz4 takes no level'
+          : `${algorithm} level must be an integer from ${lo} to ${hi}`,
       );
     }
     this.algorithm = algorithm;
@@ -65,7 +70,8 @@ export class Compressor {
     const wants = dict !== false && algorithm !== 'gzip' && algorithm !== 'brotli';
     const cfg = typeof dict === 'object' ? dict : {};
     const trainAfter = cfg.trainAfter ?? 256;
-    if (!Number.isInteger(trainAfter) || trainAfter < 1) throw new ConfigurationError('dictionary.trainAfter must be a positive integer');
+    if (!Number.isInteger(trainAfter) || trainAfter < 1)
+      throw new ConfigurationError('dictionary.trainAfter must be a positive integer');
     const maxBytes = cfg.maxBytes ?? 16 * 1024;
     if (!Number.isInteger(maxBytes) || maxBytes < 256 || maxBytes > 1024 * 1024) {
       throw new ConfigurationError('dictionary.maxBytes must be an integer from 256 to 1048576');
@@ -92,7 +98,8 @@ export class Compressor {
   }
 
   private get a(): Algorithm {
-    if (!this.alg) throw new ConfigurationError(`call await compressor.init() before using ${this.algorithm}`);
+    if (!this.alg)
+      throw new ConfigurationError(`call await compressor.init() before using ${this.algorithm}`);
     return this.alg;
   }
 
@@ -128,7 +135,9 @@ export class Compressor {
       total += b.length;
     }
     const all = Buffer.concat(parts);
-    return all.length > this.dictionaryBytes ? Buffer.from(all.subarray(all.length - this.dictionaryBytes)) : all;
+    return all.length > this.dictionaryBytes
+      ? Buffer.from(all.subarray(all.length - this.dictionaryBytes))
+      : all;
   }
 
   /** Frame a text for storage; `dict` is [id 1..255, bytes] of the dictionary to use. */
@@ -164,7 +173,8 @@ export class Compressor {
     if (!alg) throw new StorageError(`value compressed with unknown or unloaded algorithm code ${code}`);
     const id = frame[1]!;
     const dict = id === 0 ? undefined : dictionaries.get(id);
-    if (id !== 0 && !dict) throw new StorageError(`value needs compression dictionary ${id}, which is not stored`);
+    if (id !== 0 && !dict)
+      throw new StorageError(`value needs compression dictionary ${id}, which is not stored`);
     try {
       return alg.decompress(body, dict).toString('utf8');
     } catch (err) {

@@ -32,22 +32,22 @@ export interface CommitmentFields {
 export function commitmentText(f: CommitmentFields): string {
   return flatten(
     '{"dataDigest":"' +
-    f.dataDigest +
-    '","id":"' +
-    f.id +
-    '","index":' +
-    f.index +
-    ',"ledger":"' +
-    f.ledgerId +
-    '","metadata":' +
-    f.metadataText +
-    ',"prev":' +
-    (f.prev === null ? 'null' : '"' + f.prev + '"') +
-    ',"timestamp":"' +
-    f.timestamp +
-    '","type":"' +
-    f.type +
-    '","v":1}',
+      f.dataDigest +
+      '","id":"' +
+      f.id +
+      '","index":' +
+      f.index +
+      ',"ledger":"' +
+      f.ledgerId +
+      '","metadata":' +
+      f.metadataText +
+      ',"prev":' +
+      (f.prev === null ? 'null' : '"' + f.prev + '"') +
+      ',"timestamp":"' +
+      f.timestamp +
+      '","type":"' +
+      f.type +
+      '","v":1}',
   );
 }
 
@@ -100,7 +100,8 @@ export function dataDigestOf(algorithm: HashAlgorithm, salt: Uint8Array, dataTex
 
 /** HASH(UTF-8(text)) in one call (the entry hash of a commitment body). */
 export function hashText(algorithm: HashAlgorithm, text: string): Buffer {
-  if (text.length * 3 > scratch.length) return oneShotHash(algorithm, Buffer.from(text, 'utf8'), 'buffer') as unknown as Buffer;
+  if (text.length * 3 > scratch.length)
+    return oneShotHash(algorithm, Buffer.from(text, 'utf8'), 'buffer') as unknown as Buffer;
   const n = scratch.write(text, 0, 'utf8');
   return oneShotHash(algorithm, scratch.subarray(0, n), 'buffer') as unknown as Buffer;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { HashAlgorithm } from '../crypto/hash.js';
 import { type JsonObject, prepareJson } from '../encoding/canonical.js';
 import { ValidationError } from '../errors.js';
-import type { HashAlgorithm } from '../crypto/hash.js';
 import { dataDigestOf, flatten, newSalt } from './commitment.js';
 import type { EntryType } from './types.js';
 
@@ -51,10 +51,16 @@ export function prepareEntry(
     throw new ValidationError('entry data must not be empty', { path: '/data' });
   }
   if (metadata !== undefined && !isPlainObject(metadata)) {
-    throw new ValidationError('entry metadata must be a plain JSON object', { path: '/metadata', code: 'NOT_JSON' });
+    throw new ValidationError('entry metadata must be a plain JSON object', {
+      path: '/metadata',
+      code: 'NOT_JSON',
+    });
   }
   const d = prepareWithPath(data, '/data', options.maxEntryBytes);
-  const m = metadata === undefined ? { text: '{}', copy: Object.freeze({}) } : prepareWithPath(metadata, '/metadata', options.maxEntryBytes);
+  const m =
+    metadata === undefined
+      ? { text: '{}', copy: Object.freeze({}) }
+      : prepareWithPath(metadata, '/metadata', options.maxEntryBytes);
   const size = Buffer.byteLength(d.text, 'utf8') + Buffer.byteLength(m.text, 'utf8');
   if (size > options.maxEntryBytes) {
     throw new ValidationError(

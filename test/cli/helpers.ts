@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+export const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 export const MAIN = join(ROOT, 'src/cli/main.ts');
 export const DIST_CLI = join(ROOT, 'dist/cli.mjs');
 
@@ -28,9 +28,19 @@ export interface RunOptions {
 export function runCli(args: string[], o: RunOptions): Promise<CliResult> {
   const nodeArgs = o.script ? [o.script, ...args] : ['--import', TSX, MAIN, ...args];
   return new Promise((resolvePromise, reject) => {
-    const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', SIGNLEDGER_URL: undefined, SIGNLEDGER_KEY_FILE: undefined, ...o.env };
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      NO_COLOR: '1',
+      SIGNLEDGER_URL: undefined,
+      SIGNLEDGER_KEY_FILE: undefined,
+      ...o.env,
+    };
     for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
-    const child = spawn(process.execPath, nodeArgs, { cwd: o.cwd, env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, nodeArgs, {
+      cwd: o.cwd,
+      env: env as NodeJS.ProcessEnv,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

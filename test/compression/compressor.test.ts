@@ -13,7 +13,12 @@ import { Ledger } from '../../src/ledger/ledger.js';
 const dir = mkdtempSync(join(tmpdir(), 'signledger-compress-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const event = (i: number) => ({ transaction_id: `TXN${i}`, amount: i * 100, user: ['alice', 'bob', 'carol'][i % 3]!, note: 'é ✓ 𝄞' });
+const event = (i: number) => ({
+  transaction_id: `TXN${i}`,
+  amount: i * 100,
+  user: ['alice', 'bob', 'carol'][i % 3]!,
+  note: 'é ✓ 𝄞',
+});
 
 describe('Compressor', () => {
   it.each(ALGORITHMS)('%s round-trips bytes, text and framed values', async (algorithm) => {
@@ -36,7 +41,9 @@ describe('Compressor', () => {
 
   it('names the missing optional package', async () => {
     const missing = () => Promise.reject(new Error('Cannot find module'));
-    await expect(loadOptional('lz4-napi', 'lz4 compression', missing)).rejects.toBeInstanceOf(DriverMissingError);
+    await expect(loadOptional('lz4-napi', 'lz4 compression', missing)).rejects.toBeInstanceOf(
+      DriverMissingError,
+    );
     const err = await loadAlgorithm('lz4', missing).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DriverMissingError);
     expect((err as DriverMissingError).packageName).toBe('lz4-napi');
@@ -46,40 +53,47 @@ describe('Compressor', () => {
 });
 
 describe('compressed ledgers', () => {
-  it.each(ALGORITHMS)('SQLite with %s reads, queries and verifies like an uncompressed one; stats are real', async (algorithm) => {
-    const path = join(dir, `${algorithm}.db`);
-    const backend = new SQLiteBackend(path);
-    backend.useCompression(new Compressor({ algorithm, dictionary: { trainAfter: 50 } }));
-    const ledger = await Ledger.open({ backend });
-    await ledger.appendBatch(Array.from({ length: 40 }, (_, i) => event(i)));
-    await ledger.appendBatch(Array.from({ length: 80 }, (_, i) => event(40 + i)), { metadata: { source: 'batch2' } });
-    const first = await ledger.append(event(120));
-    expect((await ledger.verify()).ok).toBe(true);
-    expect((await ledger.getEntryAt(7))!.data).toEqual(event(7));
-    expect((await ledger.getEntry(first.id))!.hash).toBe(first.hash);
-    const bob = await ledger.query({ where: { 'data.user': 'bob' }, limit: 5 });
-    expect(bob.map((e) => e.index)).toEqual([1, 4, 7, 10, 13]);
-    expect((await ledger.query({ where: { 'metadata.source': 'batch2' } })).length).toBe(80);
-    const stats = await ledger.getStats();
-    expect(stats.uncompressedSizeBytes).toBeGreaterThan(stats.totalSizeBytes);
-    expect(stats.compressionRatio).toBeCloseTo(stats.uncompressedSizeBytes / stats.totalSizeBytes);
-    await ledger.redact(first.id, { reason: 'gdpr' });
-    expect((await ledger.verify()).ok).toBe(true);
-    await ledger.close();
+  it.each(ALGORITHMS)(
+    'SQLite with %s reads, queries and verifies like an uncompressed one; stats are real',
+    async (algorithm) => {
+      const path = join(dir, `${algorithm}.db`);
+      const backend = new SQLiteBackend(path);
+      backend.useCompression(new Compressor({ algorithm, dictionary: { trainAfter: 50 } }));
+      const ledger = await Ledger.open({ backend });
+      await ledger.appendBatch(Array.from({ length: 40 }, (_, i) => event(i)));
+      await ledger.appendBatch(
+        Array.from({ length: 80 }, (_, i) => event(40 + i)),
+        { metadata: { source: 'batch2' } },
+      );
+      const first = await ledger.append(event(120));
+      expect((await ledger.verify()).ok).toBe(true);
+      expect((await ledger.getEntryAt(7))!.data).toEqual(event(7));
+      expect((await ledger.getEntry(first.id))!.hash).toBe(first.hash);
+      const bob = await ledger.query({ where: { 'data.user': 'bob' }, limit: 5 });
+      expect(bob.map((e) => e.index)).toEqual([1, 4, 7, 10, 13]);
+      expect((await ledger.query({ where: { 'metadata.source': 'batch2' } })).length).toBe(80);
+      const stats = await ledger.getStats();
+      expect(stats.uncompressedSizeBytes).toBeGreaterThan(stats.totalSizeBytes);
+      expect(stats.compressionRatio).toBeCloseTo(stats.uncompressedSizeBytes / stats.totalSizeBytes);
+      await ledger.redact(first.id, { reason: 'gdpr' });
+      expect((await ledger.verify()).ok).toBe(true);
+      await ledger.close();
 
-    // Reopened without the option: the store says how it was written.
-    const again = await Ledger.open({ backend: new SQLiteBackend(path) });
-    expect((await again.verify()).ok).toBe(true);
-    expect((await again.getEntryAt(100))!.data).toEqual(event(100));
-    // The same rows uncompressed take more bytes than the compressed store.
-    const plain = await Ledger.open({ backend: new SQLiteBackend(join(dir, `${algorithm}-plain.db`)) });
-    for await (const e of again.entries()) if (e.type === 'event' && e.data) await plain.appendBatch([e.data as Record<string, unknown>]);
-    const ps = await plain.getStats();
-    expect(ps.compressionRatio).toBe(1);
-    expect(ps.totalSizeBytes).toBeGreaterThan((await again.getStats()).totalSizeBytes);
-    await again.close();
-    await plain.close();
-  });
+      // Reopened without the option: the store says how it was written.
+      const again = await Ledger.open({ backend: new SQLiteBackend(path) });
+      expect((await again.verify()).ok).toBe(true);
+      expect((await again.getEntryAt(100))!.data).toEqual(event(100));
+      // The same rows uncompressed take more bytes than the compressed store.
+      const plain = await Ledger.open({ backend: new SQLiteBackend(join(dir, `${algorithm}-plain.db`)) });
+      for await (const e of again.entries())
+        if (e.type === 'event' && e.data) await plain.appendBatch([e.data as Record<string, unknown>]);
+      const ps = await plain.getStats();
+      expect(ps.compressionRatio).toBe(1);
+      expect(ps.totalSizeBytes).toBeGreaterThan((await again.getStats()).totalSizeBytes);
+      await again.close();
+      await plain.close();
+    },
+  );
 
   it('detects tampering with compressed rows', async () => {
     const path = join(dir, 'tamper.db');

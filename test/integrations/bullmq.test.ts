@@ -39,7 +39,12 @@ describe.skipIf(!REDIS)('bullmq: auditedWorker against real Redis', () => {
         if (job.data.fail) throw new Error(`payment declined for ${job.data.orderId}`);
         return { status: 'shipped', orderId: job.data.orderId, apiToken: 'carrier-t0k3n-v4lue' };
       },
-      { ledger: t.ledger, connection: connection(), concurrency: 4, audit: { data: true, actor: (job) => job.data.orderId } },
+      {
+        ledger: t.ledger,
+        connection: connection(),
+        concurrency: 4,
+        audit: { data: true, actor: (job) => job.data.orderId },
+      },
     );
     cleanups.push(() => worker.close());
     const events = new QueueEvents(name, { connection: connection() });
@@ -51,8 +56,13 @@ describe.skipIf(!REDIS)('bullmq: auditedWorker against real Redis', () => {
     worker.on('failed', (job) => {
       if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) settled.add(job.id!);
     });
-    for (let i = 0; i < 3; i++) await produced.add('order', { orderId: `ORD-${i}`, cardNumber: '4111111111111111' });
-    await produced.add('order', { orderId: 'ORD-X', cardNumber: '4111111111111111', fail: true }, { attempts: 2 });
+    for (let i = 0; i < 3; i++)
+      await produced.add('order', { orderId: `ORD-${i}`, cardNumber: '4111111111111111' });
+    await produced.add(
+      'order',
+      { orderId: 'ORD-X', cardNumber: '4111111111111111', fail: true },
+      { attempts: 2 },
+    );
     await until(() => settled.size === 4, 'all jobs to settle');
     await worker.close();
     await produced.auditor.flush();
@@ -60,7 +70,9 @@ describe.skipIf(!REDIS)('bullmq: auditedWorker against real Redis', () => {
     const entries = await t.ledger.getEntries();
     const by = (ev: string) => entries.filter((e) => e.data?.event === ev).map((e) => e.data!);
     expect(by('job_enqueued')).toHaveLength(4);
-    expect(by('job_enqueued')[0]).toEqual(expect.objectContaining({ queue: name, jobName: 'order', data: { orderId: 'ORD-0' } }));
+    expect(by('job_enqueued')[0]).toEqual(
+      expect.objectContaining({ queue: name, jobName: 'order', data: { orderId: 'ORD-0' } }),
+    );
     expect(by('job_started')).toHaveLength(5);
     expect(by('job_completed')).toHaveLength(3);
     const completed = by('job_completed').find((d) => d.actor === 'ORD-1')!;

@@ -31,7 +31,10 @@ describeHttpIntegration({
     });
     app.use(
       '/audit',
-      auditRouter(ledger, spec.authorize === 'role' ? { authorize: (req) => req.get('x-role') === 'auditor' } : {}),
+      auditRouter(
+        ledger,
+        spec.authorize === 'role' ? { authorize: (req) => req.get('x-role') === 'auditor' } : {},
+      ),
     );
     // Quiet error handler (Express would print the stack).
     app.use((_err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
@@ -56,7 +59,7 @@ describeHttpIntegration({
 });
 
 describe('express: specifics', () => {
-  it('verifyRoute answers the seed\'s /api/audit/verify, and denies without a hook', async () => {
+  it("verifyRoute answers the seed's /api/audit/verify, and denies without a hook", async () => {
     const t = await sqliteLedger();
     try {
       await t.ledger.append({ action: 'payment', amount: 1 });

@@ -24,7 +24,12 @@ describeHttpIntegration({
     return {
       auditor: app.signledgerAuditor!,
       async request(method, url, opts = {}) {
-        const res = await app.inject({ method, url, headers: opts.headers, ...(opts.body === undefined ? {} : { payload: opts.body as object }) });
+        const res = await app.inject({
+          method,
+          url,
+          headers: opts.headers,
+          ...(opts.body === undefined ? {} : { payload: opts.body as object }),
+        });
         return { status: res.statusCode, body: res.body ? res.json() : undefined };
       },
       async close() {
@@ -39,7 +44,10 @@ describe('fastify: specifics', () => {
     const t = await sqliteLedger();
     await t.ledger.close();
     const app = Fastify({ logger: false });
-    await app.register(signledgerPlugin, { url: `sqlite:${t.path}`, routes: { prefix: '/_audit', authorize: () => true } });
+    await app.register(signledgerPlugin, {
+      url: `sqlite:${t.path}`,
+      routes: { prefix: '/_audit', authorize: () => true },
+    });
     app.get('/ping', async () => ({ pong: true }));
     await app.ready();
     expect(app.ledger).toBeInstanceOf(Ledger);
@@ -47,7 +55,11 @@ describe('fastify: specifics', () => {
     await app.signledgerAuditor!.flush();
     const res = await app.inject({ url: '/_audit/entries' });
     expect(res.statusCode).toBe(200);
-    expect(res.json().entries[0].data).toMatchObject({ route: '/ping', status: 200, requestId: expect.stringMatching(/^req-/) });
+    expect(res.json().entries[0].data).toMatchObject({
+      route: '/ping',
+      status: 200,
+      requestId: expect.stringMatching(/^req-/),
+    });
     expect((await app.inject({ url: '/audit/entries' })).statusCode).toBe(404);
     const ledger = app.ledger;
     await app.close();
@@ -57,16 +69,25 @@ describe('fastify: specifics', () => {
 
   it('refuses ambiguous options', async () => {
     const app = Fastify({ logger: false });
-    await expect(app.register(signledgerPlugin, {}).ready()).rejects.toMatchObject({ code: 'CONFIGURATION_INVALID' });
+    await expect(app.register(signledgerPlugin, {}).ready()).rejects.toMatchObject({
+      code: 'CONFIGURATION_INVALID',
+    });
   });
 
   it('can leave auditing off while mounting routes', async () => {
     const t = await sqliteLedger();
     const app = Fastify({ logger: false });
-    await app.register(signledgerPlugin, { ledger: t.ledger, audit: false, routes: { authorize: () => true } });
+    await app.register(signledgerPlugin, {
+      ledger: t.ledger,
+      audit: false,
+      routes: { authorize: () => true },
+    });
     await app.ready();
     expect(app.signledgerAuditor).toBeNull();
-    expect((await app.inject({ url: '/audit/verify' })).json()).toMatchObject({ valid: true, totalEntries: 0 });
+    expect((await app.inject({ url: '/audit/verify' })).json()).toMatchObject({
+      valid: true,
+      totalEntries: 0,
+    });
     await app.close();
     expect((await t.ledger.getStats()).totalEntries).toBe(0);
     await t.cleanup();

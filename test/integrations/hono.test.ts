@@ -5,7 +5,10 @@ import { auditMiddleware, auditRoutes } from '../../src/integrations/hono/index.
 import { sqliteLedger } from './helpers.js';
 import { describeHttpIntegration, type HttpHarness } from './http-suite.js';
 
-function build(ledger: Parameters<typeof auditMiddleware>[0], spec: Parameters<Parameters<typeof describeHttpIntegration>[0]['create']>[1]) {
+function build(
+  ledger: Parameters<typeof auditMiddleware>[0],
+  spec: Parameters<Parameters<typeof describeHttpIntegration>[0]['create']>[1],
+) {
   const app = new Hono();
   const mw = auditMiddleware(ledger, { ...spec.audit, actor: (c) => c.req.header('x-user') });
   app.use(mw);
@@ -17,7 +20,13 @@ function build(ledger: Parameters<typeof auditMiddleware>[0], spec: Parameters<P
   app.get('/api/fail', () => {
     throw new Error('boom');
   });
-  app.route('/audit', auditRoutes(ledger, spec.authorize === 'role' ? { authorize: (c) => c.req.header('x-role') === 'auditor' } : {}));
+  app.route(
+    '/audit',
+    auditRoutes(
+      ledger,
+      spec.authorize === 'role' ? { authorize: (c) => c.req.header('x-role') === 'auditor' } : {},
+    ),
+  );
   app.onError((_err, c) => c.json({ error: 'internal' }, 500));
   return { app, mw };
 }
@@ -59,7 +68,11 @@ describe('hono: specifics', () => {
       expect(res.status).toBe(200);
       await mw.auditor.flush();
       const [e] = await t.ledger.getEntries();
-      expect(e!.data).toMatchObject({ ip: expect.stringMatching(/127\.0\.0\.1/), route: '/api/accounts/:id', actor: 'erin' });
+      expect(e!.data).toMatchObject({
+        ip: expect.stringMatching(/127\.0\.0\.1/),
+        route: '/api/accounts/:id',
+        actor: 'erin',
+      });
     } finally {
       await new Promise((r) => server.close(r));
       await t.cleanup();

@@ -4,12 +4,19 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Entry } from '../../src/entry/types.js';
-import { generateLogKey } from '../../src/ledger/log-key.js';
-import type { Ledger } from '../../src/ledger/ledger.js';
 import type { AuditFailureInfo, Auditor } from '../../src/integrations/shared/auditor.js';
 import type { RequestAuditOptions } from '../../src/integrations/shared/request-audit.js';
+import type { Ledger } from '../../src/ledger/ledger.js';
+import { generateLogKey } from '../../src/ledger/log-key.js';
 import { verifyInclusion } from '../../src/verify/proofs.js';
-import { assertNoSecrets, SECRET_BODY, SECRET_HEADERS, SECRETS, sqliteLedger, type TestLedger } from './helpers.js';
+import {
+  assertNoSecrets,
+  SECRET_BODY,
+  SECRET_HEADERS,
+  SECRETS,
+  sqliteLedger,
+  type TestLedger,
+} from './helpers.js';
 
 export interface HttpResponse {
   status: number;
@@ -18,7 +25,11 @@ export interface HttpResponse {
 }
 
 export interface HttpHarness {
-  request(method: 'GET' | 'POST', path: string, opts?: { headers?: Record<string, string>; body?: unknown }): Promise<HttpResponse>;
+  request(
+    method: 'GET' | 'POST',
+    path: string,
+    opts?: { headers?: Record<string, string>; body?: unknown },
+  ): Promise<HttpResponse>;
   auditor: Auditor;
   close(): Promise<void>;
 }
@@ -58,7 +69,11 @@ export function describeHttpIntegration(adapter: HttpAdapter): void {
     async function setup(spec: Partial<AppSpec> = {}, ledgerOpts = {}) {
       t = await sqliteLedger(ledgerOpts);
       errors.length = 0;
-      app = await adapter.create(t.ledger, { authorize: 'none', ...spec, audit: { onError, ...(spec.audit ?? {}) } });
+      app = await adapter.create(t.ledger, {
+        authorize: 'none',
+        ...spec,
+        audit: { onError, ...(spec.audit ?? {}) },
+      });
       return app;
     }
 
@@ -130,7 +145,11 @@ export function describeHttpIntegration(adapter: HttpAdapter): void {
         password: '[REDACTED]',
         nested: { refresh_token: '[REDACTED]', card: { cardNumber: '[REDACTED]' } },
       });
-      expect(d.headers).toMatchObject({ authorization: '[REDACTED]', cookie: '[REDACTED]', 'x-api-key': '[REDACTED]' });
+      expect(d.headers).toMatchObject({
+        authorization: '[REDACTED]',
+        cookie: '[REDACTED]',
+        'x-api-key': '[REDACTED]',
+      });
       expect(d.query).toMatchObject({ token: '[REDACTED]' });
       expect(assertNoSecrets(JSON.stringify(await all()))).toEqual([]);
       await t.ledger.close();
@@ -138,7 +157,13 @@ export function describeHttpIntegration(adapter: HttpAdapter): void {
     });
 
     it('keeps bodies off by default and honours allow-lists and extra deny names', async () => {
-      const a = await setup({ audit: { body: ['amount', 'password', 'memo'], headers: ['x-user', 'authorization'], redact: ['memo'] } });
+      const a = await setup({
+        audit: {
+          body: ['amount', 'password', 'memo'],
+          headers: ['x-user', 'authorization'],
+          redact: ['memo'],
+        },
+      });
       await a.request('POST', '/api/transfer', {
         headers: { ...SECRET_HEADERS, 'x-user': 'carol' },
         body: { ...SECRET_BODY, memo: 'internal' },
@@ -153,16 +178,21 @@ export function describeHttpIntegration(adapter: HttpAdapter): void {
     it('completes requests while the ledger is down, reports and queues the entries, writes them on flush', async () => {
       const a = await setup();
       t.flaky.down = true;
-      const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => a.request('GET', `/api/accounts/${i}`)));
+      const responses = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => a.request('GET', `/api/accounts/${i}`)),
+      );
       expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200));
       await a.auditor.flush();
       expect(errors.length).toBeGreaterThanOrEqual(20);
       expect(errors.every((e) => e.reason === 'append_failed' && e.willRetry)).toBe(true);
       expect(a.auditor.failed).toBeGreaterThanOrEqual(20);
       expect(a.auditor.pending).toBe(20);
-      expect(a.auditor.pendingEntries().map((d) => d.path).sort()).toEqual(
-        Array.from({ length: 20 }, (_, i) => `/api/accounts/${i}`).sort(),
-      );
+      expect(
+        a.auditor
+          .pendingEntries()
+          .map((d) => d.path)
+          .sort(),
+      ).toEqual(Array.from({ length: 20 }, (_, i) => `/api/accounts/${i}`).sort());
       expect((await t.ledger.getStats()).totalEntries).toBe(0);
 
       t.flaky.down = false;
@@ -210,7 +240,9 @@ export function describeHttpIntegration(adapter: HttpAdapter): void {
       const logKey = generateLogKey('audit.example/log');
       const a = await setup({ authorize: 'role', audit: { skip: () => true } }, { logKey });
       expect((await a.request('GET', '/audit/entries')).status).toBe(403);
-      expect((await a.request('GET', '/audit/entries', { headers: { 'x-role': 'intern' } })).status).toBe(403);
+      expect((await a.request('GET', '/audit/entries', { headers: { 'x-role': 'intern' } })).status).toBe(
+        403,
+      );
       const ok = { headers: { 'x-role': 'auditor' } };
       expect((await a.request('GET', '/audit/checkpoint', ok)).status).toBe(404);
 
@@ -228,7 +260,9 @@ export function describeHttpIntegration(adapter: HttpAdapter): void {
       const one = await a.request('GET', `/audit/entries/${page.body.entries[0].id}`, ok);
       expect(one.status).toBe(200);
       expect(one.body.checkpoint.size).toBe(5);
-      expect(verifyInclusion(revive(one.body.entry), one.body.proof, one.body.checkpoint, t.ledger.verifierKey!)).toBe(true);
+      expect(
+        verifyInclusion(revive(one.body.entry), one.body.proof, one.body.checkpoint, t.ledger.verifierKey!),
+      ).toBe(true);
       const byIndex = await a.request('GET', '/audit/entries/5', ok);
       expect(byIndex.status).toBe(200);
       expect(byIndex.body.checkpoint).toBeNull();
@@ -252,7 +286,9 @@ export function describeHttpIntegration(adapter: HttpAdapter): void {
       const a = await setup();
       const n = 300;
       const rs = await Promise.all(
-        Array.from({ length: n }, (_, i) => a.request('GET', `/api/accounts/${i}`, { headers: { 'x-user': `u${i % 7}` } })),
+        Array.from({ length: n }, (_, i) =>
+          a.request('GET', `/api/accounts/${i}`, { headers: { 'x-user': `u${i % 7}` } }),
+        ),
       );
       expect(rs.every((r) => r.status === 200)).toBe(true);
       expect((await a.auditor.flush()).remaining).toBe(0);

@@ -30,7 +30,12 @@ describeHttpIntegration({
       route: (ctx) => (ctx.state as { route?: string }).route,
     });
     app.use(mw);
-    app.use(auditRoutes(ledger, spec.authorize === 'role' ? { authorize: (ctx) => ctx.get('x-role') === 'auditor' } : {}));
+    app.use(
+      auditRoutes(
+        ledger,
+        spec.authorize === 'role' ? { authorize: (ctx) => ctx.get('x-role') === 'auditor' } : {},
+      ),
+    );
     app.use(async (ctx) => {
       if (ctx.method === 'POST' && ctx.path === '/api/transfer') {
         ctx.state.route = '/api/transfer';

@@ -1,11 +1,20 @@
 import 'reflect-metadata';
 import type { Server } from 'node:http';
-import { Body, Controller, Get, HttpException, Inject, Injectable, type INestApplication, Module, Param, Post } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpException,
+  type INestApplication,
+  Inject,
+  Injectable,
+  Module,
+  Param,
+  Post,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import type { Ledger } from '../../src/ledger/ledger.js';
-import type { Auditor } from '../../src/integrations/shared/auditor.js';
 import {
   Audited,
   InjectAuditor,
@@ -14,6 +23,8 @@ import {
   SignLedgerModule,
   type SignLedgerModuleOptions,
 } from '../../src/integrations/nestjs/index.js';
+import type { Auditor } from '../../src/integrations/shared/auditor.js';
+import type { Ledger } from '../../src/ledger/ledger.js';
 import { sqliteLedger } from './helpers.js';
 import { type AppSpec, describeHttpIntegration, type HttpHarness } from './http-suite.js';
 
@@ -36,7 +47,10 @@ Injectable()(TransferService);
 InjectLedger()(TransferService, undefined as unknown as string, 0);
 
 class BankController {
-  constructor(readonly service: TransferService, readonly auditor: Auditor) {}
+  constructor(
+    readonly service: TransferService,
+    readonly auditor: Auditor,
+  ) {}
   transfer(body: Record<string, unknown>) {
     return { ok: true, amount: body.amount, token: 'server-issued-t0k3n-value' };
   }
@@ -53,7 +67,12 @@ class BankController {
     return { plain: true };
   }
 }
-decorateMethod(BankController, 'transfer', Post('transfer'), Audited('transfer', { body: ['amount', 'password'], result: true }));
+decorateMethod(
+  BankController,
+  'transfer',
+  Post('transfer'),
+  Audited('transfer', { body: ['amount', 'password'], result: true }),
+);
 Body()(BankController.prototype, 'transfer', 0);
 decorateMethod(BankController, 'account', Get('accounts/:id'), Audited('read_account'));
 Param('id')(BankController.prototype, 'account', 0);
@@ -89,7 +108,11 @@ async function startNest(
   controller: new (...a: never[]) => { auditor: Auditor } = BankController,
 ): Promise<{ app: INestApplication; server: Server; auditor: Auditor }> {
   class AppModule {}
-  Module({ imports: [SignLedgerModule.forRoot(options)], controllers: [controller], providers: [TransferService] })(AppModule);
+  Module({
+    imports: [SignLedgerModule.forRoot(options)],
+    controllers: [controller],
+    providers: [TransferService],
+  })(AppModule);
   const app = await NestFactory.create(AppModule, { logger: false });
   await app.listen(0, '127.0.0.1');
   return { app, server: app.getHttpServer() as Server, auditor: app.get(controller).auditor };
@@ -119,7 +142,12 @@ describeHttpIntegration({
     const { app, server, auditor } = await startNest(
       {
         ledger,
-        audit: { ...spec.audit, auditAll: true, event: 'http_request', actor: (req) => req.headers['x-user'] },
+        audit: {
+          ...spec.audit,
+          auditAll: true,
+          event: 'http_request',
+          actor: (req) => req.headers['x-user'],
+        },
         routesPath: 'audit',
         routes: spec.authorize === 'role' ? { authorize: (req) => req.headers['x-role'] === 'auditor' } : {},
       },
@@ -183,7 +211,11 @@ describe('nestjs: SignLedgerModule', () => {
         SignLedgerModule.forRootAsync({
           imports: [ConfigModule],
           inject: ['AUDIT_DB'],
-          useFactory: async (ledger: Ledger) => ({ ledger, routes: { authorize: () => true }, audit: { await: true } }),
+          useFactory: async (ledger: Ledger) => ({
+            ledger,
+            routes: { authorize: () => true },
+            audit: { await: true },
+          }),
           routesPath: 'compliance/audit',
         }),
       ],

@@ -19,7 +19,7 @@ import { filterRange } from '../../storage/range.js';
 
 /**
  * Rows kept as flat strings: a Buffer costs ~100 bytes of overhead each, a string far less. `hash`
- * and `salt` are their raw bytes as latin1 strings (one char per byte: half the size of hex).
+ * and `salt` are hex; compressed texts are frames in latin1 strings (see isFrame).
  */
 interface Row {
   index: number;
@@ -72,10 +72,10 @@ function toStored(r: Row, c: TextCodec | null): StoredEntry {
     index: r.index,
     id: r.id,
     timestampMs: r.ts,
-    hash: Buffer.from(r.hash, 'latin1'),
+    hash: Buffer.from(r.hash, 'hex'),
     body: c ? unpack(c, r.body)! : r.body,
     data: c ? unpack(c, r.data) : r.data,
-    salt: r.salt === null ? null : Buffer.from(r.salt, 'latin1'),
+    salt: r.salt === null ? null : Buffer.from(r.salt, 'hex'),
     signatures: c ? unpack(c, r.sigs) : r.sigs,
   };
 }
@@ -85,7 +85,12 @@ function copyTile(t: Tile): Tile {
 }
 
 function copyHead(h: Head): Head {
-  return { size: h.size, lastHash: h.lastHash, frontier: Buffer.from(h.frontier), rootHash: Buffer.from(h.rootHash) };
+  return {
+    size: h.size,
+    lastHash: h.lastHash,
+    frontier: Buffer.from(h.frontier),
+    rootHash: Buffer.from(h.rootHash),
+  };
 }
 
 /**
@@ -171,8 +176,10 @@ export class InMemoryBackend implements StorageBackend {
     const c = s.codec;
     if (c?.wantsDictionary(s.rows.length + batch.entries.length)) {
       const samples: string[] = [];
-      for (const r of s.rows.slice(0, c.compressor.trainAfter)) samples.push(unpack(c, r.body)!, unpack(c, r.data) ?? '');
-      for (const e of batch.entries.slice(0, Math.max(0, c.compressor.trainAfter - s.rows.length))) samples.push(e.body, e.data ?? '');
+      for (const r of s.rows.slice(0, c.compressor.trainAfter))
+        samples.push(unpack(c, r.body)!, unpack(c, r.data) ?? '');
+      for (const e of batch.entries.slice(0, Math.max(0, c.compressor.trainAfter - s.rows.length)))
+        samples.push(e.body, e.data ?? '');
       c.train(samples);
     }
     const pack = (t: string | null): string | null => {
@@ -186,10 +193,10 @@ export class InMemoryBackend implements StorageBackend {
         index: e.index,
         id: e.id,
         ts: e.timestampMs,
-        hash: e.hash.toString('latin1'),
+        hash: e.hash.toString('hex'),
         body: pack(e.body)!,
         data: pack(e.data),
-        salt: e.salt === null ? null : e.salt.toString('latin1'),
+        salt: e.salt === null ? null : e.salt.toString('hex'),
         sigs: pack(e.signatures),
       };
       s.rows.push(row);
@@ -199,7 +206,8 @@ export class InMemoryBackend implements StorageBackend {
     for (const idx of batch.erase) {
       const row = s.rows[idx]!;
       s.bytes -= rowBytes(row);
-      if (c && isFrame(row.data)) s.packedSavings -= Buffer.byteLength(unpack(c, row.data)!) - row.data.length;
+      if (c && isFrame(row.data))
+        s.packedSavings -= Buffer.byteLength(unpack(c, row.data)!) - row.data.length;
       row.data = null;
       row.salt = null;
       s.bytes += rowBytes(row);
@@ -239,7 +247,9 @@ export class InMemoryBackend implements StorageBackend {
     return filterRange(s.rows, q, (r) => r.ts).map((r) => toStored(r, s.codec));
   }
 
-  async *scan(options: { fromIndex?: number; toIndex?: number; chunkSize?: number } = {}): AsyncIterable<StoredEntry[]> {
+  async *scan(
+    options: { fromIndex?: number; toIndex?: number; chunkSize?: number } = {},
+  ): AsyncIterable<StoredEntry[]> {
     const chunk = options.chunkSize ?? 1000;
     let i = options.fromIndex ?? 0;
     for (;;) {
@@ -300,7 +310,7 @@ export class InMemoryBackend implements StorageBackend {
 
   /**
    * Test hook: the raw rows, so tests can tamper behind the ledger's back like an attacker with memory
-   * access. `hash` and `salt` hold raw bytes as latin1 strings (`Buffer.from(row.hash, 'latin1')`).
+   * access. `hash` and `salt` are hex strings.
    */
   _unsafeRows(name = 'default'): Row[] {
     const s = this.ledgers.get(name);
@@ -311,6 +321,13 @@ export class InMemoryBackend implements StorageBackend {
 
 function rowBytes(r: Row): number {
   return (
-    8 + 8 + r.id.length + r.hash.length + r.body.length + (r.data?.length ?? 0) + (r.salt?.length ?? 0) + (r.sigs?.length ?? 0)
+    8 +
+    8 +
+    r.id.length +
+    r.hash.length +
+    r.body.length +
+    (r.data?.length ?? 0) +
+    (r.salt ? r.salt.length / 2 : 0) +
+    (r.sigs?.length ?? 0)
   );
 }

@@ -105,12 +105,18 @@ export class PostgreSQLBackend implements StorageBackend {
     const t = this.tables;
     try {
       return await this.tx(async (c) => {
-        // Serialize schema creation between processes opening at the same time.
-        await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`signledger:${t.entries}`]);
-        await c.query(ddl(t));
-        await c.query(`INSERT INTO ${t.meta} (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO NOTHING`, [
-          String(POSTGRES_SCHEMA_VERSION),
-        ]);
+        // Create the schema once (serialized between processes opening at the same time). DDL on
+        // tables in use would take locks that deadlock with running appends, so skip it when present.
+        const exists = async () =>
+          (await c.query('SELECT to_regclass($1) IS NOT NULL AS ok', [t.meta.replace(/^"([^"]+)"\./, '$1.')])).rows[0]?.ok === true;
+        if (!(await exists())) {
+          await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`signledger:${t.entries}`]);
+          // Another process may have created it while we waited for the lock.
+          if (!(await exists())) await c.query(ddl(t));
+          await c.query(`INSERT INTO ${t.meta} (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO NOTHING`, [
+            String(POSTGRES_SCHEMA_VERSION),
+          ]);
+        }
         const v = await c.query(`SELECT value FROM ${t.meta} WHERE key = 'schema_version'`);
         if (Number(v.rows[0]?.value) !== POSTGRES_SCHEMA_VERSION) {
           throw new StorageError(
@@ -118,7 +124,12 @@ export class PostgreSQLBackend implements StorageBackend {
             { code: 'STORAGE_INCOMPATIBLE' },
           );
         }
-        const found = await c.query(`SELECT ledger, meta FROM ${t.ledgers} WHERE name = $1`, [name]);
+        let found = await c.query(`SELECT ledger, meta FROM ${t.ledgers} WHERE name = $1`, [name]);
+        if (!found.rows[0]) {
+          // Creating a ledger: serialize with other processes creating the same one.
+          await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`signledger:${t.entries}`]);
+          found = await c.query(`SELECT ledger, meta FROM ${t.ledgers} WHERE name = $1`, [name]);
+        }
         if (found.rows[0]) {
           this.ledgerNo = Number(found.rows[0].ledger);
           return JSON.parse(found.rows[0].meta) as LedgerMeta;
@@ -247,11 +258,21 @@ export class PostgreSQLBackend implements StorageBackend {
     const first = rows?.[0];
     if (!rows || !first) throw new StorageError('the head row is missing: the store is corrupt');
     const head: Head = { size: first[0], lastHash: first[1], frontier: first[2], rootHash: first[3] };
-    const edgeTiles: Tile[] = [];
+    let edgeTiles: Tile[] = [];
     for (const r of rows) if (r[4] !== null) edgeTiles.push({ level: r[4], index: r[5], width: r[6], hashes: r[7] });
     const keys = rightEdgeTiles(head.size);
-    if (edgeTiles.length !== keys.length || keys.some((k, i) => edgeTiles[i]!.level !== k.level || edgeTiles[i]!.index !== k.index)) {
-      throw new StorageError('right-edge tiles are missing: the store is corrupt');
+    // If this statement waited for the lock, the head is the newest version (FOR UPDATE re-reads it)
+    // but the joined tiles come from the snapshot taken before the wait: when their widths do not
+    // fit the head, read them again in a new statement (a new snapshot, after the lock).
+    const fits = (ts: Tile[]) =>
+      ts.length === keys.length &&
+      keys.every((k, i) => {
+        const x = ts[i]!;
+        return x.level === k.level && x.index === k.index && x.width === Math.floor(head.size / 256 ** k.level) % 256;
+      });
+    if (!fits(edgeTiles)) {
+      edgeTiles = await this.tilesOf(keys, c);
+      if (!fits(edgeTiles)) throw new StorageError('right-edge tiles are missing or do not match the head: the store is corrupt');
     }
     return { head, edgeTiles };
   }

@@ -147,12 +147,32 @@ export class RedisBackend implements StorageBackend {
     return this.c;
   }
 
+  /** The head and its right-edge tiles as one consistent snapshot (tiles read in MULTI with the head). */
   private async headAndTiles(): Promise<{ head: Head; edgeTiles: Tile[] }> {
-    const head = await this.readHead();
-    const keys = rightEdgeTiles(head.size);
-    const edgeTiles = await this.readTiles(keys);
-    if (edgeTiles.length !== keys.length) throw new StorageError('right-edge tiles are missing: the store is corrupt');
-    return { head, edgeTiles };
+    let head = await this.readHead();
+    for (;;) {
+      const keys = rightEdgeTiles(head.size);
+      const k = this.k!;
+      const tx = this.c.multi();
+      if (keys.length) tx.hmgetBuffer(k.tiles, ...keys.map(tileKeyString));
+      tx.hgetallBuffer(k.head);
+      const res = await tx.exec();
+      if (!res) throw new StorageError('Redis transaction failed');
+      for (const [err] of res) if (err) throw new StorageError(`Redis read failed: ${err.message}`, { cause: err });
+      const now = RedisBackend.parseHead(res[res.length - 1]![1] as Record<string, Buffer>);
+      if (now.size !== head.size || now.lastHash !== head.lastHash) {
+        head = now;
+        continue;
+      }
+      const blobs = keys.length ? (res[0]![1] as (Buffer | null)[]) : [];
+      const edgeTiles: Tile[] = [];
+      keys.forEach((key, i) => {
+        const b = blobs[i];
+        if (b) edgeTiles.push(decodeTile(key, b));
+      });
+      if (edgeTiles.length !== keys.length) throw new StorageError('right-edge tiles are missing: the store is corrupt');
+      return { head: now, edgeTiles };
+    }
   }
 
   async append(build: (ctx: AppendContext) => AppendBatch | Promise<AppendBatch>): Promise<AppendBatch> {
@@ -201,8 +221,7 @@ export class RedisBackend implements StorageBackend {
     }
   }
 
-  async readHead(): Promise<Head> {
-    const h = await this.c.hgetallBuffer(this.k!.head);
+  private static parseHead(h: Record<string, Buffer>): Head {
     if (!h.size) throw new StorageError('the head is missing: the store is corrupt');
     return {
       size: Number(h.size.toString()),
@@ -210,6 +229,10 @@ export class RedisBackend implements StorageBackend {
       frontier: h.frontier ?? Buffer.alloc(0),
       rootHash: h.root ?? Buffer.alloc(0),
     };
+  }
+
+  async readHead(): Promise<Head> {
+    return RedisBackend.parseHead(await this.c.hgetallBuffer(this.k!.head));
   }
 
   async readTiles(keys: readonly TileKey[]): Promise<Tile[]> {

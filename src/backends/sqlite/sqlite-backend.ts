@@ -1,6 +1,6 @@
+import { isAlgorithm } from '../../compression/algorithms.js';
 import { Compressor } from '../../compression/compressor.js';
 import { TextCodec } from '../../compression/text-codec.js';
-import { isAlgorithm } from '../../compression/algorithms.js';
 import type { StoredEntry } from '../../entry/types.js';
 import { ConfigurationError, StorageError } from '../../errors.js';
 import { EMPTY_ROOT } from '../../merkle/hash.js';
@@ -37,7 +37,16 @@ export interface SQLiteBackendOptions {
   database?: Database;
 }
 
-type Row = [number, string, number, Buffer, string | Buffer, string | Buffer | null, Buffer | null, string | Buffer | null];
+type Row = [
+  number,
+  string,
+  number,
+  Buffer,
+  string | Buffer,
+  string | Buffer | null,
+  Buffer | null,
+  string | Buffer | null,
+];
 const ROW_COLUMNS = 'idx, id, ts, hash, body, data, salt, sigs';
 
 function rowToStored(r: Row): StoredEntry {
@@ -88,9 +97,14 @@ export class SQLiteBackend implements StorageBackend {
     if (!db) {
       const Ctor = await loadBetterSqlite3();
       try {
-        db = new Ctor(this.path, { readonly: this.options.readonly ?? false, fileMustExist: this.options.readonly ?? false });
+        db = new Ctor(this.path, {
+          readonly: this.options.readonly ?? false,
+          fileMustExist: this.options.readonly ?? false,
+        });
       } catch (err) {
-        throw new StorageError(`cannot open SQLite database ${this.path}: ${(err as Error).message}`, { cause: err });
+        throw new StorageError(`cannot open SQLite database ${this.path}: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
     }
     this.db = db;
@@ -100,7 +114,9 @@ export class SQLiteBackend implements StorageBackend {
         db.pragma('journal_mode = WAL');
         db.pragma(`synchronous = ${this.options.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
       }
-      const meta = this.options.readonly ? this.openReadonly(db, name, t) : this.openWritable(db, name, t, create);
+      const meta = this.options.readonly
+        ? this.openReadonly(db, name, t)
+        : this.openWritable(db, name, t, create);
       this.t = t;
       await this.openPacking(db, t);
       this.stmts = this.prepare(db, t);
@@ -109,7 +125,9 @@ export class SQLiteBackend implements StorageBackend {
       if (!this.options.database) db.close();
       this.db = null;
       if (err instanceof StorageError) throw err;
-      throw new StorageError(`cannot open SQLite database ${this.path}: ${(err as Error).message}`, { cause: err });
+      throw new StorageError(`cannot open SQLite database ${this.path}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 
@@ -133,20 +151,26 @@ CREATE TABLE IF NOT EXISTS ${pt.packing} (
   one INTEGER PRIMARY KEY CHECK (one = 1), algorithm TEXT NOT NULL, stored_bytes INTEGER NOT NULL, raw_bytes INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT NULL);`);
-      db.prepare(`INSERT OR IGNORE INTO ${pt.packing} (one, algorithm, stored_bytes, raw_bytes) VALUES (1, ?, 0, 0)`).run(
-        this.codec.compressor.algorithm,
-      );
+      db.prepare(
+        `INSERT OR IGNORE INTO ${pt.packing} (one, algorithm, stored_bytes, raw_bytes) VALUES (1, ?, 0, 0)`,
+      ).run(this.codec.compressor.algorithm);
     }
     if (!exists && !this.codec) return;
     if (!this.codec) {
       // A compressed store opened without the option: read it with the algorithm it was written with.
-      const row = db.prepare(`SELECT algorithm FROM ${pt.packing} WHERE one = 1`).get() as { algorithm: string } | undefined;
+      const row = db.prepare(`SELECT algorithm FROM ${pt.packing} WHERE one = 1`).get() as
+        | { algorithm: string }
+        | undefined;
       const alg = row?.algorithm;
-      if (!isAlgorithm(alg)) throw new StorageError(`${this.path}: unknown compression algorithm ${JSON.stringify(alg)}`);
+      if (!isAlgorithm(alg))
+        throw new StorageError(`${this.path}: unknown compression algorithm ${JSON.stringify(alg)}`);
       this.codec = new TextCodec(new Compressor({ algorithm: alg }));
     }
     await this.codec.init();
-    const dicts = db.prepare(`SELECT id, bytes FROM ${pt.dicts} ORDER BY id`).all() as { id: number; bytes: Buffer }[];
+    const dicts = db.prepare(`SELECT id, bytes FROM ${pt.dicts} ORDER BY id`).all() as {
+      id: number;
+      bytes: Buffer;
+    }[];
     this.codec.load(dicts);
     this.packed = true;
   }
@@ -164,9 +188,13 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
   }
 
   private openWritable(db: Database, name: string, t: TableNames, create: () => LedgerMeta): LedgerMeta {
-    const hasSchema = db.prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name='signledger_schema'").get();
+    const hasSchema = db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name='signledger_schema'")
+      .get();
     if (!hasSchema) {
-      const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type='table'").get() as { n: number };
+      const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type='table'").get() as {
+        n: number;
+      };
       if (tables.n > 0) {
         throw new StorageError(`${this.path} is a SQLite database but not a signledger store`, {
           code: 'STORAGE_INCOMPATIBLE',
@@ -187,19 +215,23 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
         if (existing) return JSON.parse(existing.meta) as LedgerMeta;
         const meta = create();
         db.exec(ledgerDdl(t));
-        db.prepare('INSERT INTO signledger_ledgers (name, meta) VALUES (?, ?)').run(name, JSON.stringify(meta));
-        const h = emptyHead(EMPTY_ROOT);
-        db.prepare(`INSERT INTO ${t.head} (one, size, last_hash, frontier, root) VALUES (1, 0, NULL, ?, ?)`).run(
-          h.frontier,
-          h.rootHash,
+        db.prepare('INSERT INTO signledger_ledgers (name, meta) VALUES (?, ?)').run(
+          name,
+          JSON.stringify(meta),
         );
+        const h = emptyHead(EMPTY_ROOT);
+        db.prepare(
+          `INSERT INTO ${t.head} (one, size, last_hash, frontier, root) VALUES (1, 0, NULL, ?, ?)`,
+        ).run(h.frontier, h.rootHash);
         return meta;
       })
       .immediate();
   }
 
   private openReadonly(db: Database, name: string, _t: TableNames): LedgerMeta {
-    const hasSchema = db.prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name='signledger_schema'").get();
+    const hasSchema = db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name='signledger_schema'")
+      .get();
     if (!hasSchema) {
       throw new StorageError(`${this.path} is not a signledger store`, { code: 'STORAGE_INCOMPATIBLE' });
     }
@@ -220,12 +252,18 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
         `INSERT INTO ${t.tiles} (level, idx, width, hashes) VALUES (?, ?, ?, ?)
          ON CONFLICT (level, idx) DO UPDATE SET width = excluded.width, hashes = excluded.hashes`,
       ),
-      updateHead: db.prepare(`UPDATE ${t.head} SET size = ?, last_hash = ?, frontier = ?, root = ? WHERE one = 1`),
+      updateHead: db.prepare(
+        `UPDATE ${t.head} SET size = ?, last_hash = ?, frontier = ?, root = ? WHERE one = 1`,
+      ),
       erase: db.prepare(`UPDATE ${t.entries} SET data = NULL, salt = NULL WHERE idx = ?`),
       byIndex: db.prepare(`SELECT ${ROW_COLUMNS} FROM ${t.entries} WHERE idx = ?`).raw(),
       byId: db.prepare(`SELECT ${ROW_COLUMNS} FROM ${t.entries} WHERE id = ?`).raw(),
-      scan: db.prepare(`SELECT ${ROW_COLUMNS} FROM ${t.entries} WHERE idx >= ? AND idx < ? ORDER BY idx LIMIT ?`).raw(),
-      addCheckpoint: db.prepare(`INSERT INTO ${t.checkpoints} (size, root, note, created_ms) VALUES (?, ?, ?, ?)`),
+      scan: db
+        .prepare(`SELECT ${ROW_COLUMNS} FROM ${t.entries} WHERE idx >= ? AND idx < ? ORDER BY idx LIMIT ?`)
+        .raw(),
+      addCheckpoint: db.prepare(
+        `INSERT INTO ${t.checkpoints} (size, root, note, created_ms) VALUES (?, ?, ?, ?)`,
+      ),
       latestCheckpoint: db.prepare(
         `SELECT size, root, note, created_ms FROM ${t.checkpoints} ORDER BY size DESC LIMIT 1`,
       ),
@@ -240,7 +278,9 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
   private preparePacking(db: Database, t: TableNames) {
     const pt = packingTables(t);
     return {
-      addPacking: db.prepare(`UPDATE ${pt.packing} SET stored_bytes = stored_bytes + ?, raw_bytes = raw_bytes + ? WHERE one = 1`),
+      addPacking: db.prepare(
+        `UPDATE ${pt.packing} SET stored_bytes = stored_bytes + ?, raw_bytes = raw_bytes + ? WHERE one = 1`,
+      ),
       insertDict: db.prepare(`INSERT INTO ${pt.dicts} (id, bytes) VALUES (?, ?)`),
       dataAt: db.prepare(`SELECT data FROM ${t.entries} WHERE idx = ?`).pluck(),
       firstTexts: db.prepare(`SELECT body, data FROM ${t.entries} ORDER BY idx LIMIT ?`).raw(),
@@ -283,19 +323,25 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
       const data = c.encode(e.data);
       const sigs = c.encode(e.signatures);
       stored += body.length + (data?.length ?? 0) + (sigs?.length ?? 0);
-      raw += Buffer.byteLength(e.body) + (e.data === null ? 0 : Buffer.byteLength(e.data)) + (e.signatures === null ? 0 : Buffer.byteLength(e.signatures));
+      raw +=
+        Buffer.byteLength(e.body) +
+        (e.data === null ? 0 : Buffer.byteLength(e.data)) +
+        (e.signatures === null ? 0 : Buffer.byteLength(e.signatures));
       return { body, data, sigs };
     });
     return { rows, dict, stored, raw };
   }
 
   private get s() {
-    if (!this.stmts || !this.db) throw new StorageError('the SQLite backend is not open', { code: 'STORAGE_CLOSED' });
+    if (!this.stmts || !this.db)
+      throw new StorageError('the SQLite backend is not open', { code: 'STORAGE_CLOSED' });
     return this.stmts;
   }
 
   private readHeadSync(): Head {
-    const r = this.s.head.get() as { size: number; last_hash: string | null; frontier: Buffer; root: Buffer } | undefined;
+    const r = this.s.head.get() as
+      | { size: number; last_hash: string | null; frontier: Buffer; root: Buffer }
+      | undefined;
     if (!r) throw new StorageError('the head row is missing: the store is corrupt');
     return { size: r.size, lastHash: r.last_hash, frontier: r.frontier, rootHash: r.root };
   }
@@ -318,54 +364,57 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
     for (;;) {
       // Read outside the write lock (WAL gives a consistent snapshot per statement; the head and
       // tiles are re-validated below under the lock).
-      const { head, edgeTiles } = db.transaction(() => {
-        const h = this.readHeadSync();
-        const keys = rightEdgeTiles(h.size);
-        const tiles = this.readTilesSync(keys);
-        if (tiles.length !== keys.length) throw new StorageError('right-edge tiles are missing: the store is corrupt');
-        return { head: h, edgeTiles: tiles };
-      }).deferred();
+      const { head, edgeTiles } = db
+        .transaction(() => {
+          const h = this.readHeadSync();
+          const keys = rightEdgeTiles(h.size);
+          const tiles = this.readTilesSync(keys);
+          if (tiles.length !== keys.length)
+            throw new StorageError('right-edge tiles are missing: the store is corrupt');
+          return { head: h, edgeTiles: tiles };
+        })
+        .deferred();
       const batch = await build({ head, edgeTiles });
       const enc = this.packed ? this.encodeBatch(batch, head.size) : null;
       let won: boolean;
       try {
         won = db
-        .transaction((): boolean => {
-          const now = this.readHeadSync();
-          if (now.size !== head.size || now.lastHash !== head.lastHash) return false;
-          if (enc) {
-            if (enc.dict) s.insertDict!.run(enc.dict.id, enc.dict.bytes);
-            const list = batch.entries;
-            for (let i = 0; i < list.length; i++) {
-              const e = list[i]!;
-              const r = enc.rows[i]!;
-              s.insertEntry.run(e.index, e.id, e.timestampMs, e.hash, r.body, r.data, e.salt, r.sigs);
-            }
-            let stored = enc.stored;
-            let raw = enc.raw;
-            for (const idx of batch.erase) {
-              const d = s.dataAt!.get(idx) as string | Buffer | null | undefined;
-              if (d instanceof Uint8Array) {
-                stored -= d.length;
-                raw -= this.codec!.rawLength(d);
+          .transaction((): boolean => {
+            const now = this.readHeadSync();
+            if (now.size !== head.size || now.lastHash !== head.lastHash) return false;
+            if (enc) {
+              if (enc.dict) s.insertDict!.run(enc.dict.id, enc.dict.bytes);
+              const list = batch.entries;
+              for (let i = 0; i < list.length; i++) {
+                const e = list[i]!;
+                const r = enc.rows[i]!;
+                s.insertEntry.run(e.index, e.id, e.timestampMs, e.hash, r.body, r.data, e.salt, r.sigs);
+              }
+              let stored = enc.stored;
+              let raw = enc.raw;
+              for (const idx of batch.erase) {
+                const d = s.dataAt!.get(idx) as string | Buffer | null | undefined;
+                if (d instanceof Uint8Array) {
+                  stored -= d.length;
+                  raw -= this.codec!.rawLength(d);
+                }
+              }
+              s.addPacking!.run(stored, raw);
+            } else {
+              for (const e of batch.entries) {
+                s.insertEntry.run(e.index, e.id, e.timestampMs, e.hash, e.body, e.data, e.salt, e.signatures);
               }
             }
-            s.addPacking!.run(stored, raw);
-          } else {
-            for (const e of batch.entries) {
-              s.insertEntry.run(e.index, e.id, e.timestampMs, e.hash, e.body, e.data, e.salt, e.signatures);
+            for (const idx of batch.erase) {
+              const r = s.erase.run(idx);
+              if (r.changes !== 1) throw new StorageError(`cannot erase missing entry ${idx}`);
             }
-          }
-          for (const idx of batch.erase) {
-            const r = s.erase.run(idx);
-            if (r.changes !== 1) throw new StorageError(`cannot erase missing entry ${idx}`);
-          }
-          for (const t of batch.tiles) s.upsertTile.run(t.level, t.index, t.width, t.hashes);
-          const h = batch.head;
-          s.updateHead.run(h.size, h.lastHash, h.frontier, h.rootHash);
-          return true;
-        })
-        .immediate();
+            for (const t of batch.tiles) s.upsertTile.run(t.level, t.index, t.width, t.hashes);
+            const h = batch.head;
+            s.updateHead.run(h.size, h.lastHash, h.frontier, h.rootHash);
+            return true;
+          })
+          .immediate();
       } catch (err) {
         if (enc?.dict) this.codec!.untrain(enc.dict.id);
         throw err;
@@ -395,7 +444,11 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
 
   async getRange(q: RangeQuery): Promise<StoredEntry[]> {
     const { sql, params } = this.rangeSql(q, []);
-    return (this.db!.prepare(sql).raw().all(...params) as Row[]).map((r) => this.toStored(r));
+    return (
+      this.db!.prepare(sql)
+        .raw()
+        .all(...params) as Row[]
+    ).map((r) => this.toStored(r));
   }
 
   private rangeSql(q: RangeQuery, extraWhere: string[], extraParams: unknown[] = []) {
@@ -447,7 +500,11 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
       }
     }
     const { sql, params: all } = this.rangeSql(q, clauses, params);
-    return (this.db!.prepare(sql).raw().all(...all) as Row[]).map(rowToStored);
+    return (
+      this.db!.prepare(sql)
+        .raw()
+        .all(...all) as Row[]
+    ).map(rowToStored);
   }
 
   /** Compressed texts are opaque to SQLite's JSON functions: filter decoded rows here instead. */
@@ -458,7 +515,9 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
     let skip = q.offset ?? 0;
     const limit = q.limit ?? Number.POSITIVE_INFINITY;
     if (limit <= 0) return out;
-    for (const r of this.db!.prepare(sql).raw().iterate(...params) as IterableIterator<Row>) {
+    for (const r of this.db!.prepare(sql)
+      .raw()
+      .iterate(...params) as IterableIterator<Row>) {
       const e = this.toStored(r);
       let data: unknown;
       let metadata: unknown;
@@ -486,7 +545,9 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
     return out;
   }
 
-  async *scan(options: { fromIndex?: number; toIndex?: number; chunkSize?: number } = {}): AsyncIterable<StoredEntry[]> {
+  async *scan(
+    options: { fromIndex?: number; toIndex?: number; chunkSize?: number } = {},
+  ): AsyncIterable<StoredEntry[]> {
     const chunk = options.chunkSize ?? 2000;
     let i = options.fromIndex ?? 0;
     const to = options.toIndex ?? Number.MAX_SAFE_INTEGER;
@@ -504,7 +565,9 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
     try {
       this.s.addCheckpoint.run(cp.size, cp.rootHash, cp.note, cp.createdAtMs);
     } catch (err) {
-      throw new StorageError(`cannot store checkpoint for size ${cp.size}: ${(err as Error).message}`, { cause: err });
+      throw new StorageError(`cannot store checkpoint for size ${cp.size}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 
@@ -535,14 +598,20 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
          FROM ${t.entries}`,
       )
       .get() as { n: number; lo: number | null; hi: number | null; bytes: number };
-    const first = db.prepare(`SELECT ts FROM ${t.entries} ORDER BY idx ASC LIMIT 1`).get() as { ts: number } | undefined;
-    const last = db.prepare(`SELECT ts FROM ${t.entries} ORDER BY idx DESC LIMIT 1`).get() as { ts: number } | undefined;
-    const tiles = db.prepare(`SELECT coalesce(sum(length(hashes)), 0) AS b FROM ${t.tiles}`).get() as { b: number };
+    const first = db.prepare(`SELECT ts FROM ${t.entries} ORDER BY idx ASC LIMIT 1`).get() as
+      | { ts: number }
+      | undefined;
+    const last = db.prepare(`SELECT ts FROM ${t.entries} ORDER BY idx DESC LIMIT 1`).get() as
+      | { ts: number }
+      | undefined;
+    const tiles = db.prepare(`SELECT coalesce(sum(length(hashes)), 0) AS b FROM ${t.tiles}`).get() as {
+      b: number;
+    };
     let uncompressed = e.bytes;
     if (this.packed) {
-      const p = db.prepare(`SELECT stored_bytes, raw_bytes FROM ${packingTables(t).packing} WHERE one = 1`).get() as
-        | { stored_bytes: number; raw_bytes: number }
-        | undefined;
+      const p = db
+        .prepare(`SELECT stored_bytes, raw_bytes FROM ${packingTables(t).packing} WHERE one = 1`)
+        .get() as { stored_bytes: number; raw_bytes: number } | undefined;
       if (p) uncompressed = e.bytes - p.stored_bytes + p.raw_bytes;
     }
     return {

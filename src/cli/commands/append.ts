@@ -19,7 +19,8 @@ function parseObject(text: string, what: string): Record<string, unknown> {
   } catch (err) {
     throw new CliError(`${what}: ${(err as Error).message}`, 'NOT_JSON');
   }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new CliError(`${what}: expected a JSON object`, 'NOT_JSON');
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    throw new CliError(`${what}: expected a JSON object`, 'NOT_JSON');
   return v as Record<string, unknown>;
 }
 
@@ -41,10 +42,14 @@ export function registerAppend(program: Command): void {
           if (line.trim() === '') return;
           events.push(parseObject(line.replace(/\r$/, ''), `stdin line ${i + 1}`));
         });
-        if (events.length === 0) throw new CliError('nothing to append: give one JSON object per line on stdin');
+        if (events.length === 0)
+          throw new CliError('nothing to append: give one JSON object per line on stdin');
         const entries = await withLedger(ctx, { readOnly: false }, async (ledger) => {
           try {
-            return await ledger.appendBatch(events, { ...(metadata ? { metadata } : {}), ...(signer ? { signer } : {}) });
+            return await ledger.appendBatch(events, {
+              ...(metadata ? { metadata } : {}),
+              ...(signer ? { signer } : {}),
+            });
           } catch (err) {
             if (err instanceof ValidationError) throw new CliError(`invalid event: ${err.message}`, err.code);
             throw err;
@@ -52,7 +57,13 @@ export function registerAppend(program: Command): void {
         });
         ctx.print(
           () => entries.map((e) => `#${e.index}  ${e.id}  ${e.hash}`).join('\n'),
-          entries.map((e) => ({ index: e.index, id: e.id, hash: e.hash, timestamp: e.timestamp.toISOString(), signatures: e.signatures.length })),
+          entries.map((e) => ({
+            index: e.index,
+            id: e.id,
+            hash: e.hash,
+            timestamp: e.timestamp.toISOString(),
+            signatures: e.signatures.length,
+          })),
         );
         return 0;
       }),

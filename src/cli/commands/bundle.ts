@@ -1,5 +1,7 @@
 /** export, verify-bundle and import: evidence that leaves the database. */
-import { stat } from 'node:fs/promises';
+
+import { existsSync } from 'node:fs';
+import { stat, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { type BundleReport, type ProofReport, verifyBundle, verifyProofFile } from '../../verify/bundle.js';
 import { exportBundle } from '../bundle-export.js';
@@ -9,11 +11,12 @@ import { CliError, EXIT_OK, EXIT_TAMPERED } from '../errors.js';
 import { loadKeyRing, readTextFile, resolveVkeyArg } from '../keys.js';
 import { reportText } from '../output.js';
 import { progressBar } from '../progress.js';
-import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 
 function proofText(r: ProofReport): string {
-  const lines = [r.ok ? 'proof: VALID' : 'proof: FAILED', `  entry ${r.index} in tree of size ${r.size} (origin ${r.origin})`];
+  const lines = [
+    r.ok ? 'proof: VALID' : 'proof: FAILED',
+    `  entry ${r.index} in tree of size ${r.size} (origin ${r.origin})`,
+  ];
   if (r.entry) {
     lines.push(`  id ${r.entry.id}, ${r.entry.timestamp}, hash ${r.entry.hash}`);
     lines.push(`  data: ${r.entry.redacted ? '[redacted]' : JSON.stringify(r.entry.data)}`);
@@ -33,40 +36,77 @@ export function registerBundle(program: Command): void {
     .command('export')
     .description('write a self-contained evidence bundle: entries, checkpoint, verifier key, manifest')
     .requiredOption('--out <dir>', 'bundle directory (created; must be empty)')
-    .option('--checkpoint', 'sign a fresh checkpoint first so the bundle covers every entry (writes to the ledger)')
+    .option(
+      '--checkpoint',
+      'sign a fresh checkpoint first so the bundle covers every entry (writes to the ledger)',
+    )
     .action(
       action<{ out: string; checkpoint?: boolean }>(async (ctx, _args, o) => {
         const logKey = ctx.loadLogKey(o.checkpoint ? 'sign' : 'optional');
-        const res = await withLedger(ctx, { readOnly: !o.checkpoint, ...(logKey ? { logKey } : {}) }, async (ledger) => {
-          const cp = o.checkpoint ? await ledger.checkpoint() : await ledger.latestCheckpoint();
-          if (!cp) throw new CliError('the ledger has no checkpoint yet: run `signledger checkpoint` (or pass --checkpoint)', 'NO_CHECKPOINT');
-          return exportBundle(ledger, o.out, cp, logKey?.verifierKey);
-        });
+        const res = await withLedger(
+          ctx,
+          { readOnly: !o.checkpoint, ...(logKey ? { logKey } : {}) },
+          async (ledger) => {
+            const cp = o.checkpoint ? await ledger.checkpoint() : await ledger.latestCheckpoint();
+            if (!cp)
+              throw new CliError(
+                'the ledger has no checkpoint yet: run `signledger checkpoint` (or pass --checkpoint)',
+                'NO_CHECKPOINT',
+              );
+            return exportBundle(ledger, o.out, cp, logKey?.verifierKey);
+          },
+        );
         if (res.notIncluded > 0) {
-          ctx.note(`note: ${res.notIncluded} entries after the checkpoint are not in the bundle; run \`signledger checkpoint\` (or export --checkpoint) to include them`);
+          ctx.note(
+            `note: ${res.notIncluded} entries after the checkpoint are not in the bundle; run \`signledger checkpoint\` (or export --checkpoint) to include them`,
+          );
         }
-        ctx.print(`exported ${res.manifest.size} entries up to the checkpoint (root ${res.manifest.rootHash}) to ${res.dir}`, {
-          dir: res.dir,
-          ...res.manifest,
-          notIncluded: res.notIncluded,
-        });
+        ctx.print(
+          `exported ${res.manifest.size} entries up to the checkpoint (root ${res.manifest.rootHash}) to ${res.dir}`,
+          {
+            dir: res.dir,
+            ...res.manifest,
+            notIncluded: res.notIncluded,
+          },
+        );
         return 0;
       }),
     );
-  examples(exp, ['signledger export --out evidence/', 'signledger export --checkpoint --out evidence-$(date +%F)/']);
+  examples(exp, [
+    'signledger export --out evidence/',
+    'signledger export --checkpoint --out evidence-$(date +%F)/',
+  ]);
 
   const vb = program
     .command('verify-bundle')
-    .description('verify a bundle directory or a .tlog-proof file offline: no database, no network (exit 0 valid, 1 tampered, 2 error)')
+    .description(
+      'verify a bundle directory or a .tlog-proof file offline: no database, no network (exit 0 valid, 1 tampered, 2 error)',
+    )
     .argument('<path>', 'bundle directory (from export) or proof file (from prove)')
-    .requiredOption('--key <vkey>', "the log's verifier key (name+hash+base64) or a file holding it: pin it, never take it from the bundle")
-    .option('--keys <keyring.json>', 'trusted entry-signing keys; every signature must verify with one of them')
-    .option('--require-signatures <n>', 'every event needs n valid signatures from distinct keys (with --keys)')
+    .requiredOption(
+      '--key <vkey>',
+      "the log's verifier key (name+hash+base64) or a file holding it: pin it, never take it from the bundle",
+    )
+    .option(
+      '--keys <keyring.json>',
+      'trusted entry-signing keys; every signature must verify with one of them',
+    )
+    .option(
+      '--require-signatures <n>',
+      'every event needs n valid signatures from distinct keys (with --keys)',
+    )
     .option('--trusted <file>', 'an earlier checkpoint you trust: the bundle must extend it')
     .option('--origin <origin>', 'checkpoint origin (default: the key name)')
     .option('--no-progress', 'no progress bar even on a terminal')
     .action(
-      action<{ key: string; keys?: string; requireSignatures?: string; trusted?: string; origin?: string; progress: boolean }>(async (ctx, [path], o) => {
+      action<{
+        key: string;
+        keys?: string;
+        requireSignatures?: string;
+        trusted?: string;
+        origin?: string;
+        progress: boolean;
+      }>(async (ctx, [path], o) => {
         const verifierKey = resolveVkeyArg(o.key);
         const keys = o.keys === undefined ? undefined : loadKeyRing(o.keys);
         const requireSignatures = intOption(o.requireSignatures, '--require-signatures');
@@ -106,9 +146,14 @@ export function registerBundle(program: Command): void {
 
   const imp = program
     .command('import')
-    .description("verify a bundle and load it into a fresh ledger with the bundle's identity: same entries, same root")
+    .description(
+      "verify a bundle and load it into a fresh ledger with the bundle's identity: same entries, same root",
+    )
     .argument('<dir>', 'bundle directory')
-    .option('--key <vkey>', "the log's verifier key or a file holding it (default: the bundle's own log.vkey)")
+    .option(
+      '--key <vkey>',
+      "the log's verifier key or a file holding it (default: the bundle's own log.vkey)",
+    )
     .action(
       action<{ key?: string }>(async (ctx, [dir], o) => {
         let verifierKey: string;
@@ -118,16 +163,22 @@ export function registerBundle(program: Command): void {
           ctx.note("note: checking the bundle against its own log.vkey; pass --key to pin the log's key");
         }
         const bar = progressBar('importing', { enabled: !ctx.json });
-        const res = await importBundle(ctx, dir!, verifierKey, (d, t) => bar.update(d, t)).finally(() => bar.stop());
+        const res = await importBundle(ctx, dir!, verifierKey, (d, t) => bar.update(d, t)).finally(() =>
+          bar.stop(),
+        );
         // Keep the verifier key beside the store so `verify` checks the imported checkpoint.
-        if (!existsSync(ctx.keyFile) && !existsSync(ctx.vkeyFile)) await writeFile(ctx.vkeyFile, `${verifierKey}\n`);
-        ctx.print(`imported ${res.size} entries into ledger "${res.meta.name}" in ${ctx.label}; root ${res.rootHash}`, {
-          db: ctx.label,
-          ledger: res.meta.name,
-          ledgerId: res.meta.ledgerId,
-          size: res.size,
-          rootHash: res.rootHash,
-        });
+        if (!existsSync(ctx.keyFile) && !existsSync(ctx.vkeyFile))
+          await writeFile(ctx.vkeyFile, `${verifierKey}\n`);
+        ctx.print(
+          `imported ${res.size} entries into ledger "${res.meta.name}" in ${ctx.label}; root ${res.rootHash}`,
+          {
+            db: ctx.label,
+            ledger: res.meta.name,
+            ledgerId: res.meta.ledgerId,
+            size: res.size,
+            rootHash: res.rootHash,
+          },
+        );
         return 0;
       }),
     );

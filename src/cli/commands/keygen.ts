@@ -3,11 +3,11 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { EcdsaCurve } from '../../crypto/signatures/algorithms.js';
+import type { KeySigner } from '../../crypto/signatures/base.js';
 import { ECDSASigner } from '../../crypto/signatures/ecdsa.js';
 import { Ed25519Signer } from '../../crypto/signatures/ed25519.js';
 import { KeyRing } from '../../crypto/signatures/keyring.js';
 import { RSASigner, type RsaKeySize } from '../../crypto/signatures/rsa.js';
-import type { KeySigner } from '../../crypto/signatures/base.js';
 import { action, examples } from '../command.js';
 import { CliError } from '../errors.js';
 import { writeSecretFile } from '../keys.js';
@@ -17,20 +17,34 @@ const TYPES = ['ed25519', 'rsa', 'ecdsa'] as const;
 export function registerKeygen(program: Command): void {
   const cmd = program
     .command('keygen')
-    .description('generate an entry-signing key pair (private PEM mode 0600, public PEM) and add it to <out>/keyring.json')
+    .description(
+      'generate an entry-signing key pair (private PEM mode 0600, public PEM) and add it to <out>/keyring.json',
+    )
     .option('--type <type>', 'ed25519, rsa or ecdsa', 'ed25519')
     .requiredOption('--out <dir>', 'directory for the key files (created)')
     .option('--curve <curve>', 'ECDSA curve: P-256, P-384, P-521, secp256k1', 'P-256')
     .option('--bits <n>', 'RSA modulus: 2048, 3072, 4096', '3072')
     .option('--label <label>', 'label stored in the keyring')
-    .option('--passphrase-env <var>', 'encrypt the private key with the passphrase in this environment variable')
+    .option(
+      '--passphrase-env <var>',
+      'encrypt the private key with the passphrase in this environment variable',
+    )
     .action(
-      action<{ type: string; out: string; curve: string; bits: string; label?: string; passphraseEnv?: string }>(async (ctx, _args, o) => {
-        if (!(TYPES as readonly string[]).includes(o.type)) throw new CliError(`--type must be one of ${TYPES.join(', ')}`);
+      action<{
+        type: string;
+        out: string;
+        curve: string;
+        bits: string;
+        label?: string;
+        passphraseEnv?: string;
+      }>(async (ctx, _args, o) => {
+        if (!(TYPES as readonly string[]).includes(o.type))
+          throw new CliError(`--type must be one of ${TYPES.join(', ')}`);
         let passphrase: string | undefined;
         if (o.passphraseEnv !== undefined) {
           passphrase = process.env[o.passphraseEnv];
-          if (!passphrase) throw new CliError(`environment variable ${o.passphraseEnv} (--passphrase-env) is not set`);
+          if (!passphrase)
+            throw new CliError(`environment variable ${o.passphraseEnv} (--passphrase-env) is not set`);
         }
         let signer: KeySigner;
         try {
@@ -58,12 +72,22 @@ export function registerKeygen(program: Command): void {
           }
         }
         ring.add(signer, o.label !== undefined ? { label: o.label } : {});
-        await writeSecretFile(privateFile, signer.exportPrivateKeyPem(passphrase !== undefined ? { passphrase } : {}));
+        await writeSecretFile(
+          privateFile,
+          signer.exportPrivateKeyPem(passphrase !== undefined ? { passphrase } : {}),
+        );
         await writeFile(publicFile, signer.exportPublicKeyPem(), { flag: 'wx' });
         // Replace the keyring atomically.
         await writeFile(`${ringFile}.tmp`, `${JSON.stringify(ring.toJSON(), null, 2)}\n`);
         await rename(`${ringFile}.tmp`, ringFile);
-        const result = { type: o.type, algorithm: signer.algorithm, keyId: signer.keyId, privateKey: privateFile, publicKey: publicFile, keyring: ringFile };
+        const result = {
+          type: o.type,
+          algorithm: signer.algorithm,
+          keyId: signer.keyId,
+          privateKey: privateFile,
+          publicKey: publicFile,
+          keyring: ringFile,
+        };
         ctx.print(
           () =>
             [

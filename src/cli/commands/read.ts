@@ -10,13 +10,15 @@ function parseWhere(list: string[]): Record<string, string | number | boolean | 
   const where: Record<string, string | number | boolean | null> = {};
   for (const w of list) {
     const eq = w.indexOf('=');
-    if (eq <= 0) throw new CliError(`--where ${JSON.stringify(w)}: expected path=value, e.g. data.user=alice`);
+    if (eq <= 0)
+      throw new CliError(`--where ${JSON.stringify(w)}: expected path=value, e.g. data.user=alice`);
     const path = w.slice(0, eq);
     const raw = w.slice(eq + 1);
     let value: string | number | boolean | null = raw;
     try {
       const v = JSON.parse(raw) as unknown;
-      if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) value = v as string | number | boolean | null;
+      if (v === null || ['string', 'number', 'boolean'].includes(typeof v))
+        value = v as string | number | boolean | null;
     } catch {
       // a bare word: a string
     }
@@ -49,16 +51,29 @@ export function registerRead(program: Command): void {
     .description('list entries, filtered by time and by equality on data/metadata fields')
     .option('--from <time>', 'entries at or after this time (ISO 8601)')
     .option('--to <time>', 'entries at or before this time (ISO 8601)')
-    .option('--where <path=value>', 'data.* or metadata.* equals value (repeatable; value is JSON or a bare string)', collect, [])
+    .option(
+      '--where <path=value>',
+      'data.* or metadata.* equals value (repeatable; value is JSON or a bare string)',
+      collect,
+      [],
+    )
     .option('--limit <n>', 'at most n entries')
     .option('--offset <n>', 'skip the first n matches')
     .option('--desc', 'newest first')
     .action(
-      action<{ from?: string; to?: string; where: string[]; limit?: string; offset?: string; desc?: boolean }>(async (ctx, _args, o) => {
+      action<{
+        from?: string;
+        to?: string;
+        where: string[];
+        limit?: string;
+        offset?: string;
+        desc?: boolean;
+      }>(async (ctx, _args, o) => {
         const time = (s: string | undefined, name: string) => {
           if (s === undefined) return undefined;
           const ms = Date.parse(s);
-          if (!Number.isFinite(ms)) throw new CliError(`${name} ${JSON.stringify(s)} is not a date/time (ISO 8601)`);
+          if (!Number.isFinite(ms))
+            throw new CliError(`${name} ${JSON.stringify(s)} is not a date/time (ISO 8601)`);
           return ms;
         };
         const q = {
@@ -87,8 +102,11 @@ export function registerRead(program: Command): void {
     .action(
       action(async (ctx, [key]) => {
         const k = parseIdOrIndex(key!);
-        const entry = await withLedger(ctx, { readOnly: true }, (l) => (typeof k === 'number' ? l.getEntryAt(k) : l.getEntry(k)));
-        if (!entry) throw new NotFoundError(`no entry ${typeof k === 'number' ? `at index ${k}` : `with id ${k}`}`);
+        const entry = await withLedger(ctx, { readOnly: true }, (l) =>
+          typeof k === 'number' ? l.getEntryAt(k) : l.getEntry(k),
+        );
+        if (!entry)
+          throw new NotFoundError(`no entry ${typeof k === 'number' ? `at index ${k}` : `with id ${k}`}`);
         ctx.print(() => entryBlock(entry), entryJson(entry));
         return 0;
       }),

@@ -8,30 +8,42 @@ import { progressBar } from '../progress.js';
 export function registerVerify(program: Command): void {
   const cmd = program
     .command('verify')
-    .description('verify the whole log: hashes, links, data digests, signatures, tree and checkpoints (exit 0 valid, 1 tampered, 2 error)')
+    .description(
+      'verify the whole log: hashes, links, data digests, signatures, tree and checkpoints (exit 0 valid, 1 tampered, 2 error)',
+    )
     .option('--trusted <file>', 'a checkpoint you kept from earlier (note text): the log must extend it')
-    .option('--keys <keyring.json>', 'trusted entry-signing keys (as written by `signledger keygen`); signatures by other keys fail')
-    .option('--require-signatures <n>', 'every event needs n valid signatures from distinct keys (with --keys)')
+    .option(
+      '--keys <keyring.json>',
+      'trusted entry-signing keys (as written by `signledger keygen`); signatures by other keys fail',
+    )
+    .option(
+      '--require-signatures <n>',
+      'every event needs n valid signatures from distinct keys (with --keys)',
+    )
     .option('--no-progress', 'no progress bar even on a terminal')
     .action(
-      action<{ trusted?: string; keys?: string; requireSignatures?: string; progress: boolean }>(async (ctx, _args, o) => {
-        const trusted = o.trusted === undefined ? undefined : readTextFile(o.trusted, 'trusted checkpoint');
-        const keys = o.keys === undefined ? undefined : loadKeyRing(o.keys);
-        const logKey = ctx.loadLogKey(trusted !== undefined ? 'verify' : 'optional');
-        const bar = progressBar('verifying', { enabled: o.progress && !ctx.json });
-        const report = await withLedger(ctx, { readOnly: true, ...(logKey ? { logKey } : {}) }, (ledger) =>
-          ledger
-            .verify({
-              ...(trusted !== undefined ? { trusted } : {}),
-              ...(keys ? { keys } : {}),
-              ...(o.requireSignatures !== undefined ? { requireSignatures: intOption(o.requireSignatures, '--require-signatures') } : {}),
-              onProgress: (done, total) => bar.update(done, total),
-            })
-            .finally(() => bar.stop()),
-        );
-        ctx.print(() => reportText(report, `ledger ${ctx.ledgerName} in ${ctx.label}`), report);
-        return report.ok ? EXIT_OK : EXIT_TAMPERED;
-      }),
+      action<{ trusted?: string; keys?: string; requireSignatures?: string; progress: boolean }>(
+        async (ctx, _args, o) => {
+          const trusted = o.trusted === undefined ? undefined : readTextFile(o.trusted, 'trusted checkpoint');
+          const keys = o.keys === undefined ? undefined : loadKeyRing(o.keys);
+          const logKey = ctx.loadLogKey(trusted !== undefined ? 'verify' : 'optional');
+          const bar = progressBar('verifying', { enabled: o.progress && !ctx.json });
+          const report = await withLedger(ctx, { readOnly: true, ...(logKey ? { logKey } : {}) }, (ledger) =>
+            ledger
+              .verify({
+                ...(trusted !== undefined ? { trusted } : {}),
+                ...(keys ? { keys } : {}),
+                ...(o.requireSignatures !== undefined
+                  ? { requireSignatures: intOption(o.requireSignatures, '--require-signatures') }
+                  : {}),
+                onProgress: (done, total) => bar.update(done, total),
+              })
+              .finally(() => bar.stop()),
+          );
+          ctx.print(() => reportText(report, `ledger ${ctx.ledgerName} in ${ctx.label}`), report);
+          return report.ok ? EXIT_OK : EXIT_TAMPERED;
+        },
+      ),
     );
   examples(cmd, [
     'signledger verify',

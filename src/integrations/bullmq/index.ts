@@ -5,7 +5,15 @@
  *   const worker = auditedWorker('orders', processor, { ledger, connection });
  *   await worker.close();   // also flushes the audit queue
  */
-import { type ConnectionOptions, type Job, type JobsOptions, type Processor, type Queue, Worker, type WorkerOptions } from 'bullmq';
+import {
+  type ConnectionOptions,
+  type Job,
+  type JobsOptions,
+  type Processor,
+  type Queue,
+  Worker,
+  type WorkerOptions,
+} from 'bullmq';
 import type { Ledger } from '../../ledger/ledger.js';
 import { Auditor, type AuditorOptions } from '../shared/auditor.js';
 import { type Actor, errorSummary } from '../shared/request-audit.js';
@@ -32,7 +40,9 @@ export type AuditedWorkerOptions = Omit<WorkerOptions, 'connection'> & {
   audit?: JobAuditOptions;
 };
 
-export type AuditedWorker<D = unknown, R = unknown, N extends string = string> = Worker<D, R, N> & { auditor: Auditor };
+export type AuditedWorker<D = unknown, R = unknown, N extends string = string> = Worker<D, R, N> & {
+  auditor: Auditor;
+};
 
 class JobAudit {
   readonly auditor: Auditor;
@@ -99,7 +109,11 @@ class JobAudit {
   }
 
   enqueued(job: Job): Promise<void> {
-    return this.write({ ...this.base('job_enqueued', job), attempt: 0, data: this.pick(job.data, this.opts.data) });
+    return this.write({
+      ...this.base('job_enqueued', job),
+      attempt: 0,
+      data: this.pick(job.data, this.opts.data),
+    });
   }
 }
 
@@ -164,4 +178,4 @@ export function auditQueue<D = unknown, R = unknown, N extends string = string>(
   };
 }
 
-export { Auditor, type AuditorOptions, type AuditFailureInfo } from '../shared/auditor.js';
+export { type AuditFailureInfo, Auditor, type AuditorOptions } from '../shared/auditor.js';

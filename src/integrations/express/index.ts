@@ -4,12 +4,23 @@
  *   app.use(auditMiddleware(ledger, { actor: (req) => req.user?.id }));
  *   app.use('/api/audit', auditRouter(ledger, { authorize: (req) => req.user?.role === 'auditor' }));
  */
-import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
+import express, {
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+  type Router,
+} from 'express';
 import type { Ledger } from '../../ledger/ledger.js';
-import { type AuditRouteKind, AuditRouteHandlers, type AuditRoutesOptions, AUDIT_ROUTES } from '../shared/routes.js';
-import { pathOnly } from '../shared/secrets.js';
-import { RequestAudit, type RequestAuditOptions } from '../shared/request-audit.js';
 import type { Auditor } from '../shared/auditor.js';
+import { RequestAudit, type RequestAuditOptions } from '../shared/request-audit.js';
+import {
+  AUDIT_ROUTES,
+  AuditRouteHandlers,
+  type AuditRouteKind,
+  type AuditRoutesOptions,
+} from '../shared/routes.js';
+import { pathOnly } from '../shared/secrets.js';
 
 export type ExpressAuditOptions = RequestAuditOptions<Request>;
 export type ExpressRoutesOptions = AuditRoutesOptions<Request>;
@@ -30,7 +41,10 @@ function routePattern(req: Request): string | null {
 export function auditMiddleware(ledger: Ledger, options: ExpressAuditOptions = {}): AuditMiddleware {
   const audit = new RequestAudit<Request>(ledger, options);
   const handler = (req: Request, res: Response, next: NextFunction): void => {
-    if (audit.skip(req)) return next();
+    if (audit.skip(req)) {
+      next();
+      return;
+    }
     const startedAt = Date.now();
     const t0 = performance.now();
     const requestId = audit.requestId(req.headers[audit.requestIdHeader], (req as { id?: unknown }).id);
@@ -77,7 +91,10 @@ export function auditMiddleware(ledger: Ledger, options: ExpressAuditOptions = {
 
 function send(handlers: AuditRouteHandlers<Request>, kind: AuditRouteKind): RequestHandler {
   return async (req, res) => {
-    const r = await handlers.handle(kind, req, { params: req.params as Record<string, string>, query: req.query as Record<string, unknown> });
+    const r = await handlers.handle(kind, req, {
+      params: req.params as Record<string, string>,
+      query: req.query as Record<string, unknown>,
+    });
     res.status(r.status).json(r.body);
   };
 }
@@ -95,5 +112,5 @@ export function auditRouter(ledger: Ledger, options: ExpressRoutesOptions = {}):
   return router;
 }
 
-export { Auditor, type AuditorOptions, type AuditFailureInfo } from '../shared/auditor.js';
+export { type AuditFailureInfo, Auditor, type AuditorOptions } from '../shared/auditor.js';
 export { DEFAULT_DENY, DEFAULT_RECORDED_HEADERS, REDACTED } from '../shared/secrets.js';

@@ -5,10 +5,10 @@
  *   await app.register(signledgerPlugin, { url: process.env.SIGNLEDGER_URL, routes: { authorize } });
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { ConfigurationError } from '../../errors.js';
 import type { Ledger } from '../../ledger/ledger.js';
 import type { LedgerOptions } from '../../ledger/options.js';
 import { type LedgerConfig, openLedger } from '../../open.js';
-import { ConfigurationError } from '../../errors.js';
 import type { Auditor } from '../shared/auditor.js';
 import { RequestAudit, type RequestAuditOptions, type RequestFacts } from '../shared/request-audit.js';
 import { AUDIT_ROUTES, AuditRouteHandlers, type AuditRoutesOptions } from '../shared/routes.js';
@@ -45,7 +45,8 @@ declare module 'fastify' {
 
 const plugin: FastifyPluginAsync<SignLedgerPluginOptions> = async (app, opts) => {
   const given = [opts.ledger, opts.url, opts.config].filter((x) => x !== undefined).length;
-  if (given !== 1) throw new ConfigurationError('signledgerPlugin needs exactly one of { ledger }, { url } or { config }');
+  if (given !== 1)
+    throw new ConfigurationError('signledgerPlugin needs exactly one of { ledger }, { url } or { config }');
   const owned = opts.ledger === undefined;
   const ledger = opts.ledger ?? (await openLedger(opts.url ?? opts.config!, opts.ledgerOptions ?? {}));
   app.decorate('ledger', ledger);
@@ -100,7 +101,8 @@ function installAuditHooks(app: FastifyInstance, audit: RequestAudit<FastifyRequ
     error: errors.get(req),
     aborted,
   });
-  const fromReply = (req: FastifyRequest, reply: FastifyReply) => facts(req, reply.statusCode, reply.elapsedTime, false);
+  const fromReply = (req: FastifyRequest, reply: FastifyReply) =>
+    facts(req, reply.statusCode, reply.elapsedTime, false);
   const once = (req: FastifyRequest): boolean => {
     if (done.has(req) || audit.skip(req)) return false;
     done.add(req);
@@ -125,7 +127,11 @@ function installAuditHooks(app: FastifyInstance, audit: RequestAudit<FastifyRequ
     starts.set(req, performance.now());
   });
   app.addHook('onRequestAbort', async (req) => {
-    if (once(req)) void audit.commit(facts(req, 499, performance.now() - (starts.get(req) ?? performance.now()), true), req);
+    if (once(req))
+      void audit.commit(
+        facts(req, 499, performance.now() - (starts.get(req) ?? performance.now()), true),
+        req,
+      );
   });
 }
 
@@ -138,5 +144,5 @@ meta[Symbol.for('plugin-meta')] = { name: 'signledger', fastify: '5.x' };
 export const signledgerPlugin: FastifyPluginAsync<SignLedgerPluginOptions> = plugin;
 export default signledgerPlugin;
 
-export { Auditor, type AuditorOptions, type AuditFailureInfo } from '../shared/auditor.js';
+export { type AuditFailureInfo, Auditor, type AuditorOptions } from '../shared/auditor.js';
 export { DEFAULT_DENY, DEFAULT_RECORDED_HEADERS, REDACTED } from '../shared/secrets.js';

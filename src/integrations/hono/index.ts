@@ -77,12 +77,15 @@ export function auditRoutes(ledger: Ledger, options: HonoRoutesOptions = {}): Ho
   const app = new Hono();
   for (const r of AUDIT_ROUTES) {
     app.get(r.path, async (c) => {
-      const res = await handlers.handle(r.kind, c, { params: c.req.param() as Record<string, string>, query: c.req.query() });
+      const res = await handlers.handle(r.kind, c, {
+        params: c.req.param() as Record<string, string>,
+        query: c.req.query(),
+      });
       return c.json(res.body as object, res.status as 200);
     });
   }
   return app;
 }
 
-export { Auditor, type AuditorOptions, type AuditFailureInfo } from '../shared/auditor.js';
+export { type AuditFailureInfo, Auditor, type AuditorOptions } from '../shared/auditor.js';
 export { DEFAULT_DENY, DEFAULT_RECORDED_HEADERS, REDACTED } from '../shared/secrets.js';

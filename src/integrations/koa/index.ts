@@ -20,7 +20,9 @@ export type AuditMiddleware = Middleware & { auditor: Auditor };
 
 /** @koa/router sets `_matchedRoute`; other routers can be mapped with the `route` option. */
 function routePattern(ctx: Context): string | null {
-  const m = (ctx as Context & { _matchedRoute?: unknown; routerPath?: unknown })._matchedRoute ?? (ctx as { routerPath?: unknown }).routerPath;
+  const m =
+    (ctx as Context & { _matchedRoute?: unknown; routerPath?: unknown })._matchedRoute ??
+    (ctx as { routerPath?: unknown }).routerPath;
   return typeof m === 'string' ? m : null;
 }
 
@@ -48,7 +50,10 @@ export function auditMiddleware(ledger: Ledger, options: KoaAuditOptions = {}): 
       status,
       durationMs: performance.now() - t0,
       startedAt,
-      requestId: audit.requestId(ctx.get(audit.requestIdHeader) || undefined, (ctx.state as { requestId?: unknown })?.requestId),
+      requestId: audit.requestId(
+        ctx.get(audit.requestIdHeader) || undefined,
+        (ctx.state as { requestId?: unknown })?.requestId,
+      ),
       ip: ctx.ip || null,
       headers: ctx.headers,
       query: audit.wantsQuery ? ctx.query : undefined,
@@ -63,7 +68,9 @@ export function auditMiddleware(ledger: Ledger, options: KoaAuditOptions = {}): 
 }
 
 function statusOf(err: unknown): number {
-  const s = (err as { status?: unknown; statusCode?: unknown })?.status ?? (err as { statusCode?: unknown })?.statusCode;
+  const s =
+    (err as { status?: unknown; statusCode?: unknown })?.status ??
+    (err as { statusCode?: unknown })?.statusCode;
   return typeof s === 'number' && s >= 400 && s < 600 ? s : 500;
 }
 
@@ -79,9 +86,10 @@ export function auditRoutes(ledger: Ledger, options: KoaRoutesOptions = {}): Mid
     const r = await handlers.handle(match.kind, ctx, { params: match.params, query: ctx.query });
     ctx.status = r.status;
     ctx.body = r.body;
-    (ctx as Context & { routerPath?: string }).routerPath = prefix + (match.kind === 'entry' ? '/entries/:id' : `/${match.kind}`);
+    (ctx as Context & { routerPath?: string }).routerPath =
+      prefix + (match.kind === 'entry' ? '/entries/:id' : `/${match.kind}`);
   };
 }
 
-export { Auditor, type AuditorOptions, type AuditFailureInfo } from '../shared/auditor.js';
+export { type AuditFailureInfo, Auditor, type AuditorOptions } from '../shared/auditor.js';
 export { DEFAULT_DENY, DEFAULT_RECORDED_HEADERS, REDACTED } from '../shared/secrets.js';

@@ -25,12 +25,22 @@ export class SignLedgerAuditInterceptor implements NestInterceptor {
     options: SignLedgerModuleOptions,
   ) {
     const a = options.audit;
-    this.audit = a === false ? null : new RequestAudit<NestRequest>(ledger, { ...(a ?? {}), event: a?.event ?? 'audited_action', auditor });
+    this.audit =
+      a === false
+        ? null
+        : new RequestAudit<NestRequest>(ledger, {
+            ...(a ?? {}),
+            event: a?.event ?? 'audited_action',
+            auditor,
+          });
     this.auditAll = a !== false && a?.auditAll === true;
   }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const meta = this.reflector.getAllAndOverride<AuditedMeta | undefined>(AUDITED_METADATA, [context.getHandler(), context.getClass()]);
+    const meta = this.reflector.getAllAndOverride<AuditedMeta | undefined>(AUDITED_METADATA, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
     const audit = this.audit;
     if (!audit || (!meta && !this.auditAll) || context.getType() !== 'http') return next.handle();
     const http = context.switchToHttp();
@@ -66,7 +76,8 @@ export class SignLedgerAuditInterceptor implements NestInterceptor {
       data.action = meta?.action ?? handler;
       data.handler = handler;
       data.outcome = error === undefined ? 'success' : 'error';
-      if (meta?.body && req.body !== undefined) data.body = capSize(audit.policy.value(req.body, meta.body), 16_384);
+      if (meta?.body && req.body !== undefined)
+        data.body = capSize(audit.policy.value(req.body, meta.body), 16_384);
       if (meta?.result && result !== undefined && error === undefined) {
         data.result = capSize(audit.policy.value(result, meta.result), 16_384);
       }

@@ -1,4 +1,4 @@
-import { type DynamicModule, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import type { DynamicModule, OnApplicationShutdown, Provider } from '@nestjs/common';
 import { APP_INTERCEPTOR, Reflector } from '@nestjs/core';
 import type { Ledger } from '../../ledger/ledger.js';
 import { openLedger } from '../../open.js';
@@ -45,7 +45,8 @@ function coreProviders(): Provider[] {
     },
     {
       provide: LIFECYCLE,
-      useFactory: (ledger: Ledger, auditor: Auditor, o: SignLedgerModuleOptions) => new SignLedgerLifecycle(ledger, auditor, !o.ledger),
+      useFactory: (ledger: Ledger, auditor: Auditor, o: SignLedgerModuleOptions) =>
+        new SignLedgerLifecycle(ledger, auditor, !o.ledger),
       inject: [SIGNLEDGER_LEDGER, SIGNLEDGER_AUDITOR, SIGNLEDGER_OPTIONS],
     },
   ];
@@ -56,9 +57,11 @@ function coreProviders(): Provider[] {
  * `SIGNLEDGER_LEDGER`, `@InjectLedger()`), an Auditor, the `@Audited()` interceptor and, with
  * `routesPath`, the read-only audit controller.
  */
+// biome-ignore lint/complexity/noStaticOnlyClass: a Nest dynamic module is a class with static factories
 export class SignLedgerModule {
   static forRoot(options: SignLedgerModuleOptions): DynamicModule {
-    if (!options || typeof options !== 'object') throw new TypeError('SignLedgerModule.forRoot needs options');
+    if (!options || typeof options !== 'object')
+      throw new TypeError('SignLedgerModule.forRoot needs options');
     return {
       module: SignLedgerModule,
       global: options.global ?? true,
@@ -69,13 +72,18 @@ export class SignLedgerModule {
   }
 
   static forRootAsync(options: SignLedgerModuleAsyncOptions): DynamicModule {
-    if (!options || typeof options.useFactory !== 'function') throw new TypeError('SignLedgerModule.forRootAsync needs useFactory');
+    if (!options || typeof options.useFactory !== 'function')
+      throw new TypeError('SignLedgerModule.forRootAsync needs useFactory');
     return {
       module: SignLedgerModule,
       global: options.global ?? true,
       imports: options.imports ?? [],
       providers: [
-        { provide: SIGNLEDGER_OPTIONS, useFactory: options.useFactory, inject: (options.inject ?? []) as never[] },
+        {
+          provide: SIGNLEDGER_OPTIONS,
+          useFactory: options.useFactory,
+          inject: (options.inject ?? []) as never[],
+        },
         ...coreProviders(),
       ],
       controllers: options.routesPath ? [createAuditController(options.routesPath)] : [],

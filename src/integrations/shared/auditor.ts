@@ -3,8 +3,9 @@
  * throws, a failed append is reported (hook + counters) and kept in a bounded queue that is retried
  * with backoff and drained by `flush()`, so entries are surfaced rather than silently lost.
  */
-import type { Ledger } from '../../ledger/ledger.js';
+
 import { ValidationError } from '../../errors.js';
+import type { Ledger } from '../../ledger/ledger.js';
 
 export type AuditFailureReason =
   /** The append threw; the entry is queued for retry. */
@@ -256,6 +257,8 @@ function defaultOnError(): NonNullable<AuditorOptions['onError']> {
     last = now;
     const more = suppressed ? ` (${suppressed} more since the last report)` : '';
     suppressed = 0;
-    console.error(`signledger: audit entry not written (${info.reason}): ${(err as Error)?.message ?? err}${more}`);
+    console.error(
+      `signledger: audit entry not written (${info.reason}): ${(err as Error)?.message ?? err}${more}`,
+    );
   };
 }

@@ -140,7 +140,8 @@ export class RequestAudit<Req> {
     };
     const headers = this.policy.headers(f.headers, this.opts.headers ?? DEFAULT_RECORDED_HEADERS);
     if (headers && Object.keys(headers).length > 0) data.headers = headers;
-    if (this.wantsQuery && f.query !== undefined) data.query = capSize(this.policy.value(f.query, this.opts.query), max);
+    if (this.wantsQuery && f.query !== undefined)
+      data.query = capSize(this.policy.value(f.query, this.opts.query), max);
     if (this.wantsBody && f.body !== undefined && f.body !== null && f.body !== '') {
       data.body = capSize(this.policy.value(f.body, this.opts.body), max);
     }
@@ -155,7 +156,13 @@ export class RequestAudit<Req> {
     try {
       data = this.build(f, await this.actorOf(req));
     } catch (err) {
-      data = { event: this.opts.event ?? 'http_request', method: f.method, path: f.path, status: f.status, buildError: errorSummary(err) };
+      data = {
+        event: this.opts.event ?? 'http_request',
+        method: f.method,
+        path: f.path,
+        status: f.status,
+        buildError: errorSummary(err),
+      };
     }
     const p = this.auditor.record(data);
     if (this.awaitAppends) await p;

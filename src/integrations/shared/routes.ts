@@ -3,9 +3,10 @@
  * request to `RouteInput` and sends back `RouteResult`. Authorization denies by default: without an
  * `authorize` hook every call is answered 403.
  */
-import type { Ledger } from '../../ledger/ledger.js';
+
 import type { Entry } from '../../entry/types.js';
 import { CheckpointError, NotFoundError, SignLedgerError, ValidationError } from '../../errors.js';
+import type { Ledger } from '../../ledger/ledger.js';
 import type { InclusionProofData, SignedCheckpoint } from '../../verify/proofs.js';
 
 export type AuditRouteKind = 'entries' | 'entry' | 'checkpoint' | 'verify';
@@ -53,7 +54,8 @@ function firstString(v: unknown): string | undefined {
 function intParam(q: Record<string, unknown>, name: string, dflt: number, max: number): number {
   const raw = firstString(q[name]);
   if (raw === undefined || raw === '') return dflt;
-  if (!/^\d{1,15}$/.test(raw)) throw new ValidationError(`${name} must be a non-negative integer`, { path: `/${name}` });
+  if (!/^\d{1,15}$/.test(raw))
+    throw new ValidationError(`${name} must be a non-negative integer`, { path: `/${name}` });
   return Math.min(Number(raw), max);
 }
 
@@ -76,7 +78,9 @@ export class AuditRouteHandlers<Req> {
       return fail(
         403,
         'forbidden',
-        this.opts.authorize ? 'not allowed to read the audit log' : 'audit routes deny by default: configure an authorize hook',
+        this.opts.authorize
+          ? 'not allowed to read the audit log'
+          : 'audit routes deny by default: configure an authorize hook',
       );
     }
     try {
@@ -93,7 +97,8 @@ export class AuditRouteHandlers<Req> {
     } catch (err) {
       if (err instanceof ValidationError) return fail(400, 'bad_request', err.message);
       if (err instanceof NotFoundError) return fail(404, 'not_found', err.message);
-      if (err instanceof SignLedgerError) return fail(503, err.code.toLowerCase(), 'the audit log is unavailable');
+      if (err instanceof SignLedgerError)
+        return fail(503, err.code.toLowerCase(), 'the audit log is unavailable');
       return fail(500, 'internal', 'the audit log could not be read');
     }
   }
@@ -112,7 +117,8 @@ export class AuditRouteHandlers<Req> {
     const limit = intParam(q, 'limit', Math.min(this.opts.defaultLimit ?? 100, max), max);
     const offset = intParam(q, 'offset', 0, Number.MAX_SAFE_INTEGER);
     const orderRaw = firstString(q.order) ?? 'asc';
-    if (orderRaw !== 'asc' && orderRaw !== 'desc') throw new ValidationError('order must be asc or desc', { path: '/order' });
+    if (orderRaw !== 'asc' && orderRaw !== 'desc')
+      throw new ValidationError('order must be asc or desc', { path: '/order' });
     const [entries, head] = await Promise.all([
       this.ledger.getEntries({ limit, offset, order: orderRaw }),
       this.ledger.backend.readHead(),
@@ -171,7 +177,9 @@ export class AuditRouteHandlers<Req> {
 }
 
 /** Match a path relative to the mount point against the audit routes (for routers without params). */
-export function matchAuditRoute(path: string): { kind: AuditRouteKind; params: Record<string, string> } | null {
+export function matchAuditRoute(
+  path: string,
+): { kind: AuditRouteKind; params: Record<string, string> } | null {
   const p = path.replace(/\/+$/, '') || '/';
   if (p === '/entries') return { kind: 'entries', params: {} };
   if (p === '/checkpoint') return { kind: 'checkpoint', params: {} };

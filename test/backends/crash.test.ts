@@ -1,0 +1,43 @@
+/**
+ * A writer killed mid-append (SIGKILL, no cleanup) leaves no half-written entry and no gap: the
+ * server rolls its open transaction back and the next append continues the chain.
+ */
+import { describe, expect, it } from 'vitest';
+import { PostgreSQLBackend } from '../../src/backends/postgres/index.js';
+import { Ledger } from '../../src/ledger/ledger.js';
+import { dropPgPrefix } from '../conformance/factories/postgres.js';
+import { startChild } from './children.js';
+
+const PG = process.env.SIGNLEDGER_TEST_POSTGRES_URL;
+
+describe.skipIf(!PG)('postgres: a writer killed mid-append', () => {
+  it('leaves a chain that verifies and continues without a gap', async () => {
+    const prefix = `crash${process.pid}_`;
+    await dropPgPrefix(prefix);
+    const ledger = new Ledger({ backend: new PostgreSQLBackend({ connectionString: PG, tablePrefix: prefix }), name: 'victim' });
+    try {
+      await ledger.open();
+      for (let round = 0; round < 3; round++) {
+        const child = startChild({ LEDGER_BACKEND: 'postgres', LEDGER_PREFIX: prefix, LEDGER_NAME: 'victim', COUNT: '0', CONCURRENCY: '32' });
+        await child.ready;
+        // Let it get well into its append loop, then kill it without warning.
+        const start = (await ledger.getStats()).totalEntries;
+        while ((await ledger.getStats()).totalEntries < start + 300) await new Promise((r) => setTimeout(r, 20));
+        child.proc.kill('SIGKILL');
+        const r = await child.exited;
+        expect(r.signal).toBe('SIGKILL');
+        const own = await ledger.append({ after: 'crash', round });
+        const stats = await ledger.getStats();
+        expect(own.index).toBe(stats.totalEntries - 1);
+        const report = await ledger.verify();
+        expect(report.ok).toBe(true);
+        expect(report.entriesChecked).toBe(stats.totalEntries);
+      }
+      let i = 0;
+      for await (const e of ledger.entries()) expect(e.index).toBe(i++);
+    } finally {
+      await ledger.close();
+      await dropPgPrefix(prefix);
+    }
+  });
+});
