@@ -1,8 +1,15 @@
 export { InMemoryBackend } from './backends/memory/memory-backend.js';
+export { Compressor } from './compression/index.js';
 export { HASH_ALGORITHMS, type HashAlgorithm } from './crypto/hash.js';
 export { canonicalize, canonicalizeBytes, type JsonObject, type JsonValue } from './encoding/canonical.js';
 export type { Entry, EntryType, StoredEntry } from './entry/types.js';
 export * from './errors.js';
+export {
+  type BatchEntryError,
+  BatchProcessor,
+  type BatchProcessorOptions,
+  type BatchReport,
+} from './ledger/batch.js';
 export { Ledger, type Subscriber, type VerifyOptions } from './ledger/ledger.js';
 export { generateLogKey, type LogKey, resolveLogKey } from './ledger/log-key.js';
 export type {
@@ -15,6 +22,7 @@ export type {
   StructuredQueryOptions,
 } from './ledger/options.js';
 export { MerkleTree } from './merkle/tree.js';
+export { backendFromUrl, type LedgerConfig, openLedger, registerBackendScheme } from './open.js';
 export {
   type CheckpointInput,
   type ConsistencyProofData,

@@ -5,7 +5,7 @@ import { KeyRing } from '../crypto/signatures/keyring.js';
 import { resolveSigner } from '../crypto/signatures/resolve.js';
 import type { SignatureRecord, Signer } from '../crypto/signatures/types.js';
 import { canonicalize } from '../encoding/canonical.js';
-import { commitmentText, FORMAT_VERSION, leafText } from '../entry/commitment.js';
+import { commitmentText, FORMAT_VERSION, hashText, leafHashOfText, leafText } from '../entry/commitment.js';
 import { decodeEntry } from '../entry/decode.js';
 import { deepFreeze } from '../entry/freeze.js';
 import { immutableDate } from '../entry/immutable-date.js';
@@ -132,6 +132,12 @@ export class Ledger {
     this.name = options.name ?? 'default';
     if (options.hashAlgorithm !== undefined) assertHashAlgorithm(options.hashAlgorithm);
     this.backend = options.backend ?? lazyMemoryBackend();
+    if (options.compression !== undefined) {
+      if (typeof this.backend.useCompression !== 'function') {
+        throw new ConfigurationError(`the ${this.backend.kind} backend does not support compression`);
+      }
+      this.backend.useCompression(options.compression);
+    }
     this.cacheLimit = checkCount(options.maxEntriesMemory, 'maxEntriesMemory') ?? 1000;
     const maxBatch = checkCount(options.maxBatchSize, 'maxBatchSize') ?? 4096;
     if (maxBatch < 1) throw new ConfigurationError('maxBatchSize must be at least 1');
@@ -341,7 +347,7 @@ export class Ledger {
         timestamp: p.timestamp,
         type: p.type,
       });
-      const hash = digest(alg, Buffer.from(body, 'utf8'));
+      const hash = hashText(alg, body);
       const hex = hash.toString('hex');
       hashes[i] = hex;
       rows[i] = {
@@ -379,7 +385,7 @@ export class Ledger {
     for (let i = 0; i < items.length; i++) {
       const sigText = sigs[i]!.length ? canonicalize(sigs[i]) : null;
       rows[i]!.signatures = sigText;
-      leaves[i] = leafHash(Buffer.from(leafText(hashes[i]!, sigText), 'utf8'));
+      leaves[i] = leafHashOfText(leafText(hashes[i]!, sigText));
     }
     const frontier = frontierAppend(decodeFrontier(head.frontier, head.size), head.size, leaves).frontier;
     const tiles = appendLeavesToTiles(head.size, ctx.edgeTiles, leaves);

@@ -1,3 +1,4 @@
+import type { Compressor } from '../compression/compressor.js';
 import type { HashAlgorithm } from '../crypto/hash.js';
 import type { Signer } from '../crypto/signatures/types.js';
 import type { IntegrityError } from '../errors.js';
@@ -19,6 +20,11 @@ export interface LedgerOptions {
    * created with; passing a different one explicitly is refused.
    */
   hashAlgorithm?: HashAlgorithm;
+  /**
+   * Compress stored entries (SQLite and in-memory backends). Transparent: hashes, proofs and
+   * signatures are over the uncompressed canonical bytes.
+   */
+  compression?: Compressor;
   /** Signs checkpoints (C2SP signed note). A vkey string gives a verify-only ledger. */
   logKey?: LogKey | string;
   /** Checkpoint origin line; default the log key's name. */

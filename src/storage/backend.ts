@@ -5,6 +5,7 @@
  * nothing of canonical JSON or proof rules. The conformance suite in test/conformance runs unchanged
  * against every implementation.
  */
+import type { Compressor } from '../compression/compressor.js';
 import type { HashAlgorithm } from '../crypto/hash.js';
 import type { StoredEntry } from '../entry/types.js';
 import type { Tile, TileKey } from '../merkle/tiles.js';
@@ -127,6 +128,9 @@ export interface StorageBackend {
 
   stats(): Promise<StorageStats>;
   close(): Promise<void>;
+
+  /** Optional: store entry texts compressed (call before open). Backends without it refuse `compression`. */
+  useCompression?(compressor: Compressor): void;
 }
 
 export function emptyHead(emptyRoot: Buffer): Head {

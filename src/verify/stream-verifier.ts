@@ -5,7 +5,7 @@
  */
 import { digest, type HashAlgorithm } from '../crypto/hash.js';
 import type { SignatureRecord } from '../crypto/signatures/types.js';
-import { dataDigestOf, leafText } from '../entry/commitment.js';
+import { dataDigestOf, hashText, leafHashOfText, leafText } from '../entry/commitment.js';
 import { parseCommitment } from '../entry/decode.js';
 import type { StoredEntry } from '../entry/types.js';
 import type { IntegrityFailure } from '../errors.js';
@@ -129,7 +129,7 @@ export class StreamVerifier {
         ...where,
         message: `entry ${expected} has a malformed commitment`,
       });
-    const actualHash = digest(this.alg, Buffer.from(row.body, 'utf8'));
+    const actualHash = hashText(this.alg, row.body);
     if (!actualHash.equals(row.hash)) {
       return this.fail({
         kind: 'hash_mismatch',
@@ -211,7 +211,7 @@ export class StreamVerifier {
     }
     // Signatures are covered by the leaf; their validity is checked against the key policy.
     if (!this.queueSignatures(row, c.type, hashHex, c.timestamp, where, sigJobs)) return false;
-    this.pendingLeaves.push(leafHash(Buffer.from(leafText(hashHex, row.signatures), 'utf8')));
+    this.pendingLeaves.push(leafHashOfText(leafText(hashHex, row.signatures)));
     this.lastHash = hashHex;
     this.size++;
     this.entriesChecked++;

@@ -1,0 +1,216 @@
+/**
+ * Server backend benchmarks (PostgreSQL and Redis): concurrent appends per second from 1 process
+ * (64 concurrent callers) and from 4 processes (64 callers each), verification entries/s, and as the
+ * baseline a raw multi-row INSERT (PostgreSQL) / raw pipeline (Redis) of the same rows in groups of
+ * the same size. Median of >= 3 runs. Needs SIGNLEDGER_TEST_POSTGRES_URL / SIGNLEDGER_TEST_REDIS_URL
+ * (rows for an unset server are left out). `bench/run.ts` calls `benchServers`.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { PostgreSQLBackend } from '../src/backends/postgres/index.js';
+import { RedisBackend } from '../src/backends/redis/index.js';
+import { encodeEntry } from '../src/backends/redis/redis-backend.js';
+import type { StoredEntry } from '../src/entry/types.js';
+import { Ledger } from '../src/ledger/ledger.js';
+import type { StorageBackend } from '../src/storage/backend.js';
+
+export interface BenchRow {
+  name: string;
+  unit: string;
+  median: number;
+  min: number;
+  max: number;
+  baseline?: { name: string; median: number };
+  ratio?: number;
+}
+
+type Kind = 'postgres' | 'redis';
+const CALLERS = 64;
+const PROCS = 4;
+const SELF = fileURLToPath(import.meta.url);
+
+function makeBackend(kind: Kind, prefix: string): StorageBackend {
+  return kind === 'postgres'
+    ? new PostgreSQLBackend({ connectionString: process.env.SIGNLEDGER_TEST_POSTGRES_URL, tablePrefix: prefix })
+    : new RedisBackend({ url: process.env.SIGNLEDGER_TEST_REDIS_URL, prefix });
+}
+
+function event(i: number, worker = 0): Record<string, unknown> {
+  return { action: 'user_login', user_id: `user${i % 1000}`, ip_address: '192.168.1.1', worker, n: i };
+}
+
+async function appendConcurrently(ledger: Ledger, n: number, worker = 0): Promise<void> {
+  let next = 0;
+  const loop = async () => {
+    while (next < n) await ledger.append(event(next++, worker));
+  };
+  await Promise.all(Array.from({ length: CALLERS }, loop));
+}
+
+function stats(name: string, unit: string, xs: number[]): BenchRow {
+  const s = [...xs].sort((a, b) => a - b);
+  return { name, unit, median: s[Math.floor(s.length / 2)]!, min: s[0]!, max: s[s.length - 1]! };
+}
+
+/** Child mode: open, say "ready", wait for "go" on stdin, append, say "done". */
+async function child(): Promise<void> {
+  const kind = process.env.BENCH_KIND as Kind;
+  const ledger = new Ledger({ backend: makeBackend(kind, process.env.BENCH_PREFIX!), name: 'bench' });
+  await ledger.open();
+  process.stdout.write('ready\n');
+  await new Promise<void>((r) => process.stdin.once('data', () => r()));
+  await appendConcurrently(ledger, Number(process.env.BENCH_COUNT), Number(process.env.BENCH_WORKER));
+  await ledger.close();
+  process.stdout.write('done\n');
+}
+
+async function multiProcess(kind: Kind, prefix: string, perProc: number): Promise<number> {
+  const procs = Array.from({ length: PROCS }, (_, w) =>
+    spawn(process.execPath, ['--import', 'tsx', SELF], {
+      env: { ...process.env, BENCH_SERVERS_CHILD: '1', BENCH_KIND: kind, BENCH_PREFIX: prefix, BENCH_COUNT: String(perProc), BENCH_WORKER: String(w) },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    }),
+  );
+  const waitFor = (p: (typeof procs)[number], word: string) =>
+    new Promise<void>((resolve, reject) => {
+      let out = '';
+      p.stdout!.on('data', (b: Buffer) => {
+        out += b.toString();
+        if (out.includes(`${word}\n`)) resolve();
+      });
+      p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`bench child exited with ${code}`))));
+    });
+  await Promise.all(procs.map((p) => waitFor(p, 'ready')));
+  const done = Promise.all(procs.map((p) => waitFor(p, 'done')));
+  const t = performance.now();
+  for (const p of procs) p.stdin!.write('go\n');
+  await done;
+  const s = (performance.now() - t) / 1000;
+  for (const p of procs) p.stdin!.end();
+  return (PROCS * perProc) / s;
+}
+
+async function rawBaseline(kind: Kind, rows: StoredEntry[], scratch: string): Promise<number> {
+  const group = CALLERS;
+  if (kind === 'postgres') {
+    const pg = (await import('pg')).default;
+    const c = new pg.Client({ connectionString: process.env.SIGNLEDGER_TEST_POSTGRES_URL });
+    await c.connect();
+    try {
+      await c.query(`DROP TABLE IF EXISTS ${scratch}`);
+      await c.query(
+        `CREATE TABLE ${scratch} (idx bigint PRIMARY KEY, id text, ts bigint, hash bytea, body text, data text, salt bytea, sigs text)`,
+      );
+      const t = performance.now();
+      for (let i = 0; i < rows.length; i += group) {
+        const g = rows.slice(i, i + group);
+        const values: unknown[] = [];
+        const tuples = g.map((r, j) => {
+          values.push(r.index, r.id, r.timestampMs, r.hash, r.body, r.data, r.salt, r.signatures);
+          const b = j * 8;
+          return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8})`;
+        });
+        await c.query(`INSERT INTO ${scratch} VALUES ${tuples.join(', ')}`, values);
+      }
+      const rate = rows.length / ((performance.now() - t) / 1000);
+      await c.query(`DROP TABLE ${scratch}`);
+      return rate;
+    } finally {
+      await c.end();
+    }
+  }
+  const { Redis } = await import('ioredis');
+  const c = new Redis(process.env.SIGNLEDGER_TEST_REDIS_URL!);
+  try {
+    const key = `${scratch}:raw`;
+    await c.del(key, `${key}:d`);
+    const t = performance.now();
+    for (let i = 0; i < rows.length; i += group) {
+      const p = c.pipeline();
+      for (const r of rows.slice(i, i + group)) {
+        const { entry, data } = encodeEntry(r);
+        p.hset(key, String(r.index), entry);
+        p.hset(`${key}:d`, String(r.index), data);
+      }
+      await p.exec();
+    }
+    const rate = rows.length / ((performance.now() - t) / 1000);
+    await c.del(key, `${key}:d`);
+    return rate;
+  } finally {
+    c.disconnect();
+  }
+}
+
+async function cleanup(kind: Kind, prefix: string): Promise<void> {
+  if (kind === 'postgres') {
+    const { dropPgPrefix } = await import('../test/conformance/factories/postgres.js');
+    await dropPgPrefix(prefix);
+  } else {
+    const { dropRedisPrefix } = await import('../test/conformance/factories/redis.js');
+    await dropRedisPrefix(prefix);
+  }
+}
+
+async function benchKind(kind: Kind, quick: boolean): Promise<BenchRow[]> {
+  const runs = 3;
+  const n = quick ? 5000 : 20000;
+  const perProc = quick ? 2500 : 10000;
+  const one: number[] = [];
+  const four: number[] = [];
+  const verify: number[] = [];
+  const raw: number[] = [];
+  const label = kind === 'postgres' ? 'PostgreSQL' : 'Redis';
+  for (let r = 0; r < runs; r++) {
+    const prefix = kind === 'postgres' ? `bench${process.pid}_${r}_` : `slbench:${process.pid}:${r}:`;
+    await cleanup(kind, prefix);
+    try {
+      const ledger = new Ledger({ backend: makeBackend(kind, prefix), name: 'bench' });
+      await ledger.open();
+      let t = performance.now();
+      await appendConcurrently(ledger, n);
+      one.push(n / ((performance.now() - t) / 1000));
+      t = performance.now();
+      const report = await ledger.verify();
+      if (!report.ok) throw new Error(`${label} bench ledger failed verification`);
+      verify.push(report.entriesChecked / ((performance.now() - t) / 1000));
+      const rows: StoredEntry[] = [];
+      for await (const chunk of ledger.backend.scan()) rows.push(...chunk);
+      raw.push(await rawBaseline(kind, rows, kind === 'postgres' ? `bench${process.pid}_raw` : `slbench:${process.pid}`));
+      await ledger.close();
+      await cleanup(kind, prefix);
+      four.push(await multiProcess(kind, prefix, perProc));
+    } finally {
+      await cleanup(kind, prefix);
+    }
+  }
+  const base = stats(`${label} raw ${kind === 'postgres' ? 'multi-row INSERT' : 'pipeline HSET'} (groups of ${CALLERS})`, 'rows/s', raw);
+  const withBase = (row: BenchRow): BenchRow => ({
+    ...row,
+    baseline: { name: base.name, median: base.median },
+    ratio: row.median / base.median,
+  });
+  return [
+    withBase(stats(`${label} append, 1 process x ${CALLERS} callers`, 'appends/s', one)),
+    withBase(stats(`${label} append, ${PROCS} processes x ${CALLERS} callers`, 'appends/s', four)),
+    stats(`${label} verify (streamed from ${label})`, 'entries/s', verify),
+    base,
+  ];
+}
+
+export async function benchServers(opts: { quick: boolean }): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  if (process.env.SIGNLEDGER_TEST_POSTGRES_URL) rows.push(...(await benchKind('postgres', opts.quick)));
+  if (process.env.SIGNLEDGER_TEST_REDIS_URL) rows.push(...(await benchKind('redis', opts.quick)));
+  return rows;
+}
+
+if (process.env.BENCH_SERVERS_CHILD === '1' && process.argv[1] === SELF) {
+  await child();
+} else if (process.argv[1] === SELF) {
+  // Run directly: print the rows.
+  for (const r of await benchServers({ quick: process.argv.includes('--quick') })) {
+    const ratio = r.ratio === undefined ? '' : `  (${r.ratio.toFixed(2)}x ${r.baseline!.name})`;
+    console.log(`${r.name}: ${Math.round(r.median)} ${r.unit} [${Math.round(r.min)}..${Math.round(r.max)}]${ratio}`);
+  }
+}
