@@ -22,6 +22,8 @@ const candidates: Record<string, string> = {
   hono: 'src/integrations/hono/index.ts',
   koa: 'src/integrations/koa/index.ts',
   bullmq: 'src/integrations/bullmq/index.ts',
+  // Loaded by parallel verification as new URL('./verify-worker.mjs', import.meta.url).
+  'verify-worker': 'src/ledger/verify-worker.ts',
 };
 const entry = Object.fromEntries(Object.entries(candidates).filter(([, f]) => existsSync(f)));
 
@@ -58,6 +60,7 @@ export default defineConfig([
     outDir: 'dist',
     clean: true,
     sourcemap: false,
+    shims: true,
     external,
   },
   {

@@ -14,7 +14,7 @@ import { benchMemory } from './lib/memory.js';
 import { benchReads } from './lib/reads.js';
 import { benchStorage } from './lib/storage.js';
 
-const SECTIONS = ['appends', 'reads', 'storage', 'memory', 'servers', 'bundle'] as const;
+const SECTIONS = ['appends', 'reads', 'storage', 'memory', 'signatures', 'servers', 'bundle'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function parseArgs(argv: string[]): { quick: boolean; only: Section | null } {
@@ -68,6 +68,25 @@ if (want('memory')) {
   figures.push(benchMemory(quick ? 20_000 : 100_000, runs));
 }
 
+/**
+ * The server benchmarks need PostgreSQL and Redis: use the test servers when their URLs are set,
+ * otherwise start the project's own on 127.0.0.1 (scripts/services.sh) for this run.
+ */
+async function startServicesIfNeeded(): Promise<void> {
+  if (!want('servers') || process.env.SIGNLEDGER_TEST_POSTGRES_URL || process.env.SIGNLEDGER_NO_SERVICES) return;
+  const { execFileSync } = await import('node:child_process');
+  const { readFileSync } = await import('node:fs');
+  try {
+    execFileSync('bash', [join(here, '..', 'scripts', 'services.sh'), 'start'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    for (const line of readFileSync(join(here, '..', '.tmp', 'services.env'), 'utf8').split('\n')) {
+      const m = /^export (\w+)=(.*)$/.exec(line);
+      if (m) process.env[m[1]!] = m[2]!;
+    }
+  } catch (err) {
+    notes.push(`servers: could not start PostgreSQL/Redis (${(err as Error).message})`);
+  }
+}
+
 /** Sections written by others: run them when their module exists. */
 async function optional(section: Section, file: string, fn: string, needsServer: boolean): Promise<void> {
   if (!want(section)) return;
@@ -104,6 +123,8 @@ async function optional(section: Section, file: string, fn: string, needsServer:
     notes.push(...(r.notes ?? []));
   }
 }
+await optional('signatures', 'signatures.ts', 'benchSignatures', false);
+await startServicesIfNeeded();
 await optional('servers', 'servers.ts', 'benchServers', true);
 await optional('bundle', 'verify-bundle.ts', 'benchVerifyBundle', false);
 

@@ -31,7 +31,10 @@ const SELF = fileURLToPath(import.meta.url);
 
 function makeBackend(kind: Kind, prefix: string): StorageBackend {
   return kind === 'postgres'
-    ? new PostgreSQLBackend({ connectionString: process.env.SIGNLEDGER_TEST_POSTGRES_URL, tablePrefix: prefix })
+    ? new PostgreSQLBackend({
+        connectionString: process.env.SIGNLEDGER_TEST_POSTGRES_URL,
+        tablePrefix: prefix,
+      })
     : new RedisBackend({ url: process.env.SIGNLEDGER_TEST_REDIS_URL, prefix });
 }
 
@@ -67,7 +70,14 @@ async function child(): Promise<void> {
 async function multiProcess(kind: Kind, prefix: string, perProc: number): Promise<number> {
   const procs = Array.from({ length: PROCS }, (_, w) =>
     spawn(process.execPath, ['--import', 'tsx', SELF], {
-      env: { ...process.env, BENCH_SERVERS_CHILD: '1', BENCH_KIND: kind, BENCH_PREFIX: prefix, BENCH_COUNT: String(perProc), BENCH_WORKER: String(w) },
+      env: {
+        ...process.env,
+        BENCH_SERVERS_CHILD: '1',
+        BENCH_KIND: kind,
+        BENCH_PREFIX: prefix,
+        BENCH_COUNT: String(perProc),
+        BENCH_WORKER: String(w),
+      },
       stdio: ['pipe', 'pipe', 'inherit'],
     }),
   );
@@ -176,7 +186,13 @@ async function benchKind(kind: Kind, quick: boolean): Promise<BenchRow[]> {
       verify.push(report.entriesChecked / ((performance.now() - t) / 1000));
       const rows: StoredEntry[] = [];
       for await (const chunk of ledger.backend.scan()) rows.push(...chunk);
-      raw.push(await rawBaseline(kind, rows, kind === 'postgres' ? `bench${process.pid}_raw` : `slbench:${process.pid}`));
+      raw.push(
+        await rawBaseline(
+          kind,
+          rows,
+          kind === 'postgres' ? `bench${process.pid}_raw` : `slbench:${process.pid}`,
+        ),
+      );
       await ledger.close();
       await cleanup(kind, prefix);
       four.push(await multiProcess(kind, prefix, perProc));
@@ -184,7 +200,11 @@ async function benchKind(kind: Kind, quick: boolean): Promise<BenchRow[]> {
       await cleanup(kind, prefix);
     }
   }
-  const base = stats(`${label} raw ${kind === 'postgres' ? 'multi-row INSERT' : 'pipeline HSET'} (groups of ${CALLERS})`, 'rows/s', raw);
+  const base = stats(
+    `${label} raw ${kind === 'postgres' ? 'multi-row INSERT' : 'pipeline HSET'} (groups of ${CALLERS})`,
+    'rows/s',
+    raw,
+  );
   const withBase = (row: BenchRow): BenchRow => ({
     ...row,
     baseline: { name: base.name, median: base.median },
@@ -211,6 +231,8 @@ if (process.env.BENCH_SERVERS_CHILD === '1' && process.argv[1] === SELF) {
   // Run directly: print the rows.
   for (const r of await benchServers({ quick: process.argv.includes('--quick') })) {
     const ratio = r.ratio === undefined ? '' : `  (${r.ratio.toFixed(2)}x ${r.baseline!.name})`;
-    console.log(`${r.name}: ${Math.round(r.median)} ${r.unit} [${Math.round(r.min)}..${Math.round(r.max)}]${ratio}`);
+    console.log(
+      `${r.name}: ${Math.round(r.median)} ${r.unit} [${Math.round(r.min)}..${Math.round(r.max)}]${ratio}`,
+    );
   }
 }

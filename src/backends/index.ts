@@ -11,3 +11,6 @@ export type {
 } from '../storage/backend.js';
 export { InMemoryBackend } from './memory/memory-backend.js';
 export { SQLiteBackend, type SQLiteBackendOptions } from './sqlite/sqlite-backend.js';
+export { PostgreSQLBackend, type PostgreSQLBackendOptions } from './postgres/postgres-backend.js';
+export { RedisBackend, type RedisBackendOptions } from './redis/redis-backend.js';
+export { MongoDBBackend, type MongoDBBackendOptions } from './mongodb/mongodb-backend.js';

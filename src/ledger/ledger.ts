@@ -60,6 +60,7 @@ import type {
   SignerLike,
   StructuredQueryOptions,
 } from './options.js';
+import { verifyInParallel } from './parallel-verify.js';
 import { PartialGroupError, Sequencer } from './sequencer.js';
 
 /** One queued append: the position-independent part plus who signs and what it erases. */
@@ -82,6 +83,13 @@ export interface VerifyOptions {
   incremental?: boolean;
   /** Called after each chunk with entries checked so far (progress bars). */
   onProgress?: (checked: number, total: number) => void;
+  /**
+   * Verify on worker threads when the backend allows it (SQLite files): `true`/unset = when at least
+   * `parallelThreshold` entries are to be checked; `false` = never; a number = that many threads.
+   */
+  parallel?: boolean | number;
+  /** Default 50,000. */
+  parallelThreshold?: number;
 }
 
 function toMs(t: Date | number | string | undefined, what: string): number | undefined {
@@ -1005,13 +1013,35 @@ export class Ledger {
     }
     if (!failure) {
       const total = head.size;
-      for await (const chunk of this.backend.scan({
-        fromIndex: v.fromIndex,
-        toIndex: head.size,
-        chunkSize: 4096,
-      })) {
-        if (!(await v.push(chunk))) break;
-        options.onProgress?.(v.fromIndex + v.entriesChecked, total);
+      const spec = this.backend.parallelScanSpec?.() ?? null;
+      const threshold = options.parallelThreshold ?? 50_000;
+      const ring = explicitKeys === undefined ? this.implicitKeys : explicitKeys instanceof KeyRing ? explicitKeys : null;
+      if (spec && ring && options.parallel !== false && head.size - v.fromIndex >= threshold) {
+        try {
+          const r = await verifyInParallel(v, {
+            spec,
+            ledgerId: meta.ledgerId,
+            hashAlgorithm: meta.hashAlgorithm,
+            from: v.fromIndex,
+            to: head.size,
+            keyring: ring.toJSON(),
+            lenientUnknownKeys: explicitKeys === undefined,
+            requireSignatures: required,
+            threads: typeof options.parallel === 'number' ? options.parallel : undefined,
+            onProgress: (n) => options.onProgress?.(v.fromIndex + n, total),
+          });
+          if (r.unknownKeySignatures > 0) {
+            notChecked.push('signatures by keys this ledger was not given (pass `keys`, a KeyRing, to check them)');
+          }
+        } catch {
+          // Workers could not run here (or died): finish on this thread from where they stopped.
+        }
+      }
+      if (v.ok && v.verifiedSize < head.size) {
+        for await (const chunk of this.backend.scan({ fromIndex: v.verifiedSize, toIndex: head.size, chunkSize: 4096 })) {
+          if (!(await v.push(chunk))) break;
+          options.onProgress?.(v.verifiedSize, total);
+        }
       }
     }
     if (!failure && !v.failure && v.pendingRedactions.size > 0) {

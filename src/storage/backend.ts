@@ -129,8 +129,18 @@ export interface StorageBackend {
   stats(): Promise<StorageStats>;
   close(): Promise<void>;
 
+  /** Optional: how worker threads can open their own reader of this store (parallel verification). */
+  parallelScanSpec?(): ParallelScanSpec | null;
+
   /** Optional: store entry texts compressed (call before open). Backends without it refuse `compression`. */
   useCompression?(compressor: Compressor): void;
+}
+
+/** Enough for a worker thread to open its own read-only view of a store (structured-clone friendly). */
+export interface ParallelScanSpec {
+  kind: 'sqlite';
+  path: string;
+  name: string;
 }
 
 export function emptyHead(emptyRoot: Buffer): Head {

@@ -17,3 +17,15 @@ export {
   StreamVerifier,
   type VerifiedState,
 } from './stream-verifier.js';
+export {
+  type BundleFiles,
+  type BundleManifest,
+  type BundleReport,
+  formatProofFile,
+  parseProofFile,
+  type ProofReport,
+  type VerifyBundleOptions,
+  type VerifyProofOptions,
+  verifyBundle,
+  verifyProofFile,
+} from './bundle.js';

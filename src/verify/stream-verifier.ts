@@ -3,14 +3,13 @@
  * redactions still waiting for their record). Pure over rows: the ledger, the CLI and the offline
  * bundle verifier all feed it. It recomputes every hash it can and trusts no stored hash.
  */
-import { digest, type HashAlgorithm } from '../crypto/hash.js';
+import { HASH_LENGTHS, type HashAlgorithm } from '../crypto/hash.js';
 import type { SignatureRecord } from '../crypto/signatures/types.js';
 import { dataDigestOf, hashText, leafHashOfText, leafText } from '../entry/commitment.js';
 import { parseCommitment } from '../entry/decode.js';
 import type { StoredEntry } from '../entry/types.js';
 import type { IntegrityFailure } from '../errors.js';
 import { type Frontier, frontierAppend, frontierRoot } from '../merkle/frontier.js';
-import { leafHash } from '../merkle/hash.js';
 
 /** Result of checking one signature; KeyRing.check returns this shape. */
 export type SignatureCheck = { ok: true; keyId: string } | { ok: false; kind: string; message: string };
@@ -49,9 +48,39 @@ export interface StreamVerifierOptions {
   start?: VerifiedState;
   /** Expected roots at given sizes (stored or trusted checkpoints), hex or bytes. */
   expectedRoots?: ReadonlyMap<number, { root: Buffer; label: string }>;
+  /**
+   * Segment mode (parallel verification): verify rows from `start.size` on, collecting leaf hashes
+   * instead of building the tree; the coordinator absorbs the segment with `absorbSegment`.
+   */
+  segment?: boolean;
+}
+
+/** What a segment verifier hands back to the coordinator (structured-clone friendly). */
+export interface SegmentResult {
+  from: number;
+  /** The previous hash the segment was verified against (the stored hash of entry from-1). */
+  startPrev: string | null;
+  count: number;
+  lastHash: string | null;
+  /** count × 32 bytes of leaf hashes, in order. */
+  leaves: Uint8Array;
+  failure: IntegrityFailure | null;
+  /** Redaction records seen: [target index, target data digest]. */
+  records: [number, string][];
+  /** Erased entries whose record was not in the segment. */
+  awaiting: [number, string][];
+  /** Erased entries resolved inside the segment. */
+  redacted: number[];
+  signaturesChecked: number;
 }
 
 const REDACTION_KEYS = ['reason', 'redacts'];
+/** Ids the fast path may splice into a commitment text (ours are UUIDs): nothing JSON would escape. */
+const SAFE_ID = /^[0-9A-Za-z-]{1,64}$/;
+/** Offset of the data digest's hex in a commitment text: after `{"dataDigest":"`. */
+const DIGEST_AT = 15;
+const EVENT_END = 'event","v":1}';
+const REDACTION_END = 'redaction","v":1}';
 
 export class StreamVerifier {
   private readonly alg: HashAlgorithm;
@@ -62,6 +91,7 @@ export class StreamVerifier {
   private lastHash: string | null;
   private frontier: Frontier;
   private pendingLeaves: Buffer[] = [];
+  private rootCheckedAt = -1;
   /** index → dataDigest of erased entries whose redaction record has not been seen yet. */
   private readonly awaitingRecord = new Map<number, string>();
   /** index → dataDigest named by redaction records, to match erased entries seen later (never happens in order, kept for safety). */
@@ -72,8 +102,16 @@ export class StreamVerifier {
   rootsChecked = 0;
   failure: IntegrityFailure | null = null;
 
+  private readonly hexLength: number;
+  private readonly segment: boolean;
+  private readonly collected: Buffer[] = [];
+  /** Redaction records seen: [target index, target data digest]. */
+  readonly redactionRecords: [number, string][] = [];
+
   constructor(o: StreamVerifierOptions) {
+    this.segment = o.segment ?? false;
     this.alg = o.hashAlgorithm;
+    this.hexLength = HASH_LENGTHS[o.hashAlgorithm] * 2;
     this.ledgerId = o.ledgerId;
     this.sig = o.signatures;
     this.expectedRoots = o.expectedRoots ?? new Map();
@@ -81,6 +119,11 @@ export class StreamVerifier {
     this.fromIndex = this.size;
     this.lastHash = o.start?.lastHash ?? null;
     this.frontier = o.start?.frontier ?? [];
+  }
+
+  /** Entries verified so far, counting from 0 (the next expected index). */
+  get verifiedSize(): number {
+    return this.size;
   }
 
   get ok(): boolean {
@@ -122,6 +165,107 @@ export class StreamVerifier {
         actual: String(row.index),
       });
     }
+    if (this.fastCheck(row, sigJobs)) return this.failure === null;
+    return this.slowCheck(row, sigJobs);
+  }
+
+  /**
+   * The common case without parsing: rebuild the commitment text from what the verifier already
+   * knows (index, ledger, previous hash, the id and time columns, the recomputed data digest) and
+   * compare it with the stored bytes around the metadata. Any mismatch, however small, falls back to
+   * `slowCheck`, which parses the commitment and names the failure precisely.
+   */
+  private fastCheck(row: StoredEntry, sigJobs: Promise<boolean>[]): boolean {
+    const body = row.body;
+    const ms = row.timestampMs;
+    if (typeof body !== 'string' || !SAFE_ID.test(row.id) || !Number.isSafeInteger(ms)) return false;
+    const hash = hashText(this.alg, body);
+    if (!hash.equals(row.hash)) return false;
+    let dd: string;
+    const erased = row.data === null;
+    if (!erased && row.salt !== null) {
+      dd = dataDigestOf(this.alg, row.salt, row.data as string).toString('hex');
+    } else if (erased && row.salt === null) {
+      dd = body.slice(DIGEST_AT, DIGEST_AT + this.hexLength);
+    } else {
+      return false;
+    }
+    const prefix =
+      '{"dataDigest":"' +
+      dd +
+      '","id":"' +
+      row.id +
+      '","index":' +
+      this.size +
+      ',"ledger":"' +
+      this.ledgerId +
+      '","metadata":';
+    if (!body.startsWith(prefix)) return false;
+    let iso: string;
+    try {
+      iso = new Date(ms).toISOString();
+    } catch {
+      return false;
+    }
+    const tail =
+      ',"prev":' +
+      (this.lastHash === null ? 'null' : '"' + this.lastHash + '"') +
+      ',"timestamp":"' +
+      iso +
+      '","type":"';
+    let type: 'event' | 'redaction';
+    let suffixLength: number;
+    if (body.endsWith(tail + EVENT_END)) {
+      type = 'event';
+      suffixLength = tail.length + EVENT_END.length;
+    } else if (body.endsWith(tail + REDACTION_END)) {
+      type = 'redaction';
+      suffixLength = tail.length + REDACTION_END.length;
+    } else {
+      return false;
+    }
+    if (body.length - suffixLength < prefix.length + 2) return false;
+    const meta = body.slice(prefix.length, body.length - suffixLength);
+    if (meta !== '{}') {
+      try {
+        const m = JSON.parse(meta);
+        if (typeof m !== 'object' || m === null || Array.isArray(m)) return false;
+      } catch {
+        return false;
+      }
+    }
+    const where = { index: row.index, id: row.id };
+    if (erased) {
+      if (type === 'redaction') return false;
+      this.awaitingRecord.set(this.size, dd);
+    } else if (type === 'redaction' && !this.checkRedactionRecord(row.data as string, where)) {
+      return true;
+    }
+    const hashHex = hash.toString('hex');
+    if (!this.queueSignatures(row, type, hashHex, iso, where, sigJobs)) return true;
+    this.accept(hashHex, row.signatures);
+    return true;
+  }
+
+  private accept(hashHex: string, signatures: string | null): void {
+    const leaf = leafHashOfText(leafText(hashHex, signatures));
+    if (this.segment) {
+      this.collected.push(leaf);
+      this.lastHash = hashHex;
+      this.size++;
+      this.entriesChecked++;
+      return;
+    }
+    this.pendingLeaves.push(leaf);
+    this.lastHash = hashHex;
+    this.size++;
+    this.entriesChecked++;
+    if (this.expectedRoots.has(this.size) || this.pendingLeaves.length >= 4096) this.flushLeaves();
+  }
+
+  private slowCheck(row: StoredEntry, sigJobs: Promise<boolean>[]): boolean {
+    const expected = this.size;
+    const where = { index: row.index, id: row.id };
     const c = parseCommitment(row.body);
     if (c === null)
       return this.fail({
@@ -211,11 +355,7 @@ export class StreamVerifier {
     }
     // Signatures are covered by the leaf; their validity is checked against the key policy.
     if (!this.queueSignatures(row, c.type, hashHex, c.timestamp, where, sigJobs)) return false;
-    this.pendingLeaves.push(leafHashOfText(leafText(hashHex, row.signatures)));
-    this.lastHash = hashHex;
-    this.size++;
-    this.entriesChecked++;
-    if (this.expectedRoots.has(this.size) || this.pendingLeaves.length >= 4096) this.flushLeaves();
+    this.accept(hashHex, row.signatures);
     return this.failure === null;
   }
 
@@ -249,6 +389,7 @@ export class StreamVerifier {
         message: `redaction record ${where.index} is malformed`,
       });
     }
+    this.redactionRecords.push([r.index, r.dataDigest]);
     const awaited = this.awaitingRecord.get(r.index);
     if (awaited !== undefined) {
       if (awaited !== r.dataDigest) {
@@ -343,12 +484,13 @@ export class StreamVerifier {
   }
 
   private flushLeaves(): void {
-    if (this.pendingLeaves.length === 0 && !this.expectedRoots.has(this.size)) return;
+    if (this.pendingLeaves.length === 0 && (!this.expectedRoots.has(this.size) || this.rootCheckedAt === this.size)) return;
     const before = this.size - this.pendingLeaves.length;
     this.frontier = frontierAppend(this.frontier, before, this.pendingLeaves).frontier;
     this.pendingLeaves = [];
-    const exp = this.expectedRoots.get(this.size);
+    const exp = this.rootCheckedAt === this.size ? undefined : this.expectedRoots.get(this.size);
     if (exp) {
+      this.rootCheckedAt = this.size;
       const root = frontierRoot(this.frontier);
       this.rootsChecked++;
       if (!root.equals(exp.root)) {
@@ -361,6 +503,62 @@ export class StreamVerifier {
         });
       }
     }
+  }
+
+  /** Segment mode: the result to hand to the coordinator. */
+  segmentResult(startPrev: string | null): SegmentResult {
+    return {
+      from: this.fromIndex,
+      startPrev,
+      count: this.entriesChecked,
+      lastHash: this.lastHash,
+      leaves: Buffer.concat(this.collected),
+      failure: this.failure,
+      records: this.redactionRecords,
+      awaiting: [...this.awaitingRecord],
+      redacted: this.redacted,
+      signaturesChecked: this.signaturesChecked,
+    };
+  }
+
+  /**
+   * Coordinator side of parallel verification: take a segment verified elsewhere, in order. Links
+   * it to what came before, settles redactions across segments and feeds its leaves to the tree.
+   */
+  absorbSegment(seg: SegmentResult): boolean {
+    if (this.failure) return false;
+    if (seg.from !== this.size || seg.startPrev !== this.lastHash) {
+      return this.fail({
+        kind: 'broken_link',
+        index: seg.from,
+        message: `entry ${seg.from} does not link to the entry before it`,
+        expected: String(this.lastHash),
+        actual: String(seg.startPrev),
+      });
+    }
+    for (const [index, digest] of seg.records) {
+      const awaited = this.awaitingRecord.get(index);
+      if (awaited === undefined) continue;
+      if (awaited !== digest) {
+        return this.fail({ kind: 'redaction_invalid', index, message: `a redaction record names the wrong digest for entry ${index}` });
+      }
+      this.awaitingRecord.delete(index);
+      this.redacted.push(index);
+    }
+    for (const [index, digest] of seg.awaiting) this.awaitingRecord.set(index, digest);
+    this.redacted.push(...seg.redacted);
+    this.signaturesChecked += seg.signaturesChecked;
+    const leaves = Buffer.from(seg.leaves.buffer, seg.leaves.byteOffset, seg.leaves.byteLength);
+    for (let i = 0; i < seg.count; i++) {
+      this.pendingLeaves.push(leaves.subarray(i * 32, i * 32 + 32));
+      this.size++;
+      this.entriesChecked++;
+      if (this.expectedRoots.has(this.size) || this.pendingLeaves.length >= 4096) this.flushLeaves();
+      if (this.failure) return false;
+    }
+    this.lastHash = seg.lastHash;
+    if (seg.failure) return this.fail(seg.failure);
+    return true;
   }
 
   /** Finish the stream: the verified state (for incremental runs) and the recomputed root. */

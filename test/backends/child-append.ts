@@ -13,7 +13,11 @@ const kind = env.LEDGER_BACKEND;
 const prefix = env.LEDGER_PREFIX ?? '';
 const backend: StorageBackend =
   kind === 'postgres'
-    ? new PostgreSQLBackend({ connectionString: env.SIGNLEDGER_TEST_POSTGRES_URL, tablePrefix: prefix, max: 2 })
+    ? new PostgreSQLBackend({
+        connectionString: env.SIGNLEDGER_TEST_POSTGRES_URL,
+        tablePrefix: prefix,
+        max: 2,
+      })
     : new RedisBackend({ url: env.SIGNLEDGER_TEST_REDIS_URL, prefix });
 const ledger = new Ledger({ backend, name: env.LEDGER_NAME ?? 'default' });
 await ledger.open();

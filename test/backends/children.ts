@@ -28,7 +28,12 @@ export function startChild(env: Record<string, string>): Child {
   proc.stderr!.on('data', (b: Buffer) => {
     err += b.toString();
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }>((resolve) => {
+  const exited = new Promise<{
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    out: string;
+    err: string;
+  }>((resolve) => {
     proc.on('exit', (code, signal) => {
       onReady();
       resolve({ code, signal, out, err });

@@ -14,15 +14,25 @@ describe.skipIf(!PG)('postgres: a writer killed mid-append', () => {
   it('leaves a chain that verifies and continues without a gap', async () => {
     const prefix = `crash${process.pid}_`;
     await dropPgPrefix(prefix);
-    const ledger = new Ledger({ backend: new PostgreSQLBackend({ connectionString: PG, tablePrefix: prefix }), name: 'victim' });
+    const ledger = new Ledger({
+      backend: new PostgreSQLBackend({ connectionString: PG, tablePrefix: prefix }),
+      name: 'victim',
+    });
     try {
       await ledger.open();
       for (let round = 0; round < 3; round++) {
-        const child = startChild({ LEDGER_BACKEND: 'postgres', LEDGER_PREFIX: prefix, LEDGER_NAME: 'victim', COUNT: '0', CONCURRENCY: '32' });
+        const child = startChild({
+          LEDGER_BACKEND: 'postgres',
+          LEDGER_PREFIX: prefix,
+          LEDGER_NAME: 'victim',
+          COUNT: '0',
+          CONCURRENCY: '32',
+        });
         await child.ready;
         // Let it get well into its append loop, then kill it without warning.
         const start = (await ledger.getStats()).totalEntries;
-        while ((await ledger.getStats()).totalEntries < start + 300) await new Promise((r) => setTimeout(r, 20));
+        while ((await ledger.getStats()).totalEntries < start + 300)
+          await new Promise((r) => setTimeout(r, 20));
         child.proc.kill('SIGKILL');
         const r = await child.exited;
         expect(r.signal).toBe('SIGKILL');

@@ -16,7 +16,13 @@ vi.mock('mongodb', () => {
   throw new Error("Cannot find package 'mongodb'");
 });
 
-const meta = () => ({ formatVersion: 1, ledgerId: 'x', name: 'default', hashAlgorithm: 'sha256' as const, createdAt: '' });
+const meta = () => ({
+  formatVersion: 1,
+  ledgerId: 'x',
+  name: 'default',
+  hashAlgorithm: 'sha256' as const,
+  createdAt: '',
+});
 
 describe('missing drivers', () => {
   it.each([

@@ -1,13 +1,19 @@
 /** User-given identifiers are validated before anything reaches SQL, key names or query operators. */
 import { describe, expect, it } from 'vitest';
-import { MongoDBBackend } from '../../src/backends/mongodb/index.js';
 import { whereFilter } from '../../src/backends/mongodb/documents.js';
+import { MongoDBBackend } from '../../src/backends/mongodb/index.js';
 import { PostgreSQLBackend } from '../../src/backends/postgres/index.js';
 import { jsonbSafe } from '../../src/backends/postgres/schema.js';
 import { RedisBackend } from '../../src/backends/redis/index.js';
 import { ValidationError } from '../../src/errors.js';
 
-const meta = () => ({ formatVersion: 1, ledgerId: 'x', name: 'n', hashAlgorithm: 'sha256' as const, createdAt: '' });
+const meta = () => ({
+  formatVersion: 1,
+  ledgerId: 'x',
+  name: 'n',
+  hashAlgorithm: 'sha256' as const,
+  createdAt: '',
+});
 const BAD = ['', 'a;drop table x', 'A"b', 'x y', "o'neil", '1abc', 'a'.repeat(80)];
 
 describe('identifier validation', () => {
@@ -15,17 +21,24 @@ describe('identifier validation', () => {
     expect(() => new PostgreSQLBackend({ tablePrefix: bad })).toThrow(ValidationError);
     expect(() => new PostgreSQLBackend({ schema: bad || '-' })).toThrow(ValidationError);
     expect(() => new MongoDBBackend({ collection: bad })).toThrow(ValidationError);
-    if (bad !== '' && bad !== '1abc') expect(() => new RedisBackend({ prefix: bad })).toThrow(ValidationError);
+    if (bad !== '' && bad !== '1abc')
+      expect(() => new RedisBackend({ prefix: bad })).toThrow(ValidationError);
   });
 
   it.each(['Bad', 'x;y', '', '../x', 'a b'])('rejects ledger name %j before connecting', async (name) => {
-    for (const b of [new PostgreSQLBackend({ port: 1 }), new RedisBackend({ port: 1 }), new MongoDBBackend({ port: 1 })]) {
+    for (const b of [
+      new PostgreSQLBackend({ port: 1 }),
+      new RedisBackend({ port: 1 }),
+      new MongoDBBackend({ port: 1 }),
+    ]) {
       await expect(b.open(name, meta)).rejects.toBeInstanceOf(ValidationError);
     }
   });
 
   it('builds MongoDB filters without user-given operators', () => {
-    expect(whereFilter({ 'data.user': 'alice' })).toEqual([{ 'q.data.user': { $eq: 'alice', $not: { $type: 'array' } } }]);
+    expect(whereFilter({ 'data.user': 'alice' })).toEqual([
+      { 'q.data.user': { $eq: 'alice', $not: { $type: 'array' } } },
+    ]);
     expect(whereFilter({ 'metadata.x': null })).toEqual([{ 'q.metadata.x': { $type: 'null' } }]);
     // A `$` segment is read as a literal field name, never an operator.
     const f = JSON.stringify(whereFilter({ 'data.$where': 'x' }));

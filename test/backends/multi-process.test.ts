@@ -16,7 +16,14 @@ const REDIS = process.env.SIGNLEDGER_TEST_REDIS_URL;
 const PROCS = 4;
 const PER = 2000;
 
-const cases: { name: string; url: string | undefined; env: string; make: (prefix: string) => StorageBackend; drop: (p: string) => Promise<void>; prefix: string }[] = [
+const cases: {
+  name: string;
+  url: string | undefined;
+  env: string;
+  make: (prefix: string) => StorageBackend;
+  drop: (p: string) => Promise<void>;
+  prefix: string;
+}[] = [
   {
     name: 'postgres',
     url: PG,
@@ -69,7 +76,8 @@ for (const c of cases) {
           }
           expect(expected).toBe(PROCS * PER);
           expect(seen.size).toBe(PROCS * PER);
-          for (let w = 0; w < PROCS; w++) for (let n = 0; n < PER; n++) expect(seen.has(`${w}/${n}`)).toBe(true);
+          for (let w = 0; w < PROCS; w++)
+            for (let n = 0; n < PER; n++) expect(seen.has(`${w}/${n}`)).toBe(true);
         } finally {
           await ledger.close();
         }

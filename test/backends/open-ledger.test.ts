@@ -29,7 +29,9 @@ describe('URL schemes', () => {
       expect(b.kind).toBe(kind);
       await b.close();
     }
-    await expect(backendFromUrl('postgres://h/db?tablePrefix=Bad;')).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    await expect(backendFromUrl('postgres://h/db?tablePrefix=Bad;')).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+    });
   });
 });
 
@@ -74,7 +76,10 @@ describe.skipIf(!PG)('openLedger with PostgreSQL', () => {
       await ledger.append({ action: 'user_login' });
       expect((await ledger.getStats()).backend).toBe('postgres');
       await ledger.close();
-      const viaPool = await openLedger({ backend: new PostgreSQLBackend({ connectionString: PG, tablePrefix: prefix }), name: 'audit_log' });
+      const viaPool = await openLedger({
+        backend: new PostgreSQLBackend({ connectionString: PG, tablePrefix: prefix }),
+        name: 'audit_log',
+      });
       expect((await viaPool.getStats()).totalEntries).toBe(1);
       await viaPool.close();
     } finally {
@@ -116,7 +121,11 @@ describe.skipIf(!REDIS)('openLedger with Redis', () => {
       expect(await client.ping()).toBe('PONG');
       client.disconnect();
       const u = new URL(REDIS!);
-      const shaped = await openLedger({ backend: 'redis', backendOptions: { host: u.hostname, port: Number(u.port), prefix }, name: 'sessions' });
+      const shaped = await openLedger({
+        backend: 'redis',
+        backendOptions: { host: u.hostname, port: Number(u.port), prefix },
+        name: 'sessions',
+      });
       expect((await shaped.verify()).ok).toBe(true);
       await shaped.close();
     } finally {

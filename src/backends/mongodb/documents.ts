@@ -7,9 +7,12 @@ const COLLECTION_RE = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 
 export function assertCollectionName(name: string, what = 'collection'): string {
   if (typeof name !== 'string' || !COLLECTION_RE.test(name)) {
-    throw new ValidationError(`invalid MongoDB ${what} name ${JSON.stringify(name)}: use 1-64 of [A-Za-z0-9_], starting with a letter`, {
-      path: `/${what}`,
-    });
+    throw new ValidationError(
+      `invalid MongoDB ${what} name ${JSON.stringify(name)}: use 1-64 of [A-Za-z0-9_], starting with a letter`,
+      {
+        path: `/${what}`,
+      },
+    );
   }
   return name;
 }
@@ -47,7 +50,18 @@ export function toDoc(ledger: string, e: StoredEntry): EntryDoc {
   const data = e.data === null ? null : (JSON.parse(e.data) as unknown);
   const metadata = metadataOf(e.body);
   if (bsonSafe(data) && bsonSafe(metadata)) q = { data, metadata };
-  return { l: ledger, i: e.index, id: e.id, ts: e.timestampMs, h: e.hash, b: e.body, d: e.data, s: e.salt, g: e.signatures, q };
+  return {
+    l: ledger,
+    i: e.index,
+    id: e.id,
+    ts: e.timestampMs,
+    h: e.hash,
+    b: e.body,
+    d: e.data,
+    s: e.salt,
+    g: e.signatures,
+    q,
+  };
 }
 
 function buf(v: unknown): Buffer {
@@ -78,7 +92,9 @@ export { buf as toBuffer };
  * with `$` are read with $getField instead of a dotted path, so nothing user-given becomes an operator.
  * Scalars match exactly: not array members (`$not: {$type: 'array'}`), and null only an explicit null.
  */
-export function whereFilter(where: Record<string, string | number | boolean | null>): Record<string, unknown>[] {
+export function whereFilter(
+  where: Record<string, string | number | boolean | null>,
+): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
   for (const [path, value] of Object.entries(where)) {
     const p = parseWherePath(path);
@@ -90,7 +106,10 @@ export function whereFilter(where: Record<string, string | number | boolean | nu
       let expr: unknown = '$$ROOT';
       for (const s of segs) expr = { $getField: { field: { $literal: s }, input: expr } };
       out.push({
-        $expr: value === null ? { $eq: [{ $type: expr }, 'null'] } : { $and: [{ $eq: [expr, { $literal: value }] }, { $ne: [{ $type: expr }, 'array'] }] },
+        $expr:
+          value === null
+            ? { $eq: [{ $type: expr }, 'null'] }
+            : { $and: [{ $eq: [expr, { $literal: value }] }, { $ne: [{ $type: expr }, 'array'] }] },
       });
     }
   }

@@ -87,7 +87,8 @@ export class MongoDBBackend implements StorageBackend {
   private closed = false;
 
   constructor(options: MongoDBBackendOptions = {}) {
-    if (options === null || typeof options !== 'object') throw new ConfigurationError('MongoDBBackend takes an options object');
+    if (options === null || typeof options !== 'object')
+      throw new ConfigurationError('MongoDBBackend takes an options object');
     this.options = { ...options };
     this.collectionName = assertCollectionName(options.collection ?? 'signledger_entries');
     if (options.database !== undefined) assertCollectionName(options.database, 'database');
@@ -101,7 +102,8 @@ export class MongoDBBackend implements StorageBackend {
         this.client = this.options.client;
       } else {
         const { MongoClient } = await loadMongo();
-        const url = this.options.url ?? `mongodb://${this.options.host ?? '127.0.0.1'}:${this.options.port ?? 27017}`;
+        const url =
+          this.options.url ?? `mongodb://${this.options.host ?? '127.0.0.1'}:${this.options.port ?? 27017}`;
         const client = new MongoClient(url, this.options.clientOptions ?? {});
         try {
           await client.connect();
@@ -137,7 +139,15 @@ export class MongoDBBackend implements StorageBackend {
       const meta = create();
       await c.heads.updateOne(
         { _id: name },
-        { $setOnInsert: { meta: JSON.stringify(meta), size: 0, last: null, frontier: Buffer.alloc(0), root: EMPTY_ROOT } },
+        {
+          $setOnInsert: {
+            meta: JSON.stringify(meta),
+            size: 0,
+            last: null,
+            frontier: Buffer.alloc(0),
+            root: EMPTY_ROOT,
+          },
+        },
         { upsert: true },
       );
       const head = await c.heads.findOne({ _id: name }, READ);
@@ -147,12 +157,16 @@ export class MongoDBBackend implements StorageBackend {
       return JSON.parse(head.meta) as LedgerMeta;
     } catch (err) {
       if (err instanceof StorageError) throw err;
-      throw new StorageError(`cannot open MongoDB ledger ${JSON.stringify(name)}: ${(err as Error).message}`, { cause: err });
+      throw new StorageError(
+        `cannot open MongoDB ledger ${JSON.stringify(name)}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   }
 
   private get col() {
-    if (!this.c || !this.name || this.closed) throw new StorageError('the MongoDB backend is not open', { code: 'STORAGE_CLOSED' });
+    if (!this.c || !this.name || this.closed)
+      throw new StorageError('the MongoDB backend is not open', { code: 'STORAGE_CLOSED' });
     return this.c;
   }
 
@@ -173,7 +187,9 @@ export class MongoDBBackend implements StorageBackend {
   private async tilesOf(keys: readonly TileKey[], session?: ClientSession): Promise<Tile[]> {
     if (keys.length === 0) return [];
     const l = this.ledgerName;
-    const docs = await this.col.tiles.find({ _id: { $in: keys.map((k) => `${l}/${tileKeyString(k)}`) } }, { ...READ, session }).toArray();
+    const docs = await this.col.tiles
+      .find({ _id: { $in: keys.map((k) => `${l}/${tileKeyString(k)}`) } }, { ...READ, session })
+      .toArray();
     const by = new Map(docs.map((d) => [d._id, d]));
     const out: Tile[] = [];
     for (const k of keys) {
@@ -196,7 +212,8 @@ export class MongoDBBackend implements StorageBackend {
         const head = MongoDBBackend.head(hd);
         const keys = rightEdgeTiles(head.size);
         const edgeTiles = await this.tilesOf(keys, session);
-        if (edgeTiles.length !== keys.length) throw new StorageError('right-edge tiles are missing: the store is corrupt');
+        if (edgeTiles.length !== keys.length)
+          throw new StorageError('right-edge tiles are missing: the store is corrupt');
         const batch = await build({ head, edgeTiles });
         // Compare-and-swap the head first: a concurrent transaction now gets a write conflict.
         const h = batch.head;
@@ -207,15 +224,27 @@ export class MongoDBBackend implements StorageBackend {
         );
         if (u.matchedCount !== 1) throw new ConflictError();
         batch.entries.forEach((e, i) => {
-          if (e.index !== head.size + i) throw new StorageError(`entry index ${e.index} is not contiguous with head ${head.size}`);
+          if (e.index !== head.size + i)
+            throw new StorageError(`entry index ${e.index} is not contiguous with head ${head.size}`);
         });
-        if (batch.entries.length) await col.entries.insertMany(batch.entries.map((e) => toDoc(l, e)), { session, ordered: true });
+        if (batch.entries.length)
+          await col.entries.insertMany(
+            batch.entries.map((e) => toDoc(l, e)),
+            { session, ordered: true },
+          );
         if (batch.tiles.length) {
           await col.tiles.bulkWrite(
             batch.tiles.map((t) => ({
               replaceOne: {
                 filter: { _id: `${l}/${tileKeyString(t)}` },
-                replacement: { _id: `${l}/${tileKeyString(t)}`, l, lv: t.level, i: t.index, w: t.width, h: t.hashes },
+                replacement: {
+                  _id: `${l}/${tileKeyString(t)}`,
+                  l,
+                  lv: t.level,
+                  i: t.index,
+                  w: t.width,
+                  h: t.hashes,
+                },
                 upsert: true,
               },
             })),
@@ -228,15 +257,20 @@ export class MongoDBBackend implements StorageBackend {
             { $set: { d: null, s: null, 'q.data': null } },
             { session },
           );
-          if (r.matchedCount !== new Set(batch.erase).size) throw new StorageError('cannot erase a missing entry');
+          if (r.matchedCount !== new Set(batch.erase).size)
+            throw new StorageError('cannot erase a missing entry');
         }
         await this.commitWithRetry(session);
         return batch;
       } catch (err) {
         if (session.inTransaction()) await session.abortTransaction().catch(() => {});
         const e = err as { hasErrorLabel?: (l: string) => boolean; code?: number };
-        const retry = err instanceof ConflictError || e.hasErrorLabel?.('TransientTransactionError') || e.code === 11000;
-        if (!retry) throw err instanceof StorageError ? err : new StorageError(`MongoDB append failed: ${(err as Error).message}`, { cause: err });
+        const retry =
+          err instanceof ConflictError || e.hasErrorLabel?.('TransientTransactionError') || e.code === 11000;
+        if (!retry)
+          throw err instanceof StorageError
+            ? err
+            : new StorageError(`MongoDB append failed: ${(err as Error).message}`, { cause: err });
         if (Date.now() - started > (this.options.maxRetryMs ?? 30_000)) {
           throw new ConflictError(`gave up after ${attempt + 1} write conflicts`, { cause: err });
         }
@@ -253,7 +287,12 @@ export class MongoDBBackend implements StorageBackend {
         await session.commitTransaction();
         return;
       } catch (err) {
-        if ((err as { hasErrorLabel?: (l: string) => boolean }).hasErrorLabel?.('UnknownTransactionCommitResult')) continue;
+        if (
+          (err as { hasErrorLabel?: (l: string) => boolean }).hasErrorLabel?.(
+            'UnknownTransactionCommitResult',
+          )
+        )
+          continue;
         throw err;
       }
     }
@@ -308,7 +347,9 @@ export class MongoDBBackend implements StorageBackend {
     return this.find(q, whereFilter(q.where ?? {}));
   }
 
-  async *scan(options: { fromIndex?: number; toIndex?: number; chunkSize?: number } = {}): AsyncIterable<StoredEntry[]> {
+  async *scan(
+    options: { fromIndex?: number; toIndex?: number; chunkSize?: number } = {},
+  ): AsyncIterable<StoredEntry[]> {
     const chunk = Math.max(1, options.chunkSize ?? 5000);
     let i = options.fromIndex ?? 0;
     const to = options.toIndex ?? Number.MAX_SAFE_INTEGER;
@@ -328,9 +369,18 @@ export class MongoDBBackend implements StorageBackend {
   async addCheckpoint(cp: StoredCheckpoint): Promise<void> {
     const l = this.ledgerName;
     try {
-      await this.col.checkpoints.insertOne({ _id: `${l}/${cp.size}`, l, size: cp.size, root: cp.rootHash, note: cp.note, created: cp.createdAtMs });
+      await this.col.checkpoints.insertOne({
+        _id: `${l}/${cp.size}`,
+        l,
+        size: cp.size,
+        root: cp.rootHash,
+        note: cp.note,
+        created: cp.createdAtMs,
+      });
     } catch (err) {
-      throw new StorageError(`cannot store checkpoint for size ${cp.size}: ${(err as Error).message}`, { cause: err });
+      throw new StorageError(`cannot store checkpoint for size ${cp.size}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 
@@ -339,7 +389,11 @@ export class MongoDBBackend implements StorageBackend {
   }
 
   async latestCheckpoint(): Promise<StoredCheckpoint | null> {
-    const d = await this.col.checkpoints.find({ l: this.ledgerName }, READ).sort({ l: 1, size: -1 }).limit(1).toArray();
+    const d = await this.col.checkpoints
+      .find({ l: this.ledgerName }, READ)
+      .sort({ l: 1, size: -1 })
+      .limit(1)
+      .toArray();
     return d[0] ? MongoDBBackend.cp(d[0]) : null;
   }
 
@@ -383,7 +437,10 @@ export class MongoDBBackend implements StorageBackend {
       ])
       .toArray();
     const [tiles] = await col.tiles
-      .aggregate<{ b: number }>([{ $match: { l } }, { $group: { _id: null, b: { $sum: { $binarySize: '$h' } } } }])
+      .aggregate<{ b: number }>([
+        { $match: { l } },
+        { $group: { _id: null, b: { $sum: { $binarySize: '$h' } } } },
+      ])
       .toArray();
     const first = await col.entries.find({ l }, READ).sort({ l: 1, i: 1 }).limit(1).toArray();
     const last = await col.entries.find({ l }, READ).sort({ l: 1, i: -1 }).limit(1).toArray();

@@ -1,7 +1,11 @@
 import { registerBackendScheme } from '../../open.js';
 import { PostgreSQLBackend } from './postgres-backend.js';
 
-export { PostgreSQLBackend, type PostgreSQLBackendOptions, type PostgreSQLConnectionOptions } from './postgres-backend.js';
+export {
+  PostgreSQLBackend,
+  type PostgreSQLBackendOptions,
+  type PostgreSQLConnectionOptions,
+} from './postgres-backend.js';
 export { assertSchemaName, assertTablePrefix, POSTGRES_SCHEMA_VERSION } from './schema.js';
 
 /** postgres://user:pass@host:5432/db?ledger=name&tablePrefix=app_&schema=audit */

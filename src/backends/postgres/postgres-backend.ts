@@ -18,7 +18,7 @@ import {
 import { parseWherePath } from '../../storage/where.js';
 import { assertLedgerName } from '../sqlite/schema.js';
 import { loadPg } from './driver.js';
-import { ddl, jsonbSafe, POSTGRES_SCHEMA_VERSION, type PgTables, pgTables } from './schema.js';
+import { ddl, jsonbSafe, type PgTables, POSTGRES_SCHEMA_VERSION, pgTables } from './schema.js';
 
 export interface PostgreSQLConnectionOptions {
   host?: string;
@@ -47,7 +47,16 @@ type Row = [number, string, number, Buffer, string, string | null, Buffer | null
 const COLS = 'idx, id, ts, hash, body, data, salt, sigs';
 
 function rowToStored(r: Row): StoredEntry {
-  return { index: r[0], id: r[1], timestampMs: r[2], hash: r[3], body: r[4], data: r[5], salt: r[6], signatures: r[7] };
+  return {
+    index: r[0],
+    id: r[1],
+    timestampMs: r[2],
+    hash: r[3],
+    body: r[4],
+    data: r[5],
+    salt: r[6],
+    signatures: r[7],
+  };
 }
 
 type TypeParsers = NonNullable<QueryConfig['types']>;
@@ -68,7 +77,8 @@ export class PostgreSQLBackend implements StorageBackend {
   private closed = false;
 
   constructor(options: PostgreSQLBackendOptions = {}) {
-    if (options === null || typeof options !== 'object') throw new ConfigurationError('PostgreSQLBackend takes an options object');
+    if (options === null || typeof options !== 'object')
+      throw new ConfigurationError('PostgreSQLBackend takes an options object');
     this.options = { ...options };
     this.tables = pgTables(options.tablePrefix ?? 'signledger_', options.schema);
   }
@@ -80,7 +90,9 @@ export class PostgreSQLBackend implements StorageBackend {
     // int8 as JS numbers (indexes and times stay far below 2^53), everything else as pg parses it.
     this.types = {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-        oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as TypeParsers['getTypeParser'],
+        oid === 20
+          ? (v: string) => Number(v)
+          : pg.types.getTypeParser(oid, format as 'text')) as TypeParsers['getTypeParser'],
     };
     if (!this.pool) {
       if (this.options.pool) {
@@ -108,14 +120,16 @@ export class PostgreSQLBackend implements StorageBackend {
         // Create the schema once (serialized between processes opening at the same time). DDL on
         // tables in use would take locks that deadlock with running appends, so skip it when present.
         const exists = async () =>
-          (await c.query('SELECT to_regclass($1) IS NOT NULL AS ok', [t.meta.replace(/^"([^"]+)"\./, '$1.')])).rows[0]?.ok === true;
+          (await c.query('SELECT to_regclass($1) IS NOT NULL AS ok', [t.meta.replace(/^"([^"]+)"\./, '$1.')]))
+            .rows[0]?.ok === true;
         if (!(await exists())) {
           await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`signledger:${t.entries}`]);
           // Another process may have created it while we waited for the lock.
           if (!(await exists())) await c.query(ddl(t));
-          await c.query(`INSERT INTO ${t.meta} (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO NOTHING`, [
-            String(POSTGRES_SCHEMA_VERSION),
-          ]);
+          await c.query(
+            `INSERT INTO ${t.meta} (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO NOTHING`,
+            [String(POSTGRES_SCHEMA_VERSION)],
+          );
         }
         const v = await c.query(`SELECT value FROM ${t.meta} WHERE key = 'schema_version'`);
         if (Number(v.rows[0]?.value) !== POSTGRES_SCHEMA_VERSION) {
@@ -141,16 +155,18 @@ export class PostgreSQLBackend implements StorageBackend {
         ]);
         this.ledgerNo = Number(ins.rows[0].ledger);
         const h = emptyHead(EMPTY_ROOT);
-        await c.query(`INSERT INTO ${t.heads} (ledger, size, last_hash, frontier, root) VALUES ($1, 0, NULL, $2, $3)`, [
-          this.ledgerNo,
-          h.frontier,
-          h.rootHash,
-        ]);
+        await c.query(
+          `INSERT INTO ${t.heads} (ledger, size, last_hash, frontier, root) VALUES ($1, 0, NULL, $2, $3)`,
+          [this.ledgerNo, h.frontier, h.rootHash],
+        );
         return meta;
       });
     } catch (err) {
       if (err instanceof StorageError || err instanceof ConfigurationError) throw err;
-      throw new StorageError(`cannot open PostgreSQL ledger ${JSON.stringify(name)}: ${(err as Error).message}`, { cause: err });
+      throw new StorageError(
+        `cannot open PostgreSQL ledger ${JSON.stringify(name)}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   }
 
@@ -251,15 +267,22 @@ export class PostgreSQLBackend implements StorageBackend {
         SELECT l, h.size >> (8 * (l + 1)) FROM generate_series(0, 6) AS l
         WHERE h.size >> (8 * l) > 0 AND (h.size >> (8 * l)) & 255 <> 0)
       ORDER BY x.level`;
-    const res = (await c.query({ text: sql, rowMode: 'array', types: this.types! } as QueryArrayConfig)) as unknown as {
+    const res = (await c.query({
+      text: sql,
+      rowMode: 'array',
+      types: this.types!,
+    } as QueryArrayConfig)) as unknown as {
       rows: unknown[][];
     }[];
-    const rows = res[1]?.rows as [number, string | null, Buffer, Buffer, number | null, number, number, Buffer][] | undefined;
+    const rows = res[1]?.rows as
+      | [number, string | null, Buffer, Buffer, number | null, number, number, Buffer][]
+      | undefined;
     const first = rows?.[0];
     if (!rows || !first) throw new StorageError('the head row is missing: the store is corrupt');
     const head: Head = { size: first[0], lastHash: first[1], frontier: first[2], rootHash: first[3] };
     let edgeTiles: Tile[] = [];
-    for (const r of rows) if (r[4] !== null) edgeTiles.push({ level: r[4], index: r[5], width: r[6], hashes: r[7] });
+    for (const r of rows)
+      if (r[4] !== null) edgeTiles.push({ level: r[4], index: r[5], width: r[6], hashes: r[7] });
     const keys = rightEdgeTiles(head.size);
     // If this statement waited for the lock, the head is the newest version (FOR UPDATE re-reads it)
     // but the joined tiles come from the snapshot taken before the wait: when their widths do not
@@ -268,11 +291,16 @@ export class PostgreSQLBackend implements StorageBackend {
       ts.length === keys.length &&
       keys.every((k, i) => {
         const x = ts[i]!;
-        return x.level === k.level && x.index === k.index && x.width === Math.floor(head.size / 256 ** k.level) % 256;
+        return (
+          x.level === k.level &&
+          x.index === k.index &&
+          x.width === Math.floor(head.size / 256 ** k.level) % 256
+        );
       });
     if (!fits(edgeTiles)) {
       edgeTiles = await this.tilesOf(keys, c);
-      if (!fits(edgeTiles)) throw new StorageError('right-edge tiles are missing or do not match the head: the store is corrupt');
+      if (!fits(edgeTiles))
+        throw new StorageError('right-edge tiles are missing or do not match the head: the store is corrupt');
     }
     return { head, edgeTiles };
   }
@@ -287,11 +315,15 @@ export class PostgreSQLBackend implements StorageBackend {
       const batch = await build({ head, edgeTiles });
       const es = batch.entries;
       es.forEach((e, i) => {
-        if (e.index !== head.size + i) throw new StorageError(`entry index ${e.index} is not contiguous with head ${head.size}`);
+        if (e.index !== head.size + i)
+          throw new StorageError(`entry index ${e.index} is not contiguous with head ${head.size}`);
       });
       const h = batch.head;
+      // Without erasures the statement has no UPDATE of entries, so a role granted only
+      // INSERT on entries can append (docs/BACKENDS.md).
+      const erase = batch.erase.length > 0;
       const r = await this.rows<[number]>(
-        'commit',
+        erase ? 'commit_erase' : 'commit',
         `WITH e AS (
            INSERT INTO ${t.entries} (ledger, ${COLS})
            SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bytea[], $6::text[], $7::text[], $8::bytea[], $9::text[])
@@ -299,12 +331,16 @@ export class PostgreSQLBackend implements StorageBackend {
            INSERT INTO ${t.tiles} (ledger, level, idx, width, hashes)
            SELECT $1, * FROM unnest($10::int[], $11::bigint[], $12::int[], $13::bytea[])
            ON CONFLICT (ledger, level, idx) DO UPDATE SET width = excluded.width, hashes = excluded.hashes
-         ), x AS (
+         )${
+           erase
+             ? `, x AS (
            UPDATE ${t.entries} SET data = NULL, salt = NULL WHERE ledger = $1 AND idx = ANY($14::bigint[]) RETURNING 1
-         )
+         )`
+             : ''
+         }
          UPDATE ${t.heads} SET size = $15, last_hash = $16, frontier = $17, root = $18
          WHERE ledger = $1 AND size = $19
-         RETURNING (SELECT count(*) FROM x)`,
+         RETURNING ${erase ? '(SELECT count(*) FROM x)' : 'cardinality($14::bigint[])'}`,
         [
           ledger,
           es.map((e) => e.index),
@@ -329,7 +365,8 @@ export class PostgreSQLBackend implements StorageBackend {
         c,
       );
       if (r.length !== 1) throw new StorageError('the head moved while it was locked: the store is corrupt');
-      if (Number(r[0]![0]) !== new Set(batch.erase).size) throw new StorageError('cannot erase a missing entry');
+      if (Number(r[0]![0]) !== new Set(batch.erase).size)
+        throw new StorageError('cannot erase a missing entry');
       return batch;
     }, false);
   }
@@ -343,18 +380,20 @@ export class PostgreSQLBackend implements StorageBackend {
   }
 
   async getByIndex(index: number): Promise<StoredEntry | null> {
-    const r = await this.rows<Row>('by_index', `SELECT ${COLS} FROM ${this.tables.entries} WHERE ledger = $1 AND idx = $2`, [
-      this.ledgerKey,
-      index,
-    ]);
+    const r = await this.rows<Row>(
+      'by_index',
+      `SELECT ${COLS} FROM ${this.tables.entries} WHERE ledger = $1 AND idx = $2`,
+      [this.ledgerKey, index],
+    );
     return r[0] ? rowToStored(r[0]) : null;
   }
 
   async getById(id: string): Promise<StoredEntry | null> {
-    const r = await this.rows<Row>('by_id', `SELECT ${COLS} FROM ${this.tables.entries} WHERE ledger = $1 AND id = $2`, [
-      this.ledgerKey,
-      id,
-    ]);
+    const r = await this.rows<Row>(
+      'by_id',
+      `SELECT ${COLS} FROM ${this.tables.entries} WHERE ledger = $1 AND id = $2`,
+      [this.ledgerKey, id],
+    );
     return r[0] ? rowToStored(r[0]) : null;
   }
 
@@ -424,7 +463,9 @@ export class PostgreSQLBackend implements StorageBackend {
     return this.unnamed(text, values);
   }
 
-  async *scan(options: { fromIndex?: number; toIndex?: number; chunkSize?: number } = {}): AsyncIterable<StoredEntry[]> {
+  async *scan(
+    options: { fromIndex?: number; toIndex?: number; chunkSize?: number } = {},
+  ): AsyncIterable<StoredEntry[]> {
     const chunk = Math.max(1, options.chunkSize ?? 5000);
     let i = options.fromIndex ?? 0;
     const to = options.toIndex ?? Number.MAX_SAFE_INTEGER;
@@ -478,15 +519,21 @@ export class PostgreSQLBackend implements StorageBackend {
        FROM ${t.entries} WHERE ledger = $1`,
       [this.ledgerKey],
     );
-    const [first] = await this.rows<[number]>('first_ts', `SELECT ts FROM ${t.entries} WHERE ledger = $1 ORDER BY idx LIMIT 1`, [
-      this.ledgerKey,
-    ]);
-    const [last] = await this.rows<[number]>('last_ts', `SELECT ts FROM ${t.entries} WHERE ledger = $1 ORDER BY idx DESC LIMIT 1`, [
-      this.ledgerKey,
-    ]);
-    const [tiles] = await this.rows<[number]>('tile_bytes', `SELECT coalesce(sum(length(hashes)), 0)::int8 FROM ${t.tiles} WHERE ledger = $1`, [
-      this.ledgerKey,
-    ]);
+    const [first] = await this.rows<[number]>(
+      'first_ts',
+      `SELECT ts FROM ${t.entries} WHERE ledger = $1 ORDER BY idx LIMIT 1`,
+      [this.ledgerKey],
+    );
+    const [last] = await this.rows<[number]>(
+      'last_ts',
+      `SELECT ts FROM ${t.entries} WHERE ledger = $1 ORDER BY idx DESC LIMIT 1`,
+      [this.ledgerKey],
+    );
+    const [tiles] = await this.rows<[number]>(
+      'tile_bytes',
+      `SELECT coalesce(sum(length(hashes)), 0)::int8 FROM ${t.tiles} WHERE ledger = $1`,
+      [this.ledgerKey],
+    );
     return {
       entries: e?.[0] ?? 0,
       entryBytes: e?.[1] ?? 0,

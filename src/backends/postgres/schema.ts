@@ -12,18 +12,24 @@ const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export function assertTablePrefix(prefix: string): string {
   if (typeof prefix !== 'string' || !PREFIX_RE.test(prefix)) {
-    throw new ValidationError(`invalid table prefix ${JSON.stringify(prefix)}: use 1-30 of [a-z0-9_], starting with a letter`, {
-      path: '/tablePrefix',
-    });
+    throw new ValidationError(
+      `invalid table prefix ${JSON.stringify(prefix)}: use 1-30 of [a-z0-9_], starting with a letter`,
+      {
+        path: '/tablePrefix',
+      },
+    );
   }
   return prefix;
 }
 
 export function assertSchemaName(schema: string): string {
   if (typeof schema !== 'string' || !SCHEMA_RE.test(schema)) {
-    throw new ValidationError(`invalid PostgreSQL schema name ${JSON.stringify(schema)}: use 1-63 of [a-z0-9_]`, {
-      path: '/schema',
-    });
+    throw new ValidationError(
+      `invalid PostgreSQL schema name ${JSON.stringify(schema)}: use 1-63 of [a-z0-9_]`,
+      {
+        path: '/schema',
+      },
+    );
   }
   return schema;
 }

@@ -9,9 +9,12 @@ const PREFIX_RE = /^[A-Za-z0-9_.:-]{0,64}$/;
 
 export function assertKeyPrefix(prefix: string): string {
   if (typeof prefix !== 'string' || !PREFIX_RE.test(prefix)) {
-    throw new ValidationError(`invalid Redis key prefix ${JSON.stringify(prefix)}: use up to 64 of [A-Za-z0-9_.:-]`, {
-      path: '/prefix',
-    });
+    throw new ValidationError(
+      `invalid Redis key prefix ${JSON.stringify(prefix)}: use up to 64 of [A-Za-z0-9_.:-]`,
+      {
+        path: '/prefix',
+      },
+    );
   }
   return prefix;
 }

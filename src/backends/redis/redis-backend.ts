@@ -56,9 +56,17 @@ function decode(index: number, e: string, d: string | null): StoredEntry {
 }
 
 export function encodeEntry(e: StoredEntry): { entry: string; data: string } {
-  const entry = JSON.stringify([e.id, e.timestampMs, e.hash.toString('hex'), e.body, e.signatures] satisfies EntryJson);
+  const entry = JSON.stringify([
+    e.id,
+    e.timestampMs,
+    e.hash.toString('hex'),
+    e.body,
+    e.signatures,
+  ] satisfies EntryJson);
   const data =
-    e.data === null && e.salt === null ? '' : JSON.stringify([e.data, e.salt === null ? null : e.salt.toString('hex')] satisfies DataJson);
+    e.data === null && e.salt === null
+      ? ''
+      : JSON.stringify([e.data, e.salt === null ? null : e.salt.toString('hex')] satisfies DataJson);
   return { entry, data };
 }
 
@@ -88,7 +96,8 @@ export class RedisBackend implements StorageBackend {
   private closed = false;
 
   constructor(options: RedisBackendOptions = {}) {
-    if (options === null || typeof options !== 'object') throw new ConfigurationError('RedisBackend takes an options object');
+    if (options === null || typeof options !== 'object')
+      throw new ConfigurationError('RedisBackend takes an options object');
     this.options = { ...options };
     this.prefix = assertKeyPrefix(options.prefix ?? 'signledger:');
   }
@@ -108,7 +117,9 @@ export class RedisBackend implements StorageBackend {
           ...(o.db !== undefined ? { db: o.db } : {}),
           lazyConnect: true,
         };
-        const client = o.url ? new Redis(o.url, base) : new Redis({ host: o.host ?? '127.0.0.1', port: o.port ?? 6379, ...base });
+        const client = o.url
+          ? new Redis(o.url, base)
+          : new Redis({ host: o.host ?? '127.0.0.1', port: o.port ?? 6379, ...base });
         client.on('error', () => {});
         this.client = client;
         this.ownsClient = true;
@@ -122,17 +133,22 @@ export class RedisBackend implements StorageBackend {
     const client = this.client;
     try {
       const existing = await client.get(k.meta);
-      const text = existing ?? ((await client.eval(CREATE_LUA, 2, k.meta, k.head, JSON.stringify(create()), EMPTY_ROOT)) as string);
+      const text =
+        existing ??
+        ((await client.eval(CREATE_LUA, 2, k.meta, k.head, JSON.stringify(create()), EMPTY_ROOT)) as string);
       this.k = k;
       return JSON.parse(text) as LedgerMeta;
     } catch (err) {
       if (err instanceof StorageError) throw err;
-      throw new StorageError(`cannot open Redis ledger ${JSON.stringify(name)}: ${(err as Error).message}`, { cause: err });
+      throw new StorageError(`cannot open Redis ledger ${JSON.stringify(name)}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 
   private get c(): RedisClient {
-    if (!this.client || !this.k || this.closed) throw new StorageError('the Redis backend is not open', { code: 'STORAGE_CLOSED' });
+    if (!this.client || !this.k || this.closed)
+      throw new StorageError('the Redis backend is not open', { code: 'STORAGE_CLOSED' });
     return this.client;
   }
 
@@ -158,7 +174,8 @@ export class RedisBackend implements StorageBackend {
       tx.hgetallBuffer(k.head);
       const res = await tx.exec();
       if (!res) throw new StorageError('Redis transaction failed');
-      for (const [err] of res) if (err) throw new StorageError(`Redis read failed: ${err.message}`, { cause: err });
+      for (const [err] of res)
+        if (err) throw new StorageError(`Redis read failed: ${err.message}`, { cause: err });
       const now = RedisBackend.parseHead(res[res.length - 1]![1] as Record<string, Buffer>);
       if (now.size !== head.size || now.lastHash !== head.lastHash) {
         head = now;
@@ -170,7 +187,8 @@ export class RedisBackend implements StorageBackend {
         const b = blobs[i];
         if (b) edgeTiles.push(decodeTile(key, b));
       });
-      if (edgeTiles.length !== keys.length) throw new StorageError('right-edge tiles are missing: the store is corrupt');
+      if (edgeTiles.length !== keys.length)
+        throw new StorageError('right-edge tiles are missing: the store is corrupt');
       return { head: now, edgeTiles };
     }
   }
@@ -185,7 +203,8 @@ export class RedisBackend implements StorageBackend {
       if (r === 1) return batch;
       if (r === -1) throw new StorageError('cannot erase a missing entry');
       if (r === -2) throw new StorageError('the head is missing: the store is corrupt');
-      if (Date.now() - started > limit) throw new ConflictError(`gave up after ${attempt + 1} lost compare-and-swap races`);
+      if (Date.now() - started > limit)
+        throw new ConflictError(`gave up after ${attempt + 1} lost compare-and-swap races`);
       // Another writer won: back off a random moment so that contenders spread out, then rebuild.
       await sleep(Math.random() * Math.min(20, 2 ** Math.min(attempt, 5)));
     }
@@ -202,7 +221,8 @@ export class RedisBackend implements StorageBackend {
       batch.entries.length,
     ];
     batch.entries.forEach((e, i) => {
-      if (e.index !== head.size + i) throw new StorageError(`entry index ${e.index} is not contiguous with head ${head.size}`);
+      if (e.index !== head.size + i)
+        throw new StorageError(`entry index ${e.index} is not contiguous with head ${head.size}`);
       const { entry, data } = encodeEntry(e);
       args.push(String(e.index), e.id, String(e.timestampMs), entry, data);
     });
@@ -251,9 +271,14 @@ export class RedisBackend implements StorageBackend {
     if (indexes.length === 0) return [];
     const fields = indexes.map(String);
     const k = this.k!;
-    const res = await this.c.pipeline().hmget(k.entries, ...fields).hmget(k.data, ...fields).exec();
+    const res = await this.c
+      .pipeline()
+      .hmget(k.entries, ...fields)
+      .hmget(k.data, ...fields)
+      .exec();
     if (!res) throw new StorageError('Redis pipeline failed');
-    for (const [err] of res) if (err) throw new StorageError(`Redis read failed: ${err.message}`, { cause: err });
+    for (const [err] of res)
+      if (err) throw new StorageError(`Redis read failed: ${err.message}`, { cause: err });
     const es = res[0]![1] as (string | null)[];
     const ds = res[1]![1] as (string | null)[];
     const out: StoredEntry[] = [];
@@ -298,14 +323,18 @@ export class RedisBackend implements StorageBackend {
       indexes = Array.from({ length: n }, (_, i) => (desc ? to - 1 - offset - i : from + offset + i));
     }
     const out: StoredEntry[] = [];
-    for (let i = 0; i < indexes.length; i += 5000) out.push(...(await this.fetch(indexes.slice(i, i + 5000))));
+    for (let i = 0; i < indexes.length; i += 5000)
+      out.push(...(await this.fetch(indexes.slice(i, i + 5000))));
     return out;
   }
 
-  async *scan(options: { fromIndex?: number; toIndex?: number; chunkSize?: number } = {}): AsyncIterable<StoredEntry[]> {
+  async *scan(
+    options: { fromIndex?: number; toIndex?: number; chunkSize?: number } = {},
+  ): AsyncIterable<StoredEntry[]> {
     const chunk = Math.max(1, options.chunkSize ?? 5000);
     let i = Math.max(0, options.fromIndex ?? 0);
-    const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from) }, (_, k) => from + k);
+    const range = (from: number, to: number) =>
+      Array.from({ length: Math.max(0, to - from) }, (_, k) => from + k);
     let size = (await this.readHead()).size;
     // Read one chunk ahead so the database round trip overlaps the caller's work on the last chunk.
     let next: Promise<StoredEntry[]> | null = null;
@@ -330,7 +359,11 @@ export class RedisBackend implements StorageBackend {
 
   async addCheckpoint(cp: StoredCheckpoint): Promise<void> {
     const k = this.k!;
-    const value = JSON.stringify({ root: cp.rootHash.toString('hex'), note: cp.note, created: cp.createdAtMs });
+    const value = JSON.stringify({
+      root: cp.rootHash.toString('hex'),
+      note: cp.note,
+      created: cp.createdAtMs,
+    });
     const added = await this.c.hsetnx(k.checkpoints, String(cp.size), value);
     if (added !== 1) throw new StorageError(`a checkpoint for size ${cp.size} is already stored`);
     await this.c.zadd(k.checkpointSizes, cp.size, String(cp.size));
@@ -344,7 +377,12 @@ export class RedisBackend implements StorageBackend {
       const v = r[i];
       if (!v) return;
       const o = JSON.parse(v) as { root: string; note: string; created: number };
-      out.push({ size: Number(s), rootHash: Buffer.from(o.root, 'hex'), note: o.note, createdAtMs: o.created });
+      out.push({
+        size: Number(s),
+        rootHash: Buffer.from(o.root, 'hex'),
+        note: o.note,
+        createdAtMs: o.created,
+      });
     });
     return out;
   }
@@ -366,7 +404,11 @@ export class RedisBackend implements StorageBackend {
 
   async stats(): Promise<StorageStats> {
     const k = this.k!;
-    const [n, s, size] = await Promise.all([this.c.hlen(k.entries), this.c.hgetall(k.stats), this.readHead().then((h) => h.size)]);
+    const [n, s, size] = await Promise.all([
+      this.c.hlen(k.entries),
+      this.c.hgetall(k.stats),
+      this.readHead().then((h) => h.size),
+    ]);
     const ends = size === 0 ? [] : await this.fetch(size === 1 ? [0] : [0, size - 1]);
     const first = ends.find((r) => r.index === 0);
     const last = ends.find((r) => r.index === size - 1);

@@ -15,6 +15,7 @@ import {
   type StorageBackend,
   type StorageStats,
   type StoredCheckpoint,
+  type ParallelScanSpec,
   type StructuredQuery,
 } from '../../storage/backend.js';
 import { parseWherePath, readPath } from '../../storage/where.js';
@@ -74,6 +75,7 @@ function packingTables(t: TableNames) {
  * process moved it, so the chain never forks.
  */
 export class SQLiteBackend implements StorageBackend {
+  private ledgerName: string | null = null;
   readonly kind = 'sqlite';
   readonly path: string;
   private readonly options: SQLiteBackendOptions;
@@ -118,6 +120,7 @@ export class SQLiteBackend implements StorageBackend {
         ? this.openReadonly(db, name, t)
         : this.openWritable(db, name, t, create);
       this.t = t;
+      this.ledgerName = name;
       await this.openPacking(db, t);
       this.stmts = this.prepare(db, t);
       return meta;
@@ -136,6 +139,15 @@ export class SQLiteBackend implements StorageBackend {
    * before `open` (the Ledger's `compression` option does). Hashes are over the uncompressed text,
    * so nothing about verification changes; JSON query pushdown is off for compressed ledgers.
    */
+  /**
+   * Lets verification read this store from worker threads (each opens its own read-only connection).
+   * Not for in-memory databases or a Database object handed in.
+   */
+  parallelScanSpec(): ParallelScanSpec | null {
+    if (!this.db || !this.ledgerName || this.options.database || this.path === ':memory:' || this.path === '') return null;
+    return { kind: 'sqlite', path: this.path, name: this.ledgerName };
+  }
+
   useCompression(compressor: Compressor): void {
     if (!(compressor instanceof Compressor)) throw new ConfigurationError('compression must be a Compressor');
     if (this.stmts) throw new ConfigurationError('set compression before the SQLite backend is opened');

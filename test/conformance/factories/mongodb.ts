@@ -26,7 +26,15 @@ async function withDb<T>(fn: (db: ReturnType<MongoClient['db']>) => Promise<T>):
   }
 }
 
-const FIELDS: Record<string, string> = { body: 'b', data: 'd', hash: 'h', timestampMs: 'ts', id: 'id', signatures: 'g', salt: 's' };
+const FIELDS: Record<string, string> = {
+  body: 'b',
+  data: 'd',
+  hash: 'h',
+  timestampMs: 'ts',
+  id: 'id',
+  signatures: 'g',
+  salt: 's',
+};
 
 function bin(v: unknown): Buffer {
   if (Buffer.isBuffer(v)) return v;
@@ -69,20 +77,45 @@ function tamper(key: string): Tamper {
     },
     async insertEntryAt(index, row) {
       await withDb(async (db) => {
-        const docs = await e(db).find({ i: { $gte: index } }).sort({ i: -1 }).toArray();
+        const docs = await e(db)
+          .find({ i: { $gte: index } })
+          .sort({ i: -1 })
+          .toArray();
         for (const d of docs) await e(db).updateOne({ _id: d._id }, { $set: { i: d.i + 1 } });
-        await e(db).insertOne({ l: 'default', i: index, id: row.id, ts: row.timestampMs, h: row.hash, b: row.body, d: row.data, s: row.salt, g: row.signatures, q: null });
+        await e(db).insertOne({
+          l: 'default',
+          i: index,
+          id: row.id,
+          ts: row.timestampMs,
+          h: row.hash,
+          b: row.body,
+          d: row.data,
+          s: row.salt,
+          g: row.signatures,
+          q: null,
+        });
       });
     },
     async setHead(h) {
       await withDb((db) =>
-        db.collection(`${n}_heads`).updateOne({ _id: 'default' as never }, { $set: { size: h.size, last: h.lastHash, frontier: h.frontier, root: h.rootHash } }),
+        db
+          .collection(`${n}_heads`)
+          .updateOne(
+            { _id: 'default' as never },
+            { $set: { size: h.size, last: h.lastHash, frontier: h.frontier, root: h.rootHash } },
+          ),
       );
     },
     async writeTile(level, index, width, hashes) {
       const id = `default/${level}/${index}`;
       await withDb((db) =>
-        db.collection(`${n}_tiles`).replaceOne({ _id: id as never }, { l: 'default', lv: level, i: index, w: width, h: hashes }, { upsert: true }),
+        db
+          .collection(`${n}_tiles`)
+          .replaceOne(
+            { _id: id as never },
+            { l: 'default', lv: level, i: index, w: width, h: hashes },
+            { upsert: true },
+          ),
       );
     },
     async deleteAllTiles() {
@@ -113,7 +146,11 @@ export const factory: BackendFactory = {
   async cleanup(key) {
     const n = coll(key);
     await withDb(async (db) => {
-      for (const s of ['', '_heads', '_tiles', '_checkpoints']) await db.collection(`${n}${s}`).drop().catch(() => {});
+      for (const s of ['', '_heads', '_tiles', '_checkpoints'])
+        await db
+          .collection(`${n}${s}`)
+          .drop()
+          .catch(() => {});
     });
   },
 };

@@ -47,9 +47,10 @@ export function pgTamper(prefix: string): Tamper {
     },
     async readEntry(index) {
       return withClient(async (c) => {
-        const r = await c.query(`SELECT idx::float8 AS idx, id, ts::float8 AS ts, hash, body, data, salt, sigs FROM ${t.entries} WHERE idx = $1`, [
-          index,
-        ]);
+        const r = await c.query(
+          `SELECT idx::float8 AS idx, id, ts::float8 AS ts, hash, body, data, salt, sigs FROM ${t.entries} WHERE idx = $1`,
+          [index],
+        );
         const x = r.rows[0];
         if (!x) return null;
         return {
@@ -92,7 +93,12 @@ export function pgTamper(prefix: string): Tamper {
     },
     async setHead(h) {
       await withClient((c) =>
-        c.query(`UPDATE ${t.heads} SET size = $1, last_hash = $2, frontier = $3, root = $4`, [h.size, h.lastHash, h.frontier, h.rootHash]),
+        c.query(`UPDATE ${t.heads} SET size = $1, last_hash = $2, frontier = $3, root = $4`, [
+          h.size,
+          h.lastHash,
+          h.frontier,
+          h.rootHash,
+        ]),
       );
     },
     async writeTile(level, index, width, hashes) {
@@ -112,8 +118,10 @@ export function pgTamper(prefix: string): Tamper {
     },
     async updateCheckpoint(size, patch) {
       await withClient(async (c) => {
-        if (patch.rootHash) await c.query(`UPDATE ${t.checkpoints} SET root = $1 WHERE size = $2`, [patch.rootHash, size]);
-        if (patch.note) await c.query(`UPDATE ${t.checkpoints} SET note = $1 WHERE size = $2`, [patch.note, size]);
+        if (patch.rootHash)
+          await c.query(`UPDATE ${t.checkpoints} SET root = $1 WHERE size = $2`, [patch.rootHash, size]);
+        if (patch.note)
+          await c.query(`UPDATE ${t.checkpoints} SET note = $1 WHERE size = $2`, [patch.note, size]);
       });
     },
     async deleteCheckpoints() {
@@ -139,12 +147,19 @@ export const factory: BackendFactory = {
   skipReason: `${URL_ENV} is not set (run scripts/services.sh start, then source .tmp/services.env)`,
   async open(key) {
     const prefix = pgPrefix(key);
-    return { backend: new PostgreSQLBackend({ connectionString: url, tablePrefix: prefix, max: 4 }), tamper: pgTamper(prefix) };
+    return {
+      backend: new PostgreSQLBackend({ connectionString: url, tablePrefix: prefix, max: 4 }),
+      tamper: pgTamper(prefix),
+    };
   },
   async cleanup(key) {
     await dropPgPrefix(pgPrefix(key));
   },
   childEnv(key) {
-    return { SIGNLEDGER_TEST_POSTGRES_URL: url ?? '', LEDGER_BACKEND: 'postgres', LEDGER_PREFIX: pgPrefix(key) };
+    return {
+      SIGNLEDGER_TEST_POSTGRES_URL: url ?? '',
+      LEDGER_BACKEND: 'postgres',
+      LEDGER_PREFIX: pgPrefix(key),
+    };
   },
 };

@@ -44,7 +44,9 @@ function decodeRow(index: number, e: string | null, d: string | null): StoredEnt
 export function redisTamper(prefix: string): Tamper {
   const k = redisKeys(prefix, 'default');
   const read = (c: Redis, i: number) =>
-    Promise.all([c.hget(k.entries, String(i)), c.hget(k.data, String(i))]).then(([e, d]) => decodeRow(i, e, d));
+    Promise.all([c.hget(k.entries, String(i)), c.hget(k.data, String(i))]).then(([e, d]) =>
+      decodeRow(i, e, d),
+    );
   const write = async (c: Redis, row: StoredEntry) => {
     const { entry, data } = encodeEntry(row);
     await c.hset(k.entries, String(row.index), entry);
@@ -100,7 +102,9 @@ export function redisTamper(prefix: string): Tamper {
       });
     },
     async writeTile(level, index, width, hashes) {
-      await withClient((c) => c.hset(k.tiles, `${level}/${index}`, encodeTile({ level, index, width, hashes })));
+      await withClient((c) =>
+        c.hset(k.tiles, `${level}/${index}`, encodeTile({ level, index, width, hashes })),
+      );
     },
     async deleteAllTiles() {
       await withClient((c) => c.del(k.tiles));

@@ -1,0 +1,126 @@
+/**
+ * Parallel verification: split the log into segments, verify them on worker threads (each reading
+ * the store itself), and absorb the results in order into the coordinator's StreamVerifier, which
+ * links the segments, settles redactions across them and builds the tree. Used for large logs on
+ * backends that offer `parallelScanSpec()`; anything else verifies on the main thread.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { HashAlgorithm } from '../crypto/hash.js';
+import type { KeyRingJSON } from '../crypto/signatures/keyring.js';
+import type { ParallelScanSpec } from '../storage/backend.js';
+import type { SegmentResult, StreamVerifier } from '../verify/stream-verifier.js';
+
+export interface SegmentJob {
+  id: number;
+  spec: ParallelScanSpec;
+  ledgerId: string;
+  hashAlgorithm: HashAlgorithm;
+  from: number;
+  to: number;
+  keyring?: KeyRingJSON;
+  lenientUnknownKeys: boolean;
+  requireSignatures: number;
+}
+
+export type SegmentReply = { id: number; result: SegmentResult; unknownKeySignatures: number } | { id: number; error: string };
+
+export interface ParallelOptions {
+  spec: ParallelScanSpec;
+  ledgerId: string;
+  hashAlgorithm: HashAlgorithm;
+  from: number;
+  to: number;
+  keyring?: KeyRingJSON;
+  lenientUnknownKeys: boolean;
+  requireSignatures: number;
+  threads?: number;
+  onProgress?: (checked: number) => void;
+}
+
+function workerScript(): { url: URL; execArgv: string[] } {
+  const here = import.meta.url;
+  // From source (tests, tsx) the worker is TypeScript and needs the tsx loader; built, it is dist/verify-worker.mjs.
+  if (here.endsWith('.ts')) return { url: new URL('./verify-worker-dev.mjs', here), execArgv: [] };
+  return { url: new URL('./verify-worker.mjs', here), execArgv: [] };
+}
+
+/** Threads worth using: every core (the main thread mostly waits). */
+export function defaultThreads(): number {
+  return Math.max(1, Math.min(8, availableParallelism()));
+}
+
+/**
+ * Verify entries [from, to) into `v` using worker threads. Returns the number of signatures by keys
+ * outside the ring that were skipped (lenient mode). Throws if workers cannot be started (the caller
+ * falls back to the main thread).
+ */
+export async function verifyInParallel(v: StreamVerifier, o: ParallelOptions): Promise<{ unknownKeySignatures: number }> {
+  const total = o.to - o.from;
+  const threads = Math.max(1, o.threads ?? defaultThreads());
+  const segSize = Math.max(10_000, Math.min(131_072, Math.ceil(total / (threads * 4))));
+  const jobs: SegmentJob[] = [];
+  for (let from = o.from, id = 0; from < o.to; from += segSize, id++) {
+    jobs.push({
+      id,
+      spec: o.spec,
+      ledgerId: o.ledgerId,
+      hashAlgorithm: o.hashAlgorithm,
+      from,
+      to: Math.min(o.to, from + segSize),
+      keyring: o.keyring,
+      lenientUnknownKeys: o.lenientUnknownKeys,
+      requireSignatures: o.requireSignatures,
+    });
+  }
+  const { url, execArgv } = workerScript();
+  const workers = Array.from({ length: Math.min(threads, jobs.length) }, () => new Worker(url, { execArgv }));
+  const done = new Map<number, SegmentReply>();
+  let nextJob = 0;
+  let nextAbsorb = 0;
+  let unknown = 0;
+  let stop = false;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const absorb = () => {
+        while (!stop && done.has(nextAbsorb)) {
+          const reply = done.get(nextAbsorb)!;
+          done.delete(nextAbsorb);
+          if ('error' in reply) {
+            stop = true;
+            reject(new Error(`verification worker failed: ${reply.error}`));
+            return;
+          }
+          unknown += reply.unknownKeySignatures;
+          const job = jobs[nextAbsorb]!;
+          const ok = v.absorbSegment(reply.result);
+          nextAbsorb++;
+          o.onProgress?.(v.entriesChecked);
+          // A segment that stopped short without a failure found missing rows: let the caller's
+          // end-of-stream checks (size against the head) report it.
+          if (!ok || reply.result.from + reply.result.count < job.to) stop = true;
+        }
+        if (stop || nextAbsorb === jobs.length) resolve();
+      };
+      const feed = (w: Worker) => {
+        if (stop || nextJob >= jobs.length) return;
+        w.postMessage(jobs[nextJob++]);
+      };
+      for (const w of workers) {
+        w.on('message', (reply: SegmentReply) => {
+          done.set(reply.id, reply);
+          feed(w);
+          absorb();
+        });
+        w.on('error', (err) => {
+          stop = true;
+          reject(err);
+        });
+        feed(w);
+      }
+    });
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  return { unknownKeySignatures: unknown };
+}

@@ -1,0 +1,79 @@
+/**
+ * Worker thread for parallel verification: opens its own read-only view of the store, verifies the
+ * segments it is sent with the same StreamVerifier the main thread uses, and returns leaf hashes and
+ * bookkeeping for the coordinator (parallel-verify.ts) to absorb in order.
+ */
+import { parentPort } from 'node:worker_threads';
+import { SQLiteBackend } from '../backends/sqlite/sqlite-backend.js';
+import { KeyRing, type KeyRingJSON } from '../crypto/signatures/keyring.js';
+import type { StorageBackend } from '../storage/backend.js';
+import { type SignatureChecker, StreamVerifier } from '../verify/stream-verifier.js';
+import type { SegmentJob, SegmentReply } from './parallel-verify.js';
+
+const readers = new Map<string, Promise<StorageBackend>>();
+
+function reader(job: SegmentJob): Promise<StorageBackend> {
+  const key = `${job.spec.kind}:${job.spec.path}:${job.spec.name}`;
+  let r = readers.get(key);
+  if (!r) {
+    r = (async () => {
+      const b = new SQLiteBackend({ path: job.spec.path, readonly: true });
+      await b.open(job.spec.name, () => {
+        throw new Error('the ledger vanished');
+      });
+      return b;
+    })();
+    readers.set(key, r);
+  }
+  return r;
+}
+
+const rings = new Map<string, KeyRing>();
+
+function checkerFor(job: SegmentJob, unknown: { n: number }): SignatureChecker | undefined {
+  if (!job.keyring) return undefined;
+  const text = JSON.stringify(job.keyring);
+  let ring = rings.get(text);
+  if (!ring) {
+    ring = KeyRing.fromJSON(job.keyring as KeyRingJSON);
+    rings.set(text, ring);
+  }
+  const r = ring;
+  if (!job.lenientUnknownKeys) return r;
+  return {
+    check: (record, message, ctx) => {
+      if (!r.get(record.keyId)) {
+        unknown.n++;
+        return { ok: true, keyId: record.keyId };
+      }
+      return r.checkAsync(record, message, ctx);
+    },
+  };
+}
+
+async function run(job: SegmentJob): Promise<Extract<SegmentReply, { result: unknown }>> {
+  const backend = await reader(job);
+  const startPrev = job.from === 0 ? null : ((await backend.getByIndex(job.from - 1))?.hash.toString('hex') ?? null);
+  const unknown = { n: 0 };
+  const checker = checkerFor(job, unknown);
+  const v = new StreamVerifier({
+    ledgerId: job.ledgerId,
+    hashAlgorithm: job.hashAlgorithm,
+    segment: true,
+    start: { size: job.from, lastHash: startPrev, frontier: [] },
+    ...(checker ? { signatures: { checker, required: job.requireSignatures } } : {}),
+  });
+  for await (const chunk of backend.scan({ fromIndex: job.from, toIndex: job.to, chunkSize: 4096 })) {
+    if (!(await v.push(chunk))) break;
+  }
+  const result = v.segmentResult(startPrev);
+  // A segment that ends early without a failure is missing rows: the coordinator reports the gap.
+  return { id: job.id, result, unknownKeySignatures: unknown.n };
+}
+
+parentPort?.on('message', (job: SegmentJob) => {
+  run(job).then(
+    (reply) => parentPort!.postMessage(reply, [reply.result.leaves.buffer as ArrayBuffer]),
+    (err: unknown) => parentPort!.postMessage({ id: job.id, error: String((err as Error)?.message ?? err) }),
+  );
+});
