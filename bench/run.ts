@@ -73,11 +73,14 @@ if (want('memory')) {
  * otherwise start the project's own on 127.0.0.1 (scripts/services.sh) for this run.
  */
 async function startServicesIfNeeded(): Promise<void> {
-  if (!want('servers') || process.env.SIGNLEDGER_TEST_POSTGRES_URL || process.env.SIGNLEDGER_NO_SERVICES) return;
+  if (!want('servers') || process.env.SIGNLEDGER_TEST_POSTGRES_URL || process.env.SIGNLEDGER_NO_SERVICES)
+    return;
   const { execFileSync } = await import('node:child_process');
   const { readFileSync } = await import('node:fs');
   try {
-    execFileSync('bash', [join(here, '..', 'scripts', 'services.sh'), 'start'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync('bash', [join(here, '..', 'scripts', 'services.sh'), 'start'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     for (const line of readFileSync(join(here, '..', '.tmp', 'services.env'), 'utf8').split('\n')) {
       const m = /^export (\w+)=(.*)$/.exec(line);
       if (m) process.env[m[1]!] = m[2]!;

@@ -39,7 +39,11 @@ async function concurrentAppends(
   return rate(n, ms);
 }
 
-export async function benchSignatures(opts: { quick: boolean; runs: number; log?: (m: string) => void }): Promise<Figure[]> {
+export async function benchSignatures(opts: {
+  quick: boolean;
+  runs: number;
+  log?: (m: string) => void;
+}): Promise<Figure[]> {
   const log = opts.log ?? (() => {});
   const dir = mkdtempSync(join(tmpdir(), 'signledger-bench-sig-'));
   const out: Figure[] = [];

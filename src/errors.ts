@@ -52,7 +52,10 @@ export class ValidationError extends SignLedgerError {
   readonly path: string | undefined;
   constructor(
     message: string,
-    options: SignLedgerErrorOptions & { path?: string; code?: 'VALIDATION_FAILED' | 'NOT_JSON' | 'TOO_LARGE' } = {},
+    options: SignLedgerErrorOptions & {
+      path?: string;
+      code?: 'VALIDATION_FAILED' | 'NOT_JSON' | 'TOO_LARGE';
+    } = {},
   ) {
     super(options.code ?? 'VALIDATION_FAILED', message, options);
     this.path = options.path;
@@ -112,7 +115,12 @@ export class StorageError extends SignLedgerError {
   constructor(
     message: string,
     options: SignLedgerErrorOptions & {
-      code?: 'STORAGE_FAILED' | 'STORAGE_CONFLICT' | 'STORAGE_INCOMPATIBLE' | 'STORAGE_CLOSED' | 'DRIVER_MISSING';
+      code?:
+        | 'STORAGE_FAILED'
+        | 'STORAGE_CONFLICT'
+        | 'STORAGE_INCOMPATIBLE'
+        | 'STORAGE_CLOSED'
+        | 'DRIVER_MISSING';
     } = {},
   ) {
     super(options.code ?? 'STORAGE_FAILED', message, options);

@@ -10,7 +10,7 @@ export type {
   StructuredQuery,
 } from '../storage/backend.js';
 export { InMemoryBackend } from './memory/memory-backend.js';
-export { SQLiteBackend, type SQLiteBackendOptions } from './sqlite/sqlite-backend.js';
+export { MongoDBBackend, type MongoDBBackendOptions } from './mongodb/mongodb-backend.js';
 export { PostgreSQLBackend, type PostgreSQLBackendOptions } from './postgres/postgres-backend.js';
 export { RedisBackend, type RedisBackendOptions } from './redis/redis-backend.js';
-export { MongoDBBackend, type MongoDBBackendOptions } from './mongodb/mongodb-backend.js';
+export { SQLiteBackend, type SQLiteBackendOptions } from './sqlite/sqlite-backend.js';

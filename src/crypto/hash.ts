@@ -18,7 +18,9 @@ export function isHashAlgorithm(x: unknown): x is HashAlgorithm {
 
 export function assertHashAlgorithm(x: unknown): HashAlgorithm {
   if (!isHashAlgorithm(x)) {
-    throw new ValidationError(`unknown hash algorithm ${JSON.stringify(x)}; use one of ${HASH_ALGORITHMS.join(', ')}`);
+    throw new ValidationError(
+      `unknown hash algorithm ${JSON.stringify(x)}; use one of ${HASH_ALGORITHMS.join(', ')}`,
+    );
   }
   return x;
 }

@@ -9,7 +9,8 @@ export function toHex(bytes: Uint8Array): string {
 
 /** Strict: lowercase, even length; anything else is an EncodingError (no silent truncation like Buffer.from). */
 export function fromHex(hex: string): Buffer {
-  if (typeof hex !== 'string' || !HEX_RE.test(hex)) throw new EncodingError('not lowercase hex of whole bytes');
+  if (typeof hex !== 'string' || !HEX_RE.test(hex))
+    throw new EncodingError('not lowercase hex of whole bytes');
   return Buffer.from(hex, 'hex');
 }
 

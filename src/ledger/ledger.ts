@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { InMemoryBackend } from '../backends/memory/memory-backend.js';
-import { assertHashAlgorithm, digest, type HashAlgorithm } from '../crypto/hash.js';
+import { assertHashAlgorithm, type HashAlgorithm } from '../crypto/hash.js';
 import { KeyRing } from '../crypto/signatures/keyring.js';
 import { resolveSigner } from '../crypto/signatures/resolve.js';
 import type { SignatureRecord, Signer } from '../crypto/signatures/types.js';
@@ -28,18 +28,11 @@ import {
   frontierNodeIds,
   frontierRoot,
 } from '../merkle/frontier.js';
-import { leafHash } from '../merkle/hash.js';
 import { consistencyPlan, inclusionPlan, type ProofPlan } from '../merkle/proof.js';
 import { appendLeavesToTiles, nodesFromTiles, tileKeysForNodes } from '../merkle/tiles.js';
 import { verifyConsistency as verifyConsistencyRaw } from '../merkle/verify.js';
 import { openCheckpoint, parseCheckpointBody, signCheckpoint } from '../note/checkpoint.js';
-import type {
-  AppendBatch,
-  AppendContext,
-  LedgerMeta,
-  StorageBackend,
-  StoredCheckpoint,
-} from '../storage/backend.js';
+import type { AppendBatch, AppendContext, LedgerMeta, StorageBackend } from '../storage/backend.js';
 import { parseWherePath, readPath } from '../storage/where.js';
 import type {
   CheckpointInput,
@@ -777,7 +770,7 @@ export class Ledger {
     } catch (err) {
       // Another writer signed this size first: use theirs if it is the same tree.
       const theirs = await this.backend.getCheckpoint(head.size);
-      if (!theirs || !theirs.rootHash.equals(head.rootHash)) throw err;
+      if (!theirs?.rootHash.equals(head.rootHash)) throw err;
       note = theirs.note;
     }
     return toSignedCheckpoint(openCheckpoint(note, { origin, verifiers: [key.verifier] }));
@@ -1015,7 +1008,12 @@ export class Ledger {
       const total = head.size;
       const spec = this.backend.parallelScanSpec?.() ?? null;
       const threshold = options.parallelThreshold ?? 50_000;
-      const ring = explicitKeys === undefined ? this.implicitKeys : explicitKeys instanceof KeyRing ? explicitKeys : null;
+      const ring =
+        explicitKeys === undefined
+          ? this.implicitKeys
+          : explicitKeys instanceof KeyRing
+            ? explicitKeys
+            : null;
       if (spec && ring && options.parallel !== false && head.size - v.fromIndex >= threshold) {
         try {
           const r = await verifyInParallel(v, {
@@ -1031,14 +1029,20 @@ export class Ledger {
             onProgress: (n) => options.onProgress?.(v.fromIndex + n, total),
           });
           if (r.unknownKeySignatures > 0) {
-            notChecked.push('signatures by keys this ledger was not given (pass `keys`, a KeyRing, to check them)');
+            notChecked.push(
+              'signatures by keys this ledger was not given (pass `keys`, a KeyRing, to check them)',
+            );
           }
         } catch {
           // Workers could not run here (or died): finish on this thread from where they stopped.
         }
       }
       if (v.ok && v.verifiedSize < head.size) {
-        for await (const chunk of this.backend.scan({ fromIndex: v.verifiedSize, toIndex: head.size, chunkSize: 4096 })) {
+        for await (const chunk of this.backend.scan({
+          fromIndex: v.verifiedSize,
+          toIndex: head.size,
+          chunkSize: 4096,
+        })) {
           if (!(await v.push(chunk))) break;
           options.onProgress?.(v.verifiedSize, total);
         }
@@ -1076,7 +1080,7 @@ export class Ledger {
     }
     if (!failure && head.size > 0) {
       const tileRoot = await this.rootFromTiles(head.size).catch(() => null);
-      if (!tileRoot || !tileRoot.equals(root)) {
+      if (!tileRoot?.equals(root)) {
         failure = {
           kind: 'tree_mismatch',
           message: 'the stored Merkle tree (used for proofs) does not match the entries',

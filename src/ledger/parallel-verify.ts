@@ -23,7 +23,9 @@ export interface SegmentJob {
   requireSignatures: number;
 }
 
-export type SegmentReply = { id: number; result: SegmentResult; unknownKeySignatures: number } | { id: number; error: string };
+export type SegmentReply =
+  | { id: number; result: SegmentResult; unknownKeySignatures: number }
+  | { id: number; error: string };
 
 export interface ParallelOptions {
   spec: ParallelScanSpec;
@@ -55,7 +57,10 @@ export function defaultThreads(): number {
  * outside the ring that were skipped (lenient mode). Throws if workers cannot be started (the caller
  * falls back to the main thread).
  */
-export async function verifyInParallel(v: StreamVerifier, o: ParallelOptions): Promise<{ unknownKeySignatures: number }> {
+export async function verifyInParallel(
+  v: StreamVerifier,
+  o: ParallelOptions,
+): Promise<{ unknownKeySignatures: number }> {
   const total = o.to - o.from;
   const threads = Math.max(1, o.threads ?? defaultThreads());
   const segSize = Math.max(10_000, Math.min(131_072, Math.ceil(total / (threads * 4))));

@@ -53,7 +53,8 @@ function checkerFor(job: SegmentJob, unknown: { n: number }): SignatureChecker |
 
 async function run(job: SegmentJob): Promise<Extract<SegmentReply, { result: unknown }>> {
   const backend = await reader(job);
-  const startPrev = job.from === 0 ? null : ((await backend.getByIndex(job.from - 1))?.hash.toString('hex') ?? null);
+  const startPrev =
+    job.from === 0 ? null : ((await backend.getByIndex(job.from - 1))?.hash.toString('hex') ?? null);
   const unknown = { n: 0 };
   const checker = checkerFor(job, unknown);
   const v = new StreamVerifier({

@@ -1,4 +1,17 @@
 /** Offline verification: no database, no driver. `import { verifyBundle, verifyInclusion } from 'signledger/verify'`. */
+
+export {
+  type BundleFiles,
+  type BundleManifest,
+  type BundleReport,
+  formatProofFile,
+  type ProofReport,
+  parseProofFile,
+  type VerifyBundleOptions,
+  type VerifyProofOptions,
+  verifyBundle,
+  verifyProofFile,
+} from './bundle.js';
 export {
   type CheckpointInput,
   type ConsistencyProofData,
@@ -17,15 +30,3 @@ export {
   StreamVerifier,
   type VerifiedState,
 } from './stream-verifier.js';
-export {
-  type BundleFiles,
-  type BundleManifest,
-  type BundleReport,
-  formatProofFile,
-  parseProofFile,
-  type ProofReport,
-  type VerifyBundleOptions,
-  type VerifyProofOptions,
-  verifyBundle,
-  verifyProofFile,
-} from './bundle.js';

@@ -484,7 +484,11 @@ export class StreamVerifier {
   }
 
   private flushLeaves(): void {
-    if (this.pendingLeaves.length === 0 && (!this.expectedRoots.has(this.size) || this.rootCheckedAt === this.size)) return;
+    if (
+      this.pendingLeaves.length === 0 &&
+      (!this.expectedRoots.has(this.size) || this.rootCheckedAt === this.size)
+    )
+      return;
     const before = this.size - this.pendingLeaves.length;
     this.frontier = frontierAppend(this.frontier, before, this.pendingLeaves).frontier;
     this.pendingLeaves = [];
@@ -540,7 +544,11 @@ export class StreamVerifier {
       const awaited = this.awaitingRecord.get(index);
       if (awaited === undefined) continue;
       if (awaited !== digest) {
-        return this.fail({ kind: 'redaction_invalid', index, message: `a redaction record names the wrong digest for entry ${index}` });
+        return this.fail({
+          kind: 'redaction_invalid',
+          index,
+          message: `a redaction record names the wrong digest for entry ${index}`,
+        });
       }
       this.awaitingRecord.delete(index);
       this.redacted.push(index);

@@ -115,8 +115,24 @@ export class PostgreSQLBackend implements StorageBackend {
       }
     }
     const t = this.tables;
+    // Opening can deadlock with another process creating the schema at the same moment: retry.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.openOnce(name, create);
+      } catch (err) {
+        const code = (err as { cause?: { code?: string } }).cause?.code;
+        if (attempt >= 5 || (code !== '40P01' && code !== '40001')) throw err;
+        await new Promise((r) => setTimeout(r, 20 + Math.random() * 80 * (attempt + 1)));
+      }
+    }
+  }
+
+  private async openOnce(name: string, create: () => LedgerMeta): Promise<LedgerMeta> {
+    const t = this.tables;
     try {
       return await this.tx(async (c) => {
+        // Serialize opens between processes: schema and ledger creation happen under this lock.
+        await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`signledger:${t.entries}`]);
         // Create the schema once (serialized between processes opening at the same time). DDL on
         // tables in use would take locks that deadlock with running appends, so skip it when present.
         const exists = async () =>

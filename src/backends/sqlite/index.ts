@@ -1,2 +1,2 @@
-export { SQLiteBackend, type SQLiteBackendOptions } from './sqlite-backend.js';
 export { assertLedgerName, SQLITE_SCHEMA_VERSION } from './schema.js';
+export { SQLiteBackend, type SQLiteBackendOptions } from './sqlite-backend.js';

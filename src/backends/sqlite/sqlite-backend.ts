@@ -11,11 +11,11 @@ import {
   emptyHead,
   type Head,
   type LedgerMeta,
+  type ParallelScanSpec,
   type RangeQuery,
   type StorageBackend,
   type StorageStats,
   type StoredCheckpoint,
-  type ParallelScanSpec,
   type StructuredQuery,
 } from '../../storage/backend.js';
 import { parseWherePath, readPath } from '../../storage/where.js';
@@ -144,7 +144,8 @@ export class SQLiteBackend implements StorageBackend {
    * Not for in-memory databases or a Database object handed in.
    */
   parallelScanSpec(): ParallelScanSpec | null {
-    if (!this.db || !this.ledgerName || this.options.database || this.path === ':memory:' || this.path === '') return null;
+    if (!this.db || !this.ledgerName || this.options.database || this.path === ':memory:' || this.path === '')
+      return null;
     return { kind: 'sqlite', path: this.path, name: this.ledgerName };
   }
 
