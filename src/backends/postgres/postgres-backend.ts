@@ -114,7 +114,6 @@ export class PostgreSQLBackend implements StorageBackend {
         this.ownsPool = true;
       }
     }
-    const t = this.tables;
     // Opening can deadlock with another process creating the schema at the same moment: retry.
     for (let attempt = 0; ; attempt++) {
       try {
