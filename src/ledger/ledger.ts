@@ -29,7 +29,15 @@ import {
   frontierRoot,
 } from '../merkle/frontier.js';
 import { consistencyPlan, inclusionPlan, type ProofPlan } from '../merkle/proof.js';
-import { appendLeavesToTiles, nodesFromTiles, tileKeysForNodes } from '../merkle/tiles.js';
+import {
+  appendLeavesToTiles,
+  nodesFromTiles,
+  TILE_WIDTH,
+  type Tile,
+  type TileKey,
+  tileKeyString,
+  tileKeysForNodes,
+} from '../merkle/tiles.js';
 import { verifyConsistency as verifyConsistencyRaw } from '../merkle/verify.js';
 import { openCheckpoint, parseCheckpointBody, signCheckpoint } from '../note/checkpoint.js';
 import type { AppendBatch, AppendContext, LedgerMeta, StorageBackend } from '../storage/backend.js';
@@ -40,7 +48,7 @@ import type {
   InclusionProofData,
   SignedCheckpoint,
 } from '../verify/proofs.js';
-import { toSignedCheckpoint } from '../verify/proofs.js';
+import { openSignedCheckpoint, toSignedCheckpoint } from '../verify/proofs.js';
 import type { AssuranceLevel, VerificationReport } from '../verify/report.js';
 import { type SignatureChecker, StreamVerifier, type VerifiedState } from '../verify/stream-verifier.js';
 import { type LogKey, resolveLogKey } from './log-key.js';
@@ -64,6 +72,14 @@ interface AppendItem {
 }
 
 export type Subscriber = (entry: Entry) => void;
+
+/** What one build of a group produced, kept to make the caller-facing entries after the commit. */
+interface Built {
+  rows: StoredEntry[];
+  sigs: SignatureRecord[][];
+  hashes: string[];
+  firstPrev: string | null;
+}
 
 export interface VerifyOptions {
   /** A checkpoint trusted from outside the store (a SignedCheckpoint or its note text). */
@@ -101,6 +117,8 @@ function checkCount(n: number | undefined, what: string): number | undefined {
 }
 
 const DEFAULT_AUTO_VERIFY_MS = 60_000;
+/** Full tiles kept for proofs: 1,024 × 16 KiB = 16 MiB at most. */
+const FULL_TILE_CACHE = 1024;
 
 /**
  * A tamper-evident, append-only audit log: hash-chained entries that are also leaves of an RFC 9162
@@ -122,6 +140,7 @@ export class Ledger {
   private readonly implicitKeys = new KeyRing();
   private readonly logKey: LogKey | undefined;
   private readonly signerCache = new WeakMap<object, Signer>();
+  private readonly fullTiles = new Map<string, Tile>();
   private verified: { state: VerifiedState; pending: Map<number, string> } | null = null;
   private autoTimer: NodeJS.Timeout | null = null;
   private autoRunning = false;
@@ -311,14 +330,23 @@ export class Ledger {
   private async commitGroup(items: AppendItem[]): Promise<Entry[]> {
     const meta = await this.ready();
     if (this.closed) throw new ClosedError();
-    let built: { rows: StoredEntry[]; sigs: SignatureRecord[][] } | null = null;
+    let built: Built | null = null;
     const batch = await this.backend.append(async (ctx) => {
       const r = await this.buildBatch(meta, ctx, items);
       built = r.built;
       return r.batch;
     });
-    const { rows, sigs } = built as unknown as { rows: StoredEntry[]; sigs: SignatureRecord[][] };
-    const entries = rows.map((row, i) => this.entryFromItem(meta, row, items[i]!, sigs[i]!));
+    const b = built as unknown as Built;
+    const entries = b.rows.map((row, i) =>
+      this.entryFromItem(
+        meta,
+        row,
+        items[i]!,
+        b.sigs[i]!,
+        b.hashes[i]!,
+        i === 0 ? b.firstPrev : b.hashes[i - 1]!,
+      ),
+    );
     for (const idx of batch.erase) this.invalidateCachedIndex(idx);
     for (const e of entries) this.remember(e);
     this.notify(entries);
@@ -329,7 +357,7 @@ export class Ledger {
     meta: LedgerMeta,
     ctx: AppendContext,
     items: AppendItem[],
-  ): Promise<{ batch: AppendBatch; built: { rows: StoredEntry[]; sigs: SignatureRecord[][] } }> {
+  ): Promise<{ batch: AppendBatch; built: Built }> {
     const { head } = ctx;
     const alg = meta.hashAlgorithm;
     let prev = head.lastHash;
@@ -404,7 +432,7 @@ export class Ledger {
           rootHash: frontierRoot(frontier),
         },
       },
-      built: { rows, sigs },
+      built: { rows, sigs, hashes, firstPrev: head.lastHash },
     };
   }
 
@@ -413,9 +441,10 @@ export class Ledger {
     row: StoredEntry,
     item: AppendItem,
     sigs: SignatureRecord[],
+    hashHex: string,
+    prev: string | null,
   ): Entry {
     const p = item.prepared;
-    const prevMatch = /"prev":(null|"([0-9a-f]+)")/.exec(row.body);
     const entry: Entry = {
       id: p.id,
       ledgerId: meta.ledgerId,
@@ -424,8 +453,8 @@ export class Ledger {
       type: p.type,
       data: p.data,
       metadata: p.metadata,
-      previousHash: prevMatch?.[2] ?? null,
-      hash: row.hash.toString('hex'),
+      previousHash: prev,
+      hash: hashHex,
       dataDigest: p.dataDigest,
       salt: p.salt.toString('hex'),
       signature: sigs[0]?.value ?? null,
@@ -790,9 +819,30 @@ export class Ledger {
     );
   }
 
+  /**
+   * Proof nodes from tiles. Full tiles (width 256) never change, so proofs keep a small cache of
+   * them; verification never uses it (it must see the store as it is now).
+   */
   private async readNodes(plan: ProofPlan, size: number): Promise<Buffer[]> {
     if (plan.ids.length === 0) return plan.assemble([]);
-    const tiles = await this.backend.readTiles(tileKeysForNodes(plan.ids, size));
+    const keys = tileKeysForNodes(plan.ids, size);
+    const tiles: Tile[] = [];
+    const missing: TileKey[] = [];
+    for (const k of keys) {
+      const hit = this.fullTiles.get(tileKeyString(k));
+      if (hit) tiles.push(hit);
+      else missing.push(k);
+    }
+    if (missing.length) {
+      for (const t of await this.backend.readTiles(missing)) {
+        tiles.push(t);
+        if (t.width === TILE_WIDTH) {
+          this.fullTiles.set(tileKeyString(t), t);
+          if (this.fullTiles.size > FULL_TILE_CACHE)
+            this.fullTiles.delete(this.fullTiles.keys().next().value as string);
+        }
+      }
+    }
     return plan.assemble(nodesFromTiles(plan.ids, tiles));
   }
 
@@ -822,7 +872,7 @@ export class Ledger {
     }
     const text = typeof cp === 'string' ? cp : cp.text;
     const key = this.requireVerifierKey();
-    const opened = openCheckpoint(text, { origin: this.origin!, verifiers: [key.verifier] });
+    const opened = openSignedCheckpoint(text, key.verifier, { origin: this.origin! });
     return { size: opened.size, root: opened.rootHash };
   }
 

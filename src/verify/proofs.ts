@@ -54,8 +54,21 @@ export function toSignedCheckpoint(o: OpenedCheckpoint): SignedCheckpoint {
   });
 }
 
+// Parsing a vkey builds a KeyObject and opening a note checks an Ed25519 signature: both are pure,
+// so results are cached (bounded) for callers that check many proofs against one checkpoint.
+const CACHE_LIMIT = 256;
+const verifiers = new Map<string, NoteVerifier>();
+const openedNotes = new Map<string, OpenedCheckpoint>();
+
+function remember<T>(m: Map<string, T>, k: string, v: T): T {
+  m.set(k, v);
+  if (m.size > CACHE_LIMIT) m.delete(m.keys().next().value as string);
+  return v;
+}
+
 function verifierOf(key: string | NoteVerifier): NoteVerifier {
-  return typeof key === 'string' ? parseVerifierKey(key) : key;
+  if (typeof key !== 'string') return key;
+  return verifiers.get(key) ?? remember(verifiers, key, parseVerifierKey(key));
 }
 
 /** Open a checkpoint note with the log's verifier key; the origin defaults to the key's name. */
@@ -68,13 +81,20 @@ export function openSignedCheckpoint(
   const text = typeof cp === 'string' ? cp : cp?.text;
   if (typeof text !== 'string')
     throw new ValidationError('checkpoint must be a SignedCheckpoint or its note text');
-  const opened = openCheckpoint(text, {
-    origin: options.origin ?? v.name,
-    verifiers: [v],
-    ...(options.witnesses?.length
-      ? { witnesses: options.witnesses, witnessQuorum: options.witnessQuorum }
-      : {}),
-  });
+  const origin = options.origin ?? v.name;
+  const cacheable = !options.witnesses?.length;
+  const cacheKey = `${v.vkey}\n${origin}\n${text}`;
+  let opened = cacheable ? openedNotes.get(cacheKey) : undefined;
+  if (!opened) {
+    opened = openCheckpoint(text, {
+      origin,
+      verifiers: [v],
+      ...(options.witnesses?.length
+        ? { witnesses: options.witnesses, witnessQuorum: options.witnessQuorum }
+        : {}),
+    });
+    if (cacheable) remember(openedNotes, cacheKey, opened);
+  }
   if (
     typeof cp !== 'string' &&
     (cp.size !== opened.size || cp.rootHash !== opened.rootHash.toString('hex'))
