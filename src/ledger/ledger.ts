@@ -7,7 +7,6 @@ import type { SignatureRecord, Signer } from '../crypto/signatures/types.js';
 import { canonicalize } from '../encoding/canonical.js';
 import { commitmentText, FORMAT_VERSION, hashText, leafHashOfText, leafText } from '../entry/commitment.js';
 import { decodeEntry } from '../entry/decode.js';
-import { deepFreeze } from '../entry/freeze.js';
 import { immutableDate } from '../entry/immutable-date.js';
 import { DEFAULT_MAX_ENTRY_BYTES, type PreparedEntry, prepareEntry } from '../entry/prepare.js';
 import type { Entry, StoredEntry } from '../entry/types.js';
@@ -21,16 +20,11 @@ import {
   StorageError,
   ValidationError,
 } from '../errors.js';
-import {
-  decodeFrontier,
-  encodeFrontier,
-  frontierAppend,
-  frontierNodeIds,
-  frontierRoot,
-} from '../merkle/frontier.js';
+import { decodeFrontier, encodeFrontier, frontierNodeIds, frontierRoot } from '../merkle/frontier.js';
 import { consistencyPlan, inclusionPlan, type ProofPlan } from '../merkle/proof.js';
 import {
   appendLeavesToTiles,
+  frontierAfterAppend,
   nodesFromTiles,
   TILE_WIDTH,
   type Tile,
@@ -117,6 +111,7 @@ function checkCount(n: number | undefined, what: string): number | undefined {
 }
 
 const DEFAULT_AUTO_VERIFY_MS = 60_000;
+const NO_SIGNATURES: readonly SignatureRecord[] = Object.freeze([]);
 /** Full tiles kept for proofs: 1,024 × 16 KiB = 16 MiB at most. */
 const FULL_TILE_CACHE = 1024;
 
@@ -416,8 +411,13 @@ export class Ledger {
       rows[i]!.signatures = sigText;
       leaves[i] = leafHashOfText(leafText(hashes[i]!, sigText));
     }
-    const frontier = frontierAppend(decodeFrontier(head.frontier, head.size), head.size, leaves).frontier;
     const tiles = appendLeavesToTiles(head.size, ctx.edgeTiles, leaves);
+    const frontier = frontierAfterAppend(
+      decodeFrontier(head.frontier, head.size),
+      head.size,
+      head.size + items.length,
+      tiles,
+    );
     const erase: number[] = [];
     for (const it of items) if (it.erase !== undefined) erase.push(it.erase);
     return {
@@ -458,10 +458,11 @@ export class Ledger {
       dataDigest: p.dataDigest,
       salt: p.salt.toString('hex'),
       signature: sigs[0]?.value ?? null,
-      signatures: sigs.map((s) => Object.freeze({ ...s })),
+      signatures: sigs.length ? Object.freeze(sigs.map((s) => Object.freeze({ ...s }))) : NO_SIGNATURES,
       redacted: false,
     };
-    return deepFreeze(entry);
+    // data and metadata are frozen copies already (prepareJson); freeze the rest without a walk.
+    return Object.freeze(entry);
   }
 
   // ───────────────────────────── subscriptions and cache ─────────────────────────────

@@ -10,6 +10,7 @@
  * tile's own root (height 8L + 8) is not stored in it: it is a bottom node of level L + 1.
  */
 import { IntegrityError, ProofError, ValidationError } from '../errors.js';
+import { frontierNodeIds } from './frontier.js';
 import { HASH_SIZE, nodeHash, nodeHashAt } from './hash.js';
 import { isTreeSize, MAX_TREE_SIZE } from './math.js';
 import { type NodeId, nodeExists } from './node-id.js';
@@ -309,4 +310,26 @@ export function tilesForTree(leafHashes: readonly Uint8Array[]): Tile[] {
     }
   }
   return tiles;
+}
+
+/**
+ * The frontier after an append, without hashing: every frontier node of the new tree is either an old
+ * frontier node or a node completed by the append, which then lives in one of the tiles the append
+ * changed (`appendLeavesToTiles`' result). Saves the per-leaf merge hashing of `frontierAppend`.
+ */
+export function frontierAfterAppend(
+  oldFrontier: readonly Buffer[],
+  oldSize: number,
+  newSize: number,
+  changedTiles: readonly Tile[],
+): Buffer[] {
+  const old = new Map<string, Buffer>();
+  frontierNodeIds(oldSize).forEach((id, i) => {
+    old.set(`${id.height}/${id.index}`, oldFrontier[i]!);
+  });
+  const ids = frontierNodeIds(newSize);
+  const fresh = ids.filter((id) => !old.has(`${id.height}/${id.index}`));
+  const hashes = fresh.length ? nodesFromTiles(fresh, changedTiles) : [];
+  let k = 0;
+  return ids.map((id) => old.get(`${id.height}/${id.index}`) ?? hashes[k++]!);
 }
