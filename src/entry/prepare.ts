@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { HashAlgorithm } from '../crypto/hash.js';
 import { type JsonObject, prepareJson } from '../encoding/canonical.js';
 import { ValidationError } from '../errors.js';
-import { dataDigestOf, flatten, newSalt } from './commitment.js';
+import { dataDigestHex, flatten, newSalt } from './commitment.js';
 import type { EntryType } from './types.js';
 
 /** Default cap on the canonical size of one entry's data plus metadata. */
@@ -80,7 +80,7 @@ export function prepareEntry(
     metadata: m.copy as JsonObject,
     metadataText: flatten(m.text),
     salt,
-    dataDigest: dataDigestOf(options.hashAlgorithm, salt, d.text).toString('hex'),
+    dataDigest: dataDigestHex(options.hashAlgorithm, salt, d.text),
   };
 }
 

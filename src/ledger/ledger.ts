@@ -947,6 +947,7 @@ export class Ledger {
     const expectedRoots = new Map<number, { root: Buffer; label: string }>();
     let failure: VerificationReport['failure'] = null;
     let storedCheckpointsOk = 0;
+    let threads = 1;
 
     // Stored checkpoints: each must be a valid note by the log key whose body matches its row.
     if (stored.length > 0 && !this.logKey)
@@ -1058,6 +1059,7 @@ export class Ledger {
     if (!failure) {
       const total = head.size;
       const spec = this.backend.parallelScanSpec?.() ?? null;
+      threads = 1;
       const threshold = options.parallelThreshold ?? 50_000;
       const ring =
         explicitKeys === undefined
@@ -1076,9 +1078,11 @@ export class Ledger {
             keyring: ring.toJSON(),
             lenientUnknownKeys: explicitKeys === undefined,
             requireSignatures: required,
+            rootSizes: [...expectedRoots.keys()],
             threads: typeof options.parallel === 'number' ? options.parallel : undefined,
             onProgress: (n) => options.onProgress?.(v.fromIndex + n, total),
           });
+          threads = r.threads;
           if (r.unknownKeySignatures > 0) {
             notChecked.push(
               'signatures by keys this ledger was not given (pass `keys`, a KeyRing, to check them)',
@@ -1182,6 +1186,7 @@ export class Ledger {
       notChecked,
       failure,
       durationMs: performance.now() - started,
+      threads,
     };
   }
 

@@ -21,6 +21,8 @@ export interface SegmentJob {
   keyring?: KeyRingJSON;
   lenientUnknownKeys: boolean;
   requireSignatures: number;
+  /** Sizes in (from, to] where the coordinator needs the tree root. */
+  rootSizes: number[];
 }
 
 export type SegmentReply =
@@ -36,6 +38,8 @@ export interface ParallelOptions {
   keyring?: KeyRingJSON;
   lenientUnknownKeys: boolean;
   requireSignatures: number;
+  /** Sizes at which roots are checked (stored and trusted checkpoints). */
+  rootSizes: readonly number[];
   threads?: number;
   onProgress?: (checked: number) => void;
 }
@@ -60,10 +64,12 @@ export function defaultThreads(): number {
 export async function verifyInParallel(
   v: StreamVerifier,
   o: ParallelOptions,
-): Promise<{ unknownKeySignatures: number }> {
+): Promise<{ unknownKeySignatures: number; threads: number }> {
   const total = o.to - o.from;
   const threads = Math.max(1, o.threads ?? defaultThreads());
-  const segSize = Math.max(10_000, Math.min(131_072, Math.ceil(total / (threads * 4))));
+  // Powers of two keep the segments' compact ranges small (a full aligned segment is one subtree).
+  let segSize = 8192;
+  while (segSize < 131_072 && segSize * threads * 4 < total) segSize *= 2;
   const jobs: SegmentJob[] = [];
   for (let from = o.from, id = 0; from < o.to; from += segSize, id++) {
     jobs.push({
@@ -76,6 +82,7 @@ export async function verifyInParallel(
       keyring: o.keyring,
       lenientUnknownKeys: o.lenientUnknownKeys,
       requireSignatures: o.requireSignatures,
+      rootSizes: o.rootSizes.filter((x) => x > from && x <= Math.min(o.to, from + segSize)),
     });
   }
   const { url, execArgv } = workerScript();
@@ -127,5 +134,5 @@ export async function verifyInParallel(
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
-  return { unknownKeySignatures: unknown };
+  return { unknownKeySignatures: unknown, threads: workers.length };
 }

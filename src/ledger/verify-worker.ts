@@ -61,6 +61,7 @@ async function run(job: SegmentJob): Promise<Extract<SegmentReply, { result: unk
     ledgerId: job.ledgerId,
     hashAlgorithm: job.hashAlgorithm,
     segment: true,
+    segmentRootSizes: new Set(job.rootSizes),
     start: { size: job.from, lastHash: startPrev, frontier: [] },
     ...(checker ? { signatures: { checker, required: job.requireSignatures } } : {}),
   });
@@ -74,7 +75,7 @@ async function run(job: SegmentJob): Promise<Extract<SegmentReply, { result: unk
 
 parentPort?.on('message', (job: SegmentJob) => {
   run(job).then(
-    (reply) => parentPort!.postMessage(reply, [reply.result.leaves.buffer as ArrayBuffer]),
+    (reply) => parentPort!.postMessage(reply),
     (err: unknown) => parentPort!.postMessage({ id: job.id, error: String((err as Error)?.message ?? err) }),
   );
 });

@@ -35,4 +35,6 @@ export interface VerificationReport {
   /** The first failure, or null when ok. */
   failure: IntegrityFailure | null;
   durationMs: number;
+  /** Threads that verified entries (1 = the calling thread only). */
+  threads?: number;
 }

@@ -5,11 +5,19 @@
  */
 import { HASH_LENGTHS, type HashAlgorithm } from '../crypto/hash.js';
 import type { SignatureRecord } from '../crypto/signatures/types.js';
-import { dataDigestOf, hashText, leafHashOfText, leafText } from '../entry/commitment.js';
+import {
+  dataDigestHex,
+  dataDigestOf,
+  hashText,
+  hashTextHex,
+  leafHashOfText,
+  leafText,
+} from '../entry/commitment.js';
 import { parseCommitment } from '../entry/decode.js';
 import type { StoredEntry } from '../entry/types.js';
 import type { IntegrityFailure } from '../errors.js';
 import { type Frontier, frontierAppend, frontierRoot } from '../merkle/frontier.js';
+import { CompactRange, frontierAppendNodes, type RangeNode } from '../merkle/range.js';
 
 /** Result of checking one signature; KeyRing.check returns this shape. */
 export type SignatureCheck = { ok: true; keyId: string } | { ok: false; kind: string; message: string };
@@ -53,6 +61,8 @@ export interface StreamVerifierOptions {
    * instead of building the tree; the coordinator absorbs the segment with `absorbSegment`.
    */
   segment?: boolean;
+  /** Segment mode: sizes at which the coordinator needs the root (checkpoints). */
+  segmentRootSizes?: ReadonlySet<number>;
 }
 
 /** What a segment verifier hands back to the coordinator (structured-clone friendly). */
@@ -62,8 +72,10 @@ export interface SegmentResult {
   startPrev: string | null;
   count: number;
   lastHash: string | null;
-  /** count × 32 bytes of leaf hashes, in order. */
-  leaves: Uint8Array;
+  /** The segment's leaves as a compact range (a few aligned subtree roots). */
+  range: RangeNode[];
+  /** Compact ranges of [from, s) at the expected-root sizes s inside the segment. */
+  snapshots: [number, RangeNode[]][];
   failure: IntegrityFailure | null;
   /** Redaction records seen: [target index, target data digest]. */
   records: [number, string][];
@@ -92,6 +104,8 @@ export class StreamVerifier {
   private frontier: Frontier;
   private pendingLeaves: Buffer[] = [];
   private rootCheckedAt = -1;
+  private lastMs = Number.NaN;
+  private lastIso = '';
   /** index → dataDigest of erased entries whose redaction record has not been seen yet. */
   private readonly awaitingRecord = new Map<number, string>();
   /** index → dataDigest named by redaction records, to match erased entries seen later (never happens in order, kept for safety). */
@@ -104,12 +118,16 @@ export class StreamVerifier {
 
   private readonly hexLength: number;
   private readonly segment: boolean;
-  private readonly collected: Buffer[] = [];
+  private readonly range: CompactRange | null;
+  private readonly snapshots: [number, RangeNode[]][] = [];
+  private readonly segmentRootSizes: ReadonlySet<number>;
   /** Redaction records seen: [target index, target data digest]. */
   readonly redactionRecords: [number, string][] = [];
 
   constructor(o: StreamVerifierOptions) {
     this.segment = o.segment ?? false;
+    this.range = this.segment ? new CompactRange(o.start?.size ?? 0) : null;
+    this.segmentRootSizes = o.segmentRootSizes ?? new Set();
     this.alg = o.hashAlgorithm;
     this.hexLength = HASH_LENGTHS[o.hashAlgorithm] * 2;
     this.ledgerId = o.ledgerId;
@@ -178,82 +196,108 @@ export class StreamVerifier {
   private fastCheck(row: StoredEntry, sigJobs: Promise<boolean>[]): boolean {
     const body = row.body;
     const ms = row.timestampMs;
-    if (typeof body !== 'string' || !SAFE_ID.test(row.id) || !Number.isSafeInteger(ms)) return false;
-    const hash = hashText(this.alg, body);
-    if (!hash.equals(row.hash)) return false;
+    const id = row.id;
+    if (typeof body !== 'string' || typeof id !== 'string' || !SAFE_ID.test(id) || !Number.isSafeInteger(ms))
+      return false;
+    const hashHex = hashTextHex(this.alg, body);
+    if (!Buffer.isBuffer(row.hash) || hashHex !== row.hash.toString('hex')) return false;
     let dd: string;
     const erased = row.data === null;
     if (!erased && row.salt !== null) {
-      dd = dataDigestOf(this.alg, row.salt, row.data as string).toString('hex');
+      dd = dataDigestHex(this.alg, row.salt, row.data as string);
     } else if (erased && row.salt === null) {
       dd = body.slice(DIGEST_AT, DIGEST_AT + this.hexLength);
     } else {
       return false;
     }
-    const prefix =
-      '{"dataDigest":"' +
-      dd +
-      '","id":"' +
-      row.id +
-      '","index":' +
-      this.size +
-      ',"ledger":"' +
-      this.ledgerId +
-      '","metadata":';
-    if (!body.startsWith(prefix)) return false;
-    let iso: string;
-    try {
-      iso = new Date(ms).toISOString();
-    } catch {
+    // Prefix, compared in place: {"dataDigest":"<dd>","id":"<id>","index":<n>,"ledger":"<ledger>","metadata":
+    let p = 0;
+    const at = (piece: string): boolean => {
+      if (!body.startsWith(piece, p)) return false;
+      p += piece.length;
+      return true;
+    };
+    if (
+      !(
+        at('{"dataDigest":"') &&
+        at(dd) &&
+        at('","id":"') &&
+        at(id) &&
+        at('","index":') &&
+        at(String(this.size))
+      )
+    )
       return false;
-    }
-    const tail =
-      ',"prev":' +
-      (this.lastHash === null ? 'null' : '"' + this.lastHash + '"') +
-      ',"timestamp":"' +
-      iso +
-      '","type":"';
+    if (!(at(',"ledger":"') && at(this.ledgerId) && at('","metadata":'))) return false;
+    const metaStart = p;
+    // Suffix, compared backwards: ,"prev":<prev>,"timestamp":"<iso>","type":"<type>","v":1}
+    let e = body.length;
+    const before = (piece: string): boolean => {
+      if (!body.endsWith(piece, e)) return false;
+      e -= piece.length;
+      return true;
+    };
+    if (!before('","v":1}')) return false;
     let type: 'event' | 'redaction';
-    let suffixLength: number;
-    if (body.endsWith(tail + EVENT_END)) {
-      type = 'event';
-      suffixLength = tail.length + EVENT_END.length;
-    } else if (body.endsWith(tail + REDACTION_END)) {
-      type = 'redaction';
-      suffixLength = tail.length + REDACTION_END.length;
-    } else {
+    if (before('event')) type = 'event';
+    else if (before('redaction')) type = 'redaction';
+    else return false;
+    const iso = this.isoOf(ms);
+    if (iso === null) return false;
+    const prev = this.lastHash === null ? 'null' : '"' + this.lastHash + '"';
+    if (
+      !(before('","type":"') && before(iso) && before(',"timestamp":"') && before(prev) && before(',"prev":'))
+    )
       return false;
-    }
-    if (body.length - suffixLength < prefix.length + 2) return false;
-    const meta = body.slice(prefix.length, body.length - suffixLength);
-    if (meta !== '{}') {
+    if (e - metaStart < 2) return false;
+    if (
+      e - metaStart !== 2 ||
+      body.charCodeAt(metaStart) !== 0x7b ||
+      body.charCodeAt(metaStart + 1) !== 0x7d
+    ) {
       try {
-        const m = JSON.parse(meta);
+        const m = JSON.parse(body.slice(metaStart, e));
         if (typeof m !== 'object' || m === null || Array.isArray(m)) return false;
       } catch {
         return false;
       }
     }
-    const where = { index: row.index, id: row.id };
     if (erased) {
       if (type === 'redaction') return false;
       this.awaitingRecord.set(this.size, dd);
-    } else if (type === 'redaction' && !this.checkRedactionRecord(row.data as string, where)) {
+    } else if (
+      type === 'redaction' &&
+      !this.checkRedactionRecord(row.data as string, { index: row.index, id })
+    ) {
       return true;
     }
-    const hashHex = hash.toString('hex');
-    if (!this.queueSignatures(row, type, hashHex, iso, where, sigJobs)) return true;
+    if (row.signatures !== null || this.sig?.required) {
+      if (!this.queueSignatures(row, type, hashHex, iso, { index: row.index, id }, sigJobs)) return true;
+    }
     this.accept(hashHex, row.signatures);
     return true;
   }
 
+  /** ISO text of a committed time; consecutive entries often share a millisecond. */
+  private isoOf(ms: number): string | null {
+    if (ms === this.lastMs) return this.lastIso;
+    try {
+      this.lastIso = new Date(ms).toISOString();
+    } catch {
+      return null;
+    }
+    this.lastMs = ms;
+    return this.lastIso;
+  }
+
   private accept(hashHex: string, signatures: string | null): void {
     const leaf = leafHashOfText(leafText(hashHex, signatures));
-    if (this.segment) {
-      this.collected.push(leaf);
+    if (this.range) {
+      this.range.append(leaf);
       this.lastHash = hashHex;
       this.size++;
       this.entriesChecked++;
+      if (this.segmentRootSizes.has(this.size)) this.snapshots.push([this.size, this.range.snapshot()]);
       return;
     }
     this.pendingLeaves.push(leaf);
@@ -516,7 +560,8 @@ export class StreamVerifier {
       startPrev,
       count: this.entriesChecked,
       lastHash: this.lastHash,
-      leaves: Buffer.concat(this.collected),
+      range: this.range ? this.range.snapshot() : [],
+      snapshots: this.snapshots,
       failure: this.failure,
       records: this.redactionRecords,
       awaiting: [...this.awaitingRecord],
@@ -556,14 +601,35 @@ export class StreamVerifier {
     for (const [index, digest] of seg.awaiting) this.awaitingRecord.set(index, digest);
     this.redacted.push(...seg.redacted);
     this.signaturesChecked += seg.signaturesChecked;
-    const leaves = Buffer.from(seg.leaves.buffer, seg.leaves.byteOffset, seg.leaves.byteLength);
-    for (let i = 0; i < seg.count; i++) {
-      this.pendingLeaves.push(leaves.subarray(i * 32, i * 32 + 32));
-      this.size++;
-      this.entriesChecked++;
-      if (this.expectedRoots.has(this.size) || this.pendingLeaves.length >= 4096) this.flushLeaves();
-      if (this.failure) return false;
+    // Fold pending leaves first (none unless parallel verification resumed after a main-thread run).
+    if (this.pendingLeaves.length) this.flushLeaves();
+    for (const [at, nodes] of seg.snapshots) {
+      const exp = this.expectedRoots.get(at);
+      if (!exp) continue;
+      const root = frontierRoot(frontierAppendNodes(this.frontier, this.size, nodes).frontier);
+      this.rootsChecked++;
+      this.rootCheckedAt = at;
+      if (!root.equals(exp.root)) {
+        return this.fail({
+          kind: 'tree_mismatch',
+          index: at - 1,
+          message: `the recomputed tree root at size ${at} does not match ${exp.label}`,
+          expected: exp.root.toString('hex'),
+          actual: root.toString('hex'),
+        });
+      }
     }
+    const next = frontierAppendNodes(this.frontier, this.size, seg.range);
+    if (next.size !== this.size + seg.count) {
+      return this.fail({
+        kind: 'tree_mismatch',
+        index: seg.from,
+        message: 'a verified segment does not cover its entries',
+      });
+    }
+    this.frontier = next.frontier;
+    this.size = next.size;
+    this.entriesChecked += seg.count;
     this.lastHash = seg.lastHash;
     if (seg.failure) return this.fail(seg.failure);
     return true;

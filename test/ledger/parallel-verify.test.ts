@@ -1,0 +1,125 @@
+// Parallel verification (worker threads reading the SQLite file) must reach exactly the verdicts of
+// the main-thread verifier, including across segment boundaries.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SQLiteBackend } from '../../src/backends/sqlite/sqlite-backend.js';
+import { Ed25519Signer, KeyRing } from '../../src/crypto/signatures/index.js';
+import { Ledger } from '../../src/ledger/ledger.js';
+import { generateLogKey } from '../../src/ledger/log-key.js';
+import type { SignedCheckpoint } from '../../src/verify/proofs.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'signledger-par-'));
+const N = 30_000; // ~4 segments of 8,192
+const logKey = generateLogKey('par.example/log');
+const signer = new Ed25519Signer();
+let master = '';
+const cps: SignedCheckpoint[] = [];
+const ids: string[] = [];
+
+beforeAll(async () => {
+  master = join(dir, 'master.db');
+  const ledger = new Ledger({ backend: new SQLiteBackend({ path: master, durability: 'normal' }), logKey });
+  for (let i = 0; i < N; i += 2500) {
+    const es = await ledger.appendBatch(
+      Array.from({ length: 2500 }, (_, j) => ({ i: i + j, user: `u${(i + j) % 7}` })),
+      i === 5000 ? { signer } : {},
+    );
+    ids.push(...es.map((e) => e.id));
+    if (i === 10_000 || i === 20_000) cps.push(await ledger.checkpoint());
+  }
+  // A redaction whose record lands in a later segment than the erased entry.
+  await ledger.redact(ids[100]!, { reason: 'erasure across segments' });
+  cps.push(await ledger.checkpoint());
+  await ledger.close();
+}, 120_000);
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let copies = 0;
+async function copyLedger(): Promise<{ ledger: Ledger; path: string }> {
+  const path = join(dir, `copy${copies++}.db`);
+  const db = new Database(master);
+  await db.backup(path);
+  db.close();
+  return { ledger: new Ledger({ backend: new SQLiteBackend(path), logKey }), path };
+}
+
+function tamper(path: string, sql: string, ...params: unknown[]) {
+  const db = new Database(path);
+  db.prepare(sql).run(...params);
+  db.close();
+}
+
+describe('parallel verification', () => {
+  it('agrees with the main-thread verifier on a valid log, checkpoints and signatures included', async () => {
+    const { ledger } = await copyLedger();
+    const keys = new KeyRing([signer]);
+    const par = await ledger.verify({ parallel: 2, parallelThreshold: 1, trusted: cps[1]!, keys });
+    const seq = await ledger.verify({ parallel: false, trusted: cps[1]!, keys });
+    expect(par.threads).toBe(2);
+    expect(seq.threads).toBe(1);
+    expect(par.ok).toBe(true);
+    expect(par.failure).toBeNull();
+    expect(par.entriesChecked).toBe(seq.entriesChecked);
+    expect(par.rootHash).toBe(seq.rootHash);
+    expect(par.redacted).toEqual([100]);
+    expect(par.signaturesChecked).toBe(2500);
+    expect(par.checkpointsChecked).toBe(seq.checkpointsChecked);
+    expect(par.assurance).toBe('trusted');
+    await ledger.close();
+  });
+
+  const cases: [string, string, unknown[], string, number | undefined][] = [
+    [
+      'edited data in a later segment',
+      'UPDATE sl_default_entries SET data = \'{"i":20001,"user":"x"}\' WHERE idx = ?',
+      [20001],
+      'data_mismatch',
+      20001,
+    ],
+    [
+      'an entry deleted at a segment boundary',
+      'DELETE FROM sl_default_entries WHERE idx = ?',
+      [16384],
+      'gap',
+      16385,
+    ],
+    [
+      'an edited hash',
+      'UPDATE sl_default_entries SET hash = zeroblob(32) WHERE idx = ?',
+      [9000],
+      'hash_mismatch',
+      9000,
+    ],
+    [
+      'data erased without a record',
+      'UPDATE sl_default_entries SET data = NULL, salt = NULL WHERE idx = ?',
+      [25000],
+      'redaction_unrecorded',
+      25000,
+    ],
+    [
+      'a stripped signature',
+      'UPDATE sl_default_entries SET sigs = NULL WHERE idx = ?',
+      [6000],
+      'tree_mismatch',
+      undefined,
+    ],
+  ];
+  it.each(cases)('detects %s like the main-thread verifier', async (_n, sql, params, kind, index) => {
+    const { ledger, path } = await copyLedger();
+    tamper(path, sql, ...params);
+    const par = await ledger.verify({ parallel: 2, parallelThreshold: 1 });
+    const seq = await ledger.verify({ parallel: false });
+    expect(par.threads).toBe(2);
+    expect(par.ok).toBe(false);
+    expect(par.failure?.kind).toBe(kind);
+    if (index !== undefined) expect(par.failure?.index).toBe(index);
+    expect(par.failure?.kind).toBe(seq.failure?.kind);
+    expect(par.failure?.index).toBe(seq.failure?.index);
+    await ledger.close();
+  });
+});
