@@ -110,6 +110,15 @@ async function optional(section: Section, file: string, fn: string, needsServer:
     return;
   }
   log(`${section}: bench/${file}`);
+  try {
+    await runOptional(section, path, file, fn);
+  } catch (err) {
+    // One broken section must not lose the figures already measured.
+    notes.push(`${section}: failed: ${(err as Error).message}`);
+  }
+}
+
+async function runOptional(section: Section, path: string, file: string, fn: string): Promise<void> {
   const mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   const run = mod[fn];
   if (typeof run !== 'function') {

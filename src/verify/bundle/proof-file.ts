@@ -24,7 +24,7 @@ import { leafHash } from '../../merkle/hash.js';
 import { rootFromInclusionProof } from '../../merkle/verify.js';
 import { openCheckpoint } from '../../note/checkpoint.js';
 import { type NoteVerifier, parseVerifierKey } from '../../note/keys.js';
-import type { SignatureChecker } from '../stream-verifier.js';
+import { type SignatureChecker, signatureFailureKind } from '../stream-verifier.js';
 import { formatEntryLine, parseEntryLine } from './format.js';
 
 export const TLOG_PROOF_HEADER = 'c2sp.org/tlog-proof@v1';
@@ -298,13 +298,7 @@ export async function verifyProofFile(text: string, options: VerifyProofOptions)
         : await options.keys.check(r, hashHex, ctx);
       report.signaturesChecked++;
       if (!res.ok) {
-        const kind =
-          res.kind === 'key_unknown'
-            ? 'key_unknown'
-            : res.kind === 'key_outside_window' || res.kind === 'key_revoked'
-              ? 'key_outside_window'
-              : 'signature_invalid';
-        return fail({ kind, ...where, message: `entry ${p.index}: ${res.message}` });
+        return fail({ kind: signatureFailureKind(res.kind), ...where, message: `entry ${p.index}: ${res.message}` });
       }
       valid.add(res.keyId);
     }
