@@ -26,7 +26,6 @@ import {
   appendLeavesToTiles,
   frontierAfterAppend,
   nodesFromTiles,
-  TILE_WIDTH,
   type Tile,
   type TileKey,
   tileKeyString,
@@ -112,8 +111,8 @@ function checkCount(n: number | undefined, what: string): number | undefined {
 
 const DEFAULT_AUTO_VERIFY_MS = 60_000;
 const NO_SIGNATURES: readonly SignatureRecord[] = Object.freeze([]);
-/** Full tiles kept for proofs: 1,024 × 16 KiB = 16 MiB at most. */
-const FULL_TILE_CACHE = 1024;
+/** Tiles kept for proofs by default: 4,096 × 16 KiB = 64 MiB at most (a 1,000,000-entry log has 3,925). */
+const PROOF_TILE_CACHE = 4096;
 
 /**
  * A tamper-evident, append-only audit log: hash-chained entries that are also leaves of an RFC 9162
@@ -135,7 +134,8 @@ export class Ledger {
   private readonly implicitKeys = new KeyRing();
   private readonly logKey: LogKey | undefined;
   private readonly signerCache = new WeakMap<object, Signer>();
-  private readonly fullTiles = new Map<string, Tile>();
+  private readonly proofTiles = new Map<string, Tile>();
+  private readonly proofTileLimit: number;
   private verified: { state: VerifiedState; pending: Map<number, string> } | null = null;
   private autoTimer: NodeJS.Timeout | null = null;
   private autoRunning = false;
@@ -154,6 +154,7 @@ export class Ledger {
       this.backend.useCompression(options.compression);
     }
     this.cacheLimit = checkCount(options.maxEntriesMemory, 'maxEntriesMemory') ?? 1000;
+    this.proofTileLimit = checkCount(options.proofCacheTiles, 'proofCacheTiles') ?? PROOF_TILE_CACHE;
     const maxBatch = checkCount(options.maxBatchSize, 'maxBatchSize') ?? 4096;
     if (maxBatch < 1) throw new ConfigurationError('maxBatchSize must be at least 1');
     this.sequencer = new Sequencer((items) => this.commitGroup(items), maxBatch);
@@ -830,21 +831,34 @@ export class Ledger {
     const tiles: Tile[] = [];
     const missing: TileKey[] = [];
     for (const k of keys) {
-      const hit = this.fullTiles.get(tileKeyString(k));
+      const hit = this.proofTiles.get(tileKeyString(k));
       if (hit) tiles.push(hit);
       else missing.push(k);
     }
-    if (missing.length) {
-      for (const t of await this.backend.readTiles(missing)) {
-        tiles.push(t);
-        if (t.width === TILE_WIDTH) {
-          this.fullTiles.set(tileKeyString(t), t);
-          if (this.fullTiles.size > FULL_TILE_CACHE)
-            this.fullTiles.delete(this.fullTiles.keys().next().value as string);
-        }
-      }
+    if (missing.length) for (const t of await this.backend.readTiles(missing)) tiles.push(this.cacheTile(t));
+    try {
+      return plan.assemble(nodesFromTiles(plan.ids, tiles));
+    } catch {
+      // A cached partial tile was narrower than this proof needs: read the current ones.
+      const fresh = await this.backend.readTiles(keys);
+      return plan.assemble(
+        nodesFromTiles(
+          plan.ids,
+          fresh.map((t) => this.cacheTile(t)),
+        ),
+      );
     }
-    return plan.assemble(nodesFromTiles(plan.ids, tiles));
+  }
+
+  /** Complete nodes never change, so a tile read for one proof serves later ones (LRU, bounded). */
+  private cacheTile(t: Tile): Tile {
+    if (this.proofTileLimit === 0) return t;
+    const key = tileKeyString(t);
+    this.proofTiles.delete(key);
+    this.proofTiles.set(key, t);
+    if (this.proofTiles.size > this.proofTileLimit)
+      this.proofTiles.delete(this.proofTiles.keys().next().value as string);
+    return t;
   }
 
   private async rootFromTiles(size: number): Promise<Buffer> {

@@ -48,6 +48,8 @@ export interface LedgerOptions {
   onIntegrityError?: (error: IntegrityError) => void;
   /** Size of the recent-entries cache (default 1,000; 0 disables). */
   maxEntriesMemory?: number;
+  /** Merkle tiles (≤ 16 KiB each) cached for proof generation (default 4,096; 0 disables). */
+  proofCacheTiles?: number;
   /** Largest canonical size of one entry's data plus metadata (default 1 MiB). */
   maxEntryBytes?: number;
   /** Most appends committed in one storage transaction (default 4,096). */

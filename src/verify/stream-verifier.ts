@@ -23,7 +23,9 @@ import { CompactRange, frontierAppendNodes, type RangeNode } from '../merkle/ran
 export type SignatureCheck = { ok: true; keyId: string } | { ok: false; kind: string; message: string };
 
 /** How a failed key-ring check is reported on an entry. */
-export function signatureFailureKind(checkKind: string): 'key_unknown' | 'key_outside_window' | 'signature_invalid' {
+export function signatureFailureKind(
+  checkKind: string,
+): 'key_unknown' | 'key_outside_window' | 'signature_invalid' {
   if (checkKind === 'key_unknown') return 'key_unknown';
   if (checkKind === 'key_outside_window' || checkKind === 'key_revoked') return 'key_outside_window';
   return 'signature_invalid';
@@ -509,7 +511,11 @@ export class StreamVerifier {
         const valid = new Set<string>();
         for (const res of results) {
           if (!res.ok) {
-            this.fail({ kind: signatureFailureKind(res.kind), ...where, message: `entry ${where.index}: ${res.message}` });
+            this.fail({
+              kind: signatureFailureKind(res.kind),
+              ...where,
+              message: `entry ${where.index}: ${res.message}`,
+            });
             return false;
           }
           valid.add(res.keyId);

@@ -32,6 +32,8 @@ export interface SQLiteBackendOptions {
   durability?: 'full' | 'normal';
   /** How long a writer waits for another process's write lock, ms (default 10,000). */
   busyTimeoutMs?: number;
+  /** Bytes of the file SQLite may memory-map for reads (default 256 MiB; 0 disables). */
+  mmapBytes?: number;
   /** Open the file read-only (CLI read commands). */
   readonly?: boolean;
   /** Use an already-open better-sqlite3 Database. */
@@ -112,6 +114,10 @@ export class SQLiteBackend implements StorageBackend {
     this.db = db;
     try {
       db.pragma(`busy_timeout = ${Math.max(0, Math.floor(this.options.busyTimeoutMs ?? 10_000))}`);
+      // Random reads (proof tiles, entries by id) go through a memory map and a larger page cache
+      // instead of a pread per page: several times faster on large stores. Writes are unchanged.
+      db.pragma(`mmap_size = ${Math.max(0, Math.floor(this.options.mmapBytes ?? 256 * 1024 * 1024))}`);
+      db.pragma('cache_size = -32768');
       if (!this.options.readonly) {
         db.pragma('journal_mode = WAL');
         db.pragma(`synchronous = ${this.options.durability === 'normal' ? 'NORMAL' : 'FULL'}`);

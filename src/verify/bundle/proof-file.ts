@@ -298,7 +298,11 @@ export async function verifyProofFile(text: string, options: VerifyProofOptions)
         : await options.keys.check(r, hashHex, ctx);
       report.signaturesChecked++;
       if (!res.ok) {
-        return fail({ kind: signatureFailureKind(res.kind), ...where, message: `entry ${p.index}: ${res.message}` });
+        return fail({
+          kind: signatureFailureKind(res.kind),
+          ...where,
+          message: `entry ${p.index}: ${res.message}`,
+        });
       }
       valid.add(res.keyId);
     }
