@@ -2,10 +2,10 @@
  * Offline verification of what a ledger hands out: checkpoints, inclusion and consistency proofs.
  * Pure functions: no storage, no network. They fail closed with typed errors.
  */
-import { assertHashAlgorithm, digest, type HashAlgorithm } from '../crypto/hash.js';
+import { assertHashAlgorithm, type HashAlgorithm } from '../crypto/hash.js';
 import { fromHex } from '../encoding/bytes.js';
 import { canonicalize } from '../encoding/canonical.js';
-import { commitmentText, dataDigestOf, leafText } from '../entry/commitment.js';
+import { commitmentText, dataDigestHex, hashTextHex, leafText } from '../entry/commitment.js';
 import type { Entry } from '../entry/types.js';
 import { ProofError, ValidationError } from '../errors.js';
 import { leafHash } from '../merkle/hash.js';
@@ -113,7 +113,7 @@ export function computeEntryHash(entry: Entry, hashAlgorithm: HashAlgorithm): st
   if (!entry.redacted) {
     if (entry.data === null || entry.salt === null)
       throw new ProofError('entry has no data or salt to check');
-    const d = dataDigestOf(hashAlgorithm, fromHex(entry.salt), canonicalize(entry.data)).toString('hex');
+    const d = dataDigestHex(hashAlgorithm, fromHex(entry.salt), canonicalize(entry.data));
     if (d !== entry.dataDigest) throw new ProofError('entry data does not match its data digest');
   }
   const body = commitmentText({
@@ -126,7 +126,7 @@ export function computeEntryHash(entry: Entry, hashAlgorithm: HashAlgorithm): st
     timestamp: entry.timestamp.toISOString(),
     type: entry.type,
   });
-  return digest(hashAlgorithm, Buffer.from(body, 'utf8')).toString('hex');
+  return hashTextHex(hashAlgorithm, body);
 }
 
 /** The RFC 9162 leaf hash of an entry: SHA-256(0x00 || leaf text). */

@@ -100,8 +100,6 @@ const REDACTION_KEYS = ['reason', 'redacts'];
 const SAFE_ID = /^[0-9A-Za-z-]{1,64}$/;
 /** Offset of the data digest's hex in a commitment text: after `{"dataDigest":"`. */
 const DIGEST_AT = 15;
-const EVENT_END = 'event","v":1}';
-const REDACTION_END = 'redaction","v":1}';
 
 export class StreamVerifier {
   private readonly alg: HashAlgorithm;
