@@ -11,6 +11,7 @@ import type {
   AppendContext,
   Head,
   LedgerMeta,
+  ParallelScanSpec,
   RangeQuery,
   StorageBackend,
   StorageStats,
@@ -32,6 +33,8 @@ export class GuardedBackend implements StorageBackend {
   /** True once `open` created the ledger (it did not exist before). */
   created = false;
   query?: (q: StructuredQuery) => Promise<StoredEntry[]>;
+  /** Forwarded so `signledger verify` uses worker threads on SQLite (they open the file read-only). */
+  parallelScanSpec?: () => ParallelScanSpec | null;
 
   constructor(
     readonly inner: StorageBackend,
@@ -39,6 +42,7 @@ export class GuardedBackend implements StorageBackend {
   ) {
     this.kind = inner.kind;
     if (inner.query) this.query = (q) => inner.query!(q);
+    if (inner.parallelScanSpec) this.parallelScanSpec = () => inner.parallelScanSpec!();
   }
 
   private refuse(what: string): never {
