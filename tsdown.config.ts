@@ -61,6 +61,8 @@ export default defineConfig([
     clean: true,
     sourcemap: false,
     shims: true,
+    // CJS consumers of the fastify subpath read `.default` for the plugin; named exports stay named.
+    outputOptions: { exports: 'named' },
     external,
   },
   {
