@@ -63,7 +63,7 @@ export default defineConfig([
     shims: true,
     // CJS consumers of the fastify subpath read `.default` for the plugin; named exports stay named.
     outputOptions: { exports: 'named' },
-    external,
+    deps: { neverBundle: external },
   },
   {
     // The CLI uses top-level await: ESM only.
@@ -74,6 +74,6 @@ export default defineConfig([
     target: 'node20',
     outDir: 'dist',
     clean: false,
-    external,
+    deps: { neverBundle: external },
   },
 ]);
