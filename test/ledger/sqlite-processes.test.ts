@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'signledger-proc-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const child = join(import.meta.dirname, 'fixtures', 'sqlite-append-child.ts');
+const childScript = child;
 
 describe('SQLite with several processes', () => {
   it('three real processes appending to one file produce one contiguous, unforked chain', async () => {
@@ -38,6 +39,36 @@ describe('SQLite with several processes', () => {
       seen.add(`${e.data?.who}:${e.data?.i}`);
     }
     expect(seen.size).toBe(900);
+    await ledger.close();
+  });
+});
+
+describe('SQLite writer killed mid-append', () => {
+  it('leaves no half-written entry and no gap; the next append continues the chain', async () => {
+    const path = join(dir, 'crash.db');
+    const setup = new Ledger({ backend: new SQLiteBackend(path) });
+    await setup.append({ setup: true });
+    await setup.close();
+    for (let round = 0; round < 3; round++) {
+      const child = spawn(process.execPath, ['--import', 'tsx', childScript], {
+        env: { ...process.env, DB_PATH: path, COUNT: '100000', CONCURRENCY: '32', WHO: `crash${round}` },
+        stdio: 'ignore',
+      });
+      // Wait until it is appending (the head has moved), then kill it without warning.
+      const start = headSize(path);
+      for (let i = 0; i < 400 && headSize(path) < start + 200; i++)
+        await new Promise((r) => setTimeout(r, 25));
+      expect(headSize(path)).toBeGreaterThanOrEqual(start + 200);
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+    }
+    const ledger = new Ledger({ backend: new SQLiteBackend(path) });
+    const before = await ledger.verify();
+    expect(before.ok).toBe(true);
+    expect(before.size).toBeGreaterThan(1);
+    const next = await ledger.append({ after: 'crash' });
+    expect(next.index).toBe(before.size);
+    expect((await ledger.verify()).ok).toBe(true);
     await ledger.close();
   });
 });
@@ -104,6 +135,15 @@ describe('SQLite store identity', () => {
     await l.close();
   });
 });
+
+function headSize(path: string): number {
+  const db = new Database(path, { readonly: true });
+  try {
+    return (db.prepare('SELECT size FROM sl_default_head').get() as { size: number }).size;
+  } finally {
+    db.close();
+  }
+}
 
 function backendPragma(l: Ledger, name: string): unknown {
   return (l.backend as SQLiteBackend).database.pragma(name, { simple: true });
