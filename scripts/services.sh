@@ -44,6 +44,7 @@ start() {
   if [ -f "$STATE/pg/postmaster.pid" ] && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$STATE/pg" status >/dev/null 2>&1 \
      && redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
     write_env
+    touch "$ROOT/.tmp/services.reused"
     echo "reusing postgres on 127.0.0.1:$PG_PORT and redis on 127.0.0.1:$REDIS_PORT" >&2
     return 0
   fi
@@ -69,6 +70,7 @@ start() {
     sleep 0.1
   done
   write_env
+  rm -f "$ROOT/.tmp/services.reused"
   echo "postgres on 127.0.0.1:$PG_PORT, redis on 127.0.0.1:$REDIS_PORT (env in .tmp/services.env)" >&2
 }
 

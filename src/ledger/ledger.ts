@@ -110,6 +110,7 @@ function checkCount(n: number | undefined, what: string): number | undefined {
 }
 
 const DEFAULT_AUTO_VERIFY_MS = 60_000;
+const backendLedgerName = new WeakMap<StorageBackend, string>();
 const NO_SIGNATURES: readonly SignatureRecord[] = Object.freeze([]);
 /** Tiles kept for proofs by default: 4,096 × 16 KiB = 64 MiB at most (a 1,000,000-entry log has 3,925). */
 const PROOF_TILE_CACHE = 4096;
@@ -201,6 +202,15 @@ export class Ledger {
   }
 
   private async doOpen(): Promise<LedgerMeta> {
+    // A backend object serves one ledger (it keeps that ledger's tables/keys); several ledgers in one
+    // database each get their own backend object.
+    const prior = backendLedgerName.get(this.backend);
+    if (prior !== undefined && prior !== this.name) {
+      throw new ConfigurationError(
+        `this ${this.backend.kind} backend object already serves ledger "${prior}"; create another backend object for "${this.name}"`,
+      );
+    }
+    backendLedgerName.set(this.backend, this.name);
     const requested = this.options.hashAlgorithm;
     const meta = await this.backend.open(this.name, () => ({
       formatVersion: FORMAT_VERSION,

@@ -237,3 +237,13 @@ describe('grouping', () => {
     expect(r.failure).toMatchObject({ kind: 'signature_missing', index: 0 });
   });
 });
+
+describe('backend objects', () => {
+  it('one backend object serves one ledger name', async () => {
+    const backend = new InMemoryBackend();
+    await new Ledger({ backend, name: 'orders' }).open();
+    await expect(new Ledger({ backend, name: 'payments' }).open()).rejects.toBeInstanceOf(ConfigurationError);
+    // A second Ledger object on the same ledger is fine.
+    expect((await new Ledger({ backend, name: 'orders' }).open()).name).toBe('orders');
+  });
+});

@@ -94,8 +94,8 @@ function copyHead(h: Head): Head {
 }
 
 /**
- * Everything in process memory: for tests, development and short-lived tools. Several ledgers
- * (by name) can share one backend object; appends are compare-and-swap on the head like every store.
+ * Everything in process memory: for tests, development and short-lived tools. One backend object
+ * serves one ledger; appends are compare-and-swap on the head like every store.
  */
 export class InMemoryBackend implements StorageBackend {
   readonly kind = 'memory';
