@@ -11,11 +11,10 @@ let started = false;
 
 export function setup(): void {
   if (process.env.SIGNLEDGER_TEST_POSTGRES_URL || process.env.SIGNLEDGER_NO_SERVICES) return;
-  const wasRunning = existsSync('.tmp/services.env');
   try {
     execFileSync('bash', ['scripts/services.sh', 'start'], { stdio: ['ignore', 'inherit', 'inherit'] });
-    // Stop them afterwards only if this run started them.
-    started = !wasRunning;
+    // Stop them afterwards only if this run started them (not when it reused running ones).
+    started = !existsSync('.tmp/services.reused');
   } catch (err) {
     console.warn(
       `[signledger] could not start PostgreSQL/Redis (${(err as Error).message}); their suites will be skipped`,
