@@ -3,13 +3,11 @@ import { InMemoryBackend } from '../backends/memory/memory-backend.js';
 import { assertHashAlgorithm, type HashAlgorithm } from '../crypto/hash.js';
 import { KeyRing } from '../crypto/signatures/keyring.js';
 import { resolveSigner } from '../crypto/signatures/resolve.js';
-import type { SignatureRecord, Signer } from '../crypto/signatures/types.js';
-import { canonicalize } from '../encoding/canonical.js';
-import { commitmentText, FORMAT_VERSION, hashText, leafHashOfText, leafText } from '../entry/commitment.js';
+import type { Signer } from '../crypto/signatures/types.js';
+import { FORMAT_VERSION } from '../entry/commitment.js';
 import { decodeEntry } from '../entry/decode.js';
-import { immutableDate } from '../entry/immutable-date.js';
-import { DEFAULT_MAX_ENTRY_BYTES, type PreparedEntry, prepareEntry } from '../entry/prepare.js';
-import type { Entry, StoredEntry } from '../entry/types.js';
+import { DEFAULT_MAX_ENTRY_BYTES, prepareEntry } from '../entry/prepare.js';
+import type { Entry } from '../entry/types.js';
 import {
   CheckpointError,
   ClosedError,
@@ -20,20 +18,11 @@ import {
   StorageError,
   ValidationError,
 } from '../errors.js';
-import { decodeFrontier, encodeFrontier, frontierNodeIds, frontierRoot } from '../merkle/frontier.js';
-import { consistencyPlan, inclusionPlan, type ProofPlan } from '../merkle/proof.js';
-import {
-  appendLeavesToTiles,
-  frontierAfterAppend,
-  nodesFromTiles,
-  type Tile,
-  type TileKey,
-  tileKeyString,
-  tileKeysForNodes,
-} from '../merkle/tiles.js';
+import { frontierRoot } from '../merkle/frontier.js';
+import { inclusionPlan } from '../merkle/proof.js';
 import { verifyConsistency as verifyConsistencyRaw } from '../merkle/verify.js';
 import { openCheckpoint, parseCheckpointBody, signCheckpoint } from '../note/checkpoint.js';
-import type { AppendBatch, AppendContext, LedgerMeta, StorageBackend } from '../storage/backend.js';
+import type { LedgerMeta, StorageBackend } from '../storage/backend.js';
 import { parseWherePath, readPath } from '../storage/where.js';
 import type {
   CheckpointInput,
@@ -44,6 +33,7 @@ import type {
 import { openSignedCheckpoint, toSignedCheckpoint } from '../verify/proofs.js';
 import type { AssuranceLevel, VerificationReport } from '../verify/report.js';
 import { type SignatureChecker, StreamVerifier, type VerifiedState } from '../verify/stream-verifier.js';
+import { type AppendItem, type Built, buildBatch, entryFromItem } from './group-build.js';
 import { type LogKey, resolveLogKey } from './log-key.js';
 import type {
   AppendOptions,
@@ -55,24 +45,10 @@ import type {
   StructuredQueryOptions,
 } from './options.js';
 import { verifyInParallel } from './parallel-verify.js';
-import { PartialGroupError, Sequencer } from './sequencer.js';
-
-/** One queued append: the position-independent part plus who signs and what it erases. */
-interface AppendItem {
-  prepared: PreparedEntry;
-  signers: Signer[];
-  erase?: number;
-}
+import { Sequencer } from './sequencer.js';
+import { TreeReader } from './tree-reader.js';
 
 export type Subscriber = (entry: Entry) => void;
-
-/** What one build of a group produced, kept to make the caller-facing entries after the commit. */
-interface Built {
-  rows: StoredEntry[];
-  sigs: SignatureRecord[][];
-  hashes: string[];
-  firstPrev: string | null;
-}
 
 export interface VerifyOptions {
   /** A checkpoint trusted from outside the store (a SignedCheckpoint or its note text). */
@@ -111,7 +87,6 @@ function checkCount(n: number | undefined, what: string): number | undefined {
 
 const DEFAULT_AUTO_VERIFY_MS = 60_000;
 const backendLedgerName = new WeakMap<StorageBackend, string>();
-const NO_SIGNATURES: readonly SignatureRecord[] = Object.freeze([]);
 /** Tiles kept for proofs by default: 4,096 × 16 KiB = 64 MiB at most (a 1,000,000-entry log has 3,925). */
 const PROOF_TILE_CACHE = 4096;
 
@@ -135,8 +110,7 @@ export class Ledger {
   private readonly implicitKeys = new KeyRing();
   private readonly logKey: LogKey | undefined;
   private readonly signerCache = new WeakMap<object, Signer>();
-  private readonly proofTiles = new Map<string, Tile>();
-  private readonly proofTileLimit: number;
+  private readonly tree: TreeReader;
   private verified: { state: VerifiedState; pending: Map<number, string> } | null = null;
   private autoTimer: NodeJS.Timeout | null = null;
   private autoRunning = false;
@@ -155,7 +129,10 @@ export class Ledger {
       this.backend.useCompression(options.compression);
     }
     this.cacheLimit = checkCount(options.maxEntriesMemory, 'maxEntriesMemory') ?? 1000;
-    this.proofTileLimit = checkCount(options.proofCacheTiles, 'proofCacheTiles') ?? PROOF_TILE_CACHE;
+    this.tree = new TreeReader(
+      this.backend,
+      checkCount(options.proofCacheTiles, 'proofCacheTiles') ?? PROOF_TILE_CACHE,
+    );
     const maxBatch = checkCount(options.maxBatchSize, 'maxBatchSize') ?? 4096;
     if (maxBatch < 1) throw new ConfigurationError('maxBatchSize must be at least 1');
     this.sequencer = new Sequencer((items) => this.commitGroup(items), maxBatch);
@@ -338,142 +315,18 @@ export class Ledger {
     if (this.closed) throw new ClosedError();
     let built: Built | null = null;
     const batch = await this.backend.append(async (ctx) => {
-      const r = await this.buildBatch(meta, ctx, items);
+      const r = await buildBatch(meta, ctx, items);
       built = r.built;
       return r.batch;
     });
     const b = built as unknown as Built;
     const entries = b.rows.map((row, i) =>
-      this.entryFromItem(
-        meta,
-        row,
-        items[i]!,
-        b.sigs[i]!,
-        b.hashes[i]!,
-        i === 0 ? b.firstPrev : b.hashes[i - 1]!,
-      ),
+      entryFromItem(meta, row, items[i]!, b.sigs[i]!, b.hashes[i]!, i === 0 ? b.firstPrev : b.hashes[i - 1]!),
     );
     for (const idx of batch.erase) this.invalidateCachedIndex(idx);
     for (const e of entries) this.remember(e);
     this.notify(entries);
     return entries;
-  }
-
-  private async buildBatch(
-    meta: LedgerMeta,
-    ctx: AppendContext,
-    items: AppendItem[],
-  ): Promise<{ batch: AppendBatch; built: Built }> {
-    const { head } = ctx;
-    const alg = meta.hashAlgorithm;
-    let prev = head.lastHash;
-    const rows: StoredEntry[] = new Array(items.length);
-    const hashes: string[] = new Array(items.length);
-    for (let i = 0; i < items.length; i++) {
-      const p = items[i]!.prepared;
-      const index = head.size + i;
-      const body = commitmentText({
-        dataDigest: p.dataDigest,
-        id: p.id,
-        index,
-        ledgerId: meta.ledgerId,
-        metadataText: p.metadataText,
-        prev,
-        timestamp: p.timestamp,
-        type: p.type,
-      });
-      const hash = hashText(alg, body);
-      const hex = hash.toString('hex');
-      hashes[i] = hex;
-      rows[i] = {
-        index,
-        id: p.id,
-        timestampMs: p.timestampMs,
-        hash,
-        body,
-        data: p.dataText,
-        salt: p.salt,
-        signatures: null,
-      };
-      prev = hex;
-    }
-    // Sign the whole group concurrently (async signers run in parallel; local keys on the threadpool).
-    const sigs: SignatureRecord[][] = items.map(() => []);
-    const failed = new Map<number, unknown>();
-    const jobs: Promise<void>[] = [];
-    items.forEach((item, i) => {
-      if (item.signers.length === 0) return;
-      jobs.push(
-        Promise.all(item.signers.map((s) => s.signRecord(hashes[i]!))).then(
-          (records) => {
-            sigs[i] = records;
-          },
-          (err) => {
-            failed.set(i, err);
-          },
-        ),
-      );
-    });
-    if (jobs.length) await Promise.all(jobs);
-    if (failed.size) throw new PartialGroupError(failed);
-    const leaves: Buffer[] = new Array(items.length);
-    for (let i = 0; i < items.length; i++) {
-      const sigText = sigs[i]!.length ? canonicalize(sigs[i]) : null;
-      rows[i]!.signatures = sigText;
-      leaves[i] = leafHashOfText(leafText(hashes[i]!, sigText));
-    }
-    const tiles = appendLeavesToTiles(head.size, ctx.edgeTiles, leaves);
-    const frontier = frontierAfterAppend(
-      decodeFrontier(head.frontier, head.size),
-      head.size,
-      head.size + items.length,
-      tiles,
-    );
-    const erase: number[] = [];
-    for (const it of items) if (it.erase !== undefined) erase.push(it.erase);
-    return {
-      batch: {
-        entries: rows,
-        tiles,
-        erase,
-        head: {
-          size: head.size + items.length,
-          lastHash: prev,
-          frontier: encodeFrontier(frontier),
-          rootHash: frontierRoot(frontier),
-        },
-      },
-      built: { rows, sigs, hashes, firstPrev: head.lastHash },
-    };
-  }
-
-  private entryFromItem(
-    meta: LedgerMeta,
-    row: StoredEntry,
-    item: AppendItem,
-    sigs: SignatureRecord[],
-    hashHex: string,
-    prev: string | null,
-  ): Entry {
-    const p = item.prepared;
-    const entry: Entry = {
-      id: p.id,
-      ledgerId: meta.ledgerId,
-      index: row.index,
-      timestamp: immutableDate(p.timestampMs),
-      type: p.type,
-      data: p.data,
-      metadata: p.metadata,
-      previousHash: prev,
-      hash: hashHex,
-      dataDigest: p.dataDigest,
-      salt: p.salt.toString('hex'),
-      signature: sigs[0]?.value ?? null,
-      signatures: sigs.length ? Object.freeze(sigs.map((s) => Object.freeze({ ...s }))) : NO_SIGNATURES,
-      redacted: false,
-    };
-    // data and metadata are frozen copies already (prepareJson); freeze the rest without a walk.
-    return Object.freeze(entry);
   }
 
   // ───────────────────────────── subscriptions and cache ─────────────────────────────
@@ -774,7 +627,7 @@ export class Ledger {
         }
         return toSignedCheckpoint(opened);
       }
-      const proof = await this.consistencyFromTiles(prev.size, head.size);
+      const proof = await this.tree.consistencyFromTiles(prev.size, head.size);
       try {
         verifyConsistencyRaw(prev.size, head.size, prev.rootHash, head.rootHash, proof);
       } catch (err) {
@@ -789,7 +642,7 @@ export class Ledger {
     }
     // Check the stored head against the stored tree before vouching for it.
     if (head.size > 0) {
-      const root = await this.rootFromTiles(head.size);
+      const root = await this.tree.rootFromTiles(head.size);
       if (!root.equals(head.rootHash)) {
         throw new IntegrityError({
           kind: 'tree_mismatch',
@@ -831,57 +684,6 @@ export class Ledger {
     );
   }
 
-  /**
-   * Proof nodes from tiles. Full tiles (width 256) never change, so proofs keep a small cache of
-   * them; verification never uses it (it must see the store as it is now).
-   */
-  private async readNodes(plan: ProofPlan, size: number): Promise<Buffer[]> {
-    if (plan.ids.length === 0) return plan.assemble([]);
-    const keys = tileKeysForNodes(plan.ids, size);
-    const tiles: Tile[] = [];
-    const missing: TileKey[] = [];
-    for (const k of keys) {
-      const hit = this.proofTiles.get(tileKeyString(k));
-      if (hit) tiles.push(hit);
-      else missing.push(k);
-    }
-    if (missing.length) for (const t of await this.backend.readTiles(missing)) tiles.push(this.cacheTile(t));
-    try {
-      return plan.assemble(nodesFromTiles(plan.ids, tiles));
-    } catch {
-      // A cached partial tile was narrower than this proof needs: read the current ones.
-      const fresh = await this.backend.readTiles(keys);
-      return plan.assemble(
-        nodesFromTiles(
-          plan.ids,
-          fresh.map((t) => this.cacheTile(t)),
-        ),
-      );
-    }
-  }
-
-  /** Complete nodes never change, so a tile read for one proof serves later ones (LRU, bounded). */
-  private cacheTile(t: Tile): Tile {
-    if (this.proofTileLimit === 0) return t;
-    const key = tileKeyString(t);
-    this.proofTiles.delete(key);
-    this.proofTiles.set(key, t);
-    if (this.proofTiles.size > this.proofTileLimit)
-      this.proofTiles.delete(this.proofTiles.keys().next().value as string);
-    return t;
-  }
-
-  private async rootFromTiles(size: number): Promise<Buffer> {
-    // The root is the fold of the frontier nodes, which are complete nodes stored in tiles.
-    const ids = frontierNodeIds(size);
-    const tiles = await this.backend.readTiles(tileKeysForNodes(ids, size));
-    return frontierRoot(nodesFromTiles(ids, tiles));
-  }
-
-  private async consistencyFromTiles(size1: number, size2: number): Promise<Buffer[]> {
-    return this.readNodes(consistencyPlan(size1, size2), size2);
-  }
-
   private async resolveSize(cp: CheckpointInput | undefined): Promise<{ size: number; root: Buffer }> {
     if (cp === undefined) {
       const latest = await this.backend.latestCheckpoint();
@@ -893,7 +695,7 @@ export class Ledger {
       const head = await this.backend.readHead();
       if (!Number.isSafeInteger(cp) || cp < 1 || cp > head.size)
         throw new ValidationError(`tree size ${cp} is not in 1..${head.size}`);
-      return { size: cp, root: cp === head.size ? head.rootHash : await this.rootFromTiles(cp) };
+      return { size: cp, root: cp === head.size ? head.rootHash : await this.tree.rootFromTiles(cp) };
     }
     const text = typeof cp === 'string' ? cp : cp.text;
     const key = this.requireVerifierKey();
@@ -922,7 +724,7 @@ export class Ledger {
         `entry ${index} is not covered by the checkpoint (size ${size}); sign a newer checkpoint`,
       );
     }
-    const path = await this.readNodes(inclusionPlan(index, size), size);
+    const path = await this.tree.readNodes(inclusionPlan(index, size), size);
     return {
       index,
       size,
@@ -942,7 +744,7 @@ export class Ledger {
     const a = await this.resolveSize(oldCheckpoint);
     const b = await this.resolveSize(newCheckpoint);
     if (a.size > b.size) throw new ValidationError(`old size ${a.size} is larger than new size ${b.size}`);
-    const path = a.size === b.size ? [] : await this.consistencyFromTiles(a.size, b.size);
+    const path = a.size === b.size ? [] : await this.tree.consistencyFromTiles(a.size, b.size);
     return { size1: a.size, size2: b.size, path: path.map((h) => h.toString('hex')) };
   }
 
@@ -1071,7 +873,7 @@ export class Ledger {
       for (const [i, d] of start.pending) (v.pendingRedactions as Map<number, string>).set(i, d);
       // Entries before `start` were verified earlier; check the stored tree still agrees with them.
       if (start.state.size > 0) {
-        const root = await this.rootFromTiles(start.state.size);
+        const root = await this.tree.rootFromTiles(start.state.size);
         if (!root.equals(frontierRoot(start.state.frontier))) {
           failure ??= {
             kind: 'tree_mismatch',
@@ -1158,7 +960,7 @@ export class Ledger {
       };
     }
     if (!failure && head.size > 0) {
-      const tileRoot = await this.rootFromTiles(head.size).catch(() => null);
+      const tileRoot = await this.tree.rootFromTiles(head.size).catch(() => null);
       if (!tileRoot?.equals(root)) {
         failure = {
           kind: 'tree_mismatch',

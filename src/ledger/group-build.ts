@@ -1,0 +1,150 @@
+/**
+ * Building one group commit, inside the backend's sequencing: assign indexes, build and hash each
+ * commitment, sign the group concurrently, make the Merkle leaves, extend the tiles and the head.
+ * Pure apart from signing: the backend writes what it returns, atomically.
+ */
+
+import type { SignatureRecord, Signer } from '../crypto/signatures/types.js';
+import { canonicalize } from '../encoding/canonical.js';
+import { commitmentText, hashText, leafHashOfText, leafText } from '../entry/commitment.js';
+import { immutableDate } from '../entry/immutable-date.js';
+import type { PreparedEntry } from '../entry/prepare.js';
+import type { Entry, StoredEntry } from '../entry/types.js';
+import { decodeFrontier, encodeFrontier, frontierRoot } from '../merkle/frontier.js';
+import { appendLeavesToTiles, frontierAfterAppend } from '../merkle/tiles.js';
+import type { AppendBatch, AppendContext, LedgerMeta } from '../storage/backend.js';
+import { PartialGroupError } from './sequencer.js';
+
+/** One queued append: the position-independent part plus who signs and what it erases. */
+export interface AppendItem {
+  prepared: PreparedEntry;
+  signers: Signer[];
+  erase?: number;
+}
+
+/** What one build of a group produced, kept to make the caller-facing entries after the commit. */
+export interface Built {
+  rows: StoredEntry[];
+  sigs: SignatureRecord[][];
+  hashes: string[];
+  firstPrev: string | null;
+}
+
+const NO_SIGNATURES: readonly SignatureRecord[] = Object.freeze([]);
+
+export async function buildBatch(
+  meta: LedgerMeta,
+  ctx: AppendContext,
+  items: AppendItem[],
+): Promise<{ batch: AppendBatch; built: Built }> {
+  const { head } = ctx;
+  const alg = meta.hashAlgorithm;
+  let prev = head.lastHash;
+  const rows: StoredEntry[] = new Array(items.length);
+  const hashes: string[] = new Array(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const p = items[i]!.prepared;
+    const index = head.size + i;
+    const body = commitmentText({
+      dataDigest: p.dataDigest,
+      id: p.id,
+      index,
+      ledgerId: meta.ledgerId,
+      metadataText: p.metadataText,
+      prev,
+      timestamp: p.timestamp,
+      type: p.type,
+    });
+    const hash = hashText(alg, body);
+    const hex = hash.toString('hex');
+    hashes[i] = hex;
+    rows[i] = {
+      index,
+      id: p.id,
+      timestampMs: p.timestampMs,
+      hash,
+      body,
+      data: p.dataText,
+      salt: p.salt,
+      signatures: null,
+    };
+    prev = hex;
+  }
+  // Sign the whole group concurrently (async signers run in parallel; local keys on the threadpool).
+  const sigs: SignatureRecord[][] = items.map(() => []);
+  const failed = new Map<number, unknown>();
+  const jobs: Promise<void>[] = [];
+  items.forEach((item, i) => {
+    if (item.signers.length === 0) return;
+    jobs.push(
+      Promise.all(item.signers.map((s) => s.signRecord(hashes[i]!))).then(
+        (records) => {
+          sigs[i] = records;
+        },
+        (err) => {
+          failed.set(i, err);
+        },
+      ),
+    );
+  });
+  if (jobs.length) await Promise.all(jobs);
+  if (failed.size) throw new PartialGroupError(failed);
+  const leaves: Buffer[] = new Array(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const sigText = sigs[i]!.length ? canonicalize(sigs[i]) : null;
+    rows[i]!.signatures = sigText;
+    leaves[i] = leafHashOfText(leafText(hashes[i]!, sigText));
+  }
+  const tiles = appendLeavesToTiles(head.size, ctx.edgeTiles, leaves);
+  const frontier = frontierAfterAppend(
+    decodeFrontier(head.frontier, head.size),
+    head.size,
+    head.size + items.length,
+    tiles,
+  );
+  const erase: number[] = [];
+  for (const it of items) if (it.erase !== undefined) erase.push(it.erase);
+  return {
+    batch: {
+      entries: rows,
+      tiles,
+      erase,
+      head: {
+        size: head.size + items.length,
+        lastHash: prev,
+        frontier: encodeFrontier(frontier),
+        rootHash: frontierRoot(frontier),
+      },
+    },
+    built: { rows, sigs, hashes, firstPrev: head.lastHash },
+  };
+}
+
+export function entryFromItem(
+  meta: LedgerMeta,
+  row: StoredEntry,
+  item: AppendItem,
+  sigs: SignatureRecord[],
+  hashHex: string,
+  prev: string | null,
+): Entry {
+  const p = item.prepared;
+  const entry: Entry = {
+    id: p.id,
+    ledgerId: meta.ledgerId,
+    index: row.index,
+    timestamp: immutableDate(p.timestampMs),
+    type: p.type,
+    data: p.data,
+    metadata: p.metadata,
+    previousHash: prev,
+    hash: hashHex,
+    dataDigest: p.dataDigest,
+    salt: p.salt.toString('hex'),
+    signature: sigs[0]?.value ?? null,
+    signatures: sigs.length ? Object.freeze(sigs.map((s) => Object.freeze({ ...s }))) : NO_SIGNATURES,
+    redacted: false,
+  };
+  // data and metadata are frozen copies already (prepareJson); freeze the rest without a walk.
+  return Object.freeze(entry);
+}
