@@ -14,11 +14,9 @@ import {
   ConfigurationError,
   IntegrityError,
   NotFoundError,
-  type SignLedgerError,
   StorageError,
   ValidationError,
 } from '../errors.js';
-import { frontierRoot } from '../merkle/frontier.js';
 import { inclusionPlan } from '../merkle/proof.js';
 import { verifyConsistency as verifyConsistencyRaw } from '../merkle/verify.js';
 import { openCheckpoint, parseCheckpointBody, signCheckpoint } from '../note/checkpoint.js';
@@ -31,8 +29,8 @@ import type {
   SignedCheckpoint,
 } from '../verify/proofs.js';
 import { openSignedCheckpoint, toSignedCheckpoint } from '../verify/proofs.js';
-import type { AssuranceLevel, VerificationReport } from '../verify/report.js';
-import { type SignatureChecker, StreamVerifier, type VerifiedState } from '../verify/stream-verifier.js';
+import type { VerificationReport } from '../verify/report.js';
+import type { SignatureChecker } from '../verify/stream-verifier.js';
 import { type AppendItem, type Built, buildBatch, entryFromItem } from './group-build.js';
 import { type LogKey, resolveLogKey } from './log-key.js';
 import type {
@@ -44,9 +42,9 @@ import type {
   SignerLike,
   StructuredQueryOptions,
 } from './options.js';
-import { verifyInParallel } from './parallel-verify.js';
 import { Sequencer } from './sequencer.js';
 import { TreeReader } from './tree-reader.js';
+import { runVerification, type VerifiedRun } from './verification.js';
 
 export type Subscriber = (entry: Entry) => void;
 
@@ -111,7 +109,7 @@ export class Ledger {
   private readonly logKey: LogKey | undefined;
   private readonly signerCache = new WeakMap<object, Signer>();
   private readonly tree: TreeReader;
-  private verified: { state: VerifiedState; pending: Map<number, string> } | null = null;
+  private verified: VerifiedRun | null = null;
   private autoTimer: NodeJS.Timeout | null = null;
   private autoRunning = false;
   /** The last failure found by background verification, if any. */
@@ -765,274 +763,24 @@ export class Ledger {
    */
   async verify(options: VerifyOptions = {}): Promise<VerificationReport> {
     const meta = await this.ready();
-    const started = performance.now();
-    const checked: string[] = [];
-    const notChecked: string[] = [];
-    const head = await this.backend.readHead();
-    const stored = await this.backend.listCheckpoints();
-    const expectedRoots = new Map<number, { root: Buffer; label: string }>();
-    let failure: VerificationReport['failure'] = null;
-    let storedCheckpointsOk = 0;
-    let threads = 1;
-
-    // Stored checkpoints: each must be a valid note by the log key whose body matches its row.
-    if (stored.length > 0 && !this.logKey)
-      notChecked.push('stored checkpoint signatures (no log key configured)');
-    for (const cp of stored) {
-      if (this.logKey) {
-        try {
-          const opened = openCheckpoint(cp.note, { origin: this.origin!, verifiers: [this.logKey.verifier] });
-          if (opened.size !== cp.size || !opened.rootHash.equals(cp.rootHash))
-            throw new Error('row differs from the signed note');
-        } catch (err) {
-          failure ??= {
-            kind: 'checkpoint_invalid',
-            message: `stored checkpoint ${cp.size} is invalid: ${(err as Error).message}`,
-          };
-          continue;
-        }
-      }
-      if (cp.size > head.size) {
-        failure ??= {
-          kind: 'truncated',
-          message: `the log has ${head.size} entries but a signed checkpoint covers ${cp.size}: entries were removed`,
-          expected: String(cp.size),
-          actual: String(head.size),
-        };
-        continue;
-      }
-      if (cp.size > 0)
-        expectedRoots.set(cp.size, { root: cp.rootHash, label: `stored checkpoint ${cp.size}` });
-      storedCheckpointsOk++;
-    }
-
-    // A trusted checkpoint from outside the store.
-    let trusted: { size: number; root: Buffer; witnessed: boolean } | null = null;
-    if (options.trusted !== undefined) {
-      const key = this.requireVerifierKey();
-      const text = typeof options.trusted === 'string' ? options.trusted : options.trusted.text;
-      try {
-        const witnesses = this.options.witnesses ?? [];
-        const opened = openCheckpoint(text, {
-          origin: this.origin!,
-          verifiers: [key.verifier],
-          ...(witnesses.length
-            ? { witnesses, witnessQuorum: this.options.witnessQuorum ?? witnesses.length }
-            : {}),
-        });
-        trusted = { size: opened.size, root: opened.rootHash, witnessed: witnesses.length > 0 };
-      } catch (err) {
-        failure ??= {
-          kind:
-            (err as SignLedgerError).code === 'NOTE_UNVERIFIED' &&
-            (err as { reason?: string }).reason === 'witness_quorum'
-              ? 'witness_quorum'
-              : 'checkpoint_invalid',
-          message: `the trusted checkpoint does not verify: ${(err as Error).message}`,
-        };
-      }
-      if (trusted) {
-        if (trusted.size > head.size) {
-          failure ??= {
-            kind: 'truncated',
-            message: `the trusted checkpoint covers ${trusted.size} entries but the log has ${head.size}: the log was truncated or rolled back`,
-            expected: String(trusted.size),
-            actual: String(head.size),
-          };
-        } else if (trusted.size > 0) {
-          const prior = expectedRoots.get(trusted.size);
-          if (prior && !prior.root.equals(trusted.root)) {
-            failure ??= {
-              kind: 'inconsistent_checkpoint',
-              message: `stored checkpoint ${trusted.size} differs from the trusted one: fork`,
-            };
-          }
-          expectedRoots.set(trusted.size, {
-            root: trusted.root,
-            label: `the trusted checkpoint (size ${trusted.size})`,
-          });
-        }
-      }
-    }
-
-    // Signatures: explicit keys are strict; without them, the ledger's own signers are checked.
-    const explicitKeys = options.keys ?? this.options.keyring;
-    const required = options.requireSignatures ?? this.options.requireSignatures ?? 0;
-    const checker: SignatureChecker = explicitKeys ?? this.implicitChecker(notChecked);
-
-    const start =
-      options.incremental && this.verified && this.verified.state.size <= head.size ? this.verified : null;
-    const v = new StreamVerifier({
-      ledgerId: meta.ledgerId,
-      hashAlgorithm: meta.hashAlgorithm,
-      signatures: { checker, required },
-      start: start?.state,
-      expectedRoots,
-    });
-    if (start) {
-      for (const [i, d] of start.pending) (v.pendingRedactions as Map<number, string>).set(i, d);
-      // Entries before `start` were verified earlier; check the stored tree still agrees with them.
-      if (start.state.size > 0) {
-        const root = await this.tree.rootFromTiles(start.state.size);
-        if (!root.equals(frontierRoot(start.state.frontier))) {
-          failure ??= {
-            kind: 'tree_mismatch',
-            message: `the stored tree no longer matches the verified state at size ${start.state.size}`,
-          };
-        }
-      }
-    }
-    if (!failure) {
-      const total = head.size;
-      const spec = this.backend.parallelScanSpec?.() ?? null;
-      threads = 1;
-      const threshold = options.parallelThreshold ?? 50_000;
-      const ring =
-        explicitKeys === undefined
-          ? this.implicitKeys
-          : explicitKeys instanceof KeyRing
-            ? explicitKeys
-            : null;
-      if (spec && ring && options.parallel !== false && head.size - v.fromIndex >= threshold) {
-        try {
-          const r = await verifyInParallel(v, {
-            spec,
-            ledgerId: meta.ledgerId,
-            hashAlgorithm: meta.hashAlgorithm,
-            from: v.fromIndex,
-            to: head.size,
-            keyring: ring.toJSON(),
-            lenientUnknownKeys: explicitKeys === undefined,
-            requireSignatures: required,
-            rootSizes: [...expectedRoots.keys()],
-            threads: typeof options.parallel === 'number' ? options.parallel : undefined,
-            onProgress: (n) => options.onProgress?.(v.fromIndex + n, total),
-          });
-          threads = r.threads;
-          if (r.unknownKeySignatures > 0) {
-            notChecked.push(
-              'signatures by keys this ledger was not given (pass `keys`, a KeyRing, to check them)',
-            );
-          }
-        } catch {
-          // Workers could not run here (or died): finish on this thread from where they stopped.
-        }
-      }
-      if (v.ok && v.verifiedSize < head.size) {
-        for await (const chunk of this.backend.scan({
-          fromIndex: v.verifiedSize,
-          toIndex: head.size,
-          chunkSize: 4096,
-        })) {
-          if (!(await v.push(chunk))) break;
-          options.onProgress?.(v.verifiedSize, total);
-        }
-      }
-    }
-    if (!failure && !v.failure && v.pendingRedactions.size > 0) {
-      for await (const chunk of this.backend.scan({ fromIndex: head.size })) v.resolveRedactionsFrom(chunk);
-    }
-    const { state, root } = v.finish();
-    failure ??= v.failure;
-    if (!failure && state.size !== head.size) {
-      failure = {
-        kind: state.size < head.size ? 'truncated' : 'head_mismatch',
-        index: state.size,
-        message: `the head says ${head.size} entries but ${state.size} were found`,
-        expected: String(head.size),
-        actual: String(state.size),
-      };
-    }
-    if (!failure && !root.equals(head.rootHash)) {
-      failure = {
-        kind: 'head_mismatch',
-        message: 'the recomputed tree root differs from the stored head',
-        expected: root.toString('hex'),
-        actual: head.rootHash.toString('hex'),
-      };
-    }
-    if (!failure && head.lastHash !== state.lastHash) {
-      failure = {
-        kind: 'head_mismatch',
-        message: 'the stored head does not point at the last entry',
-        expected: String(state.lastHash),
-        actual: String(head.lastHash),
-      };
-    }
-    if (!failure && head.size > 0) {
-      const tileRoot = await this.tree.rootFromTiles(head.size).catch(() => null);
-      if (!tileRoot?.equals(root)) {
-        failure = {
-          kind: 'tree_mismatch',
-          message: 'the stored Merkle tree (used for proofs) does not match the entries',
-        };
-      }
-    }
-
-    let assurance: AssuranceLevel = 'none';
-    if (!failure) {
-      assurance = 'chain';
-      checked.push(
-        start
-          ? `entries ${v.fromIndex}..${head.size - 1} recomputed; earlier entries verified by a previous run`
-          : `all ${head.size} entry hashes, links and data digests recomputed`,
-        'Merkle root recomputed and equal to the stored head and tree',
-      );
-      if (storedCheckpointsOk > 0 && this.logKey) {
-        assurance = 'checkpoint';
-        checked.push(
-          `${storedCheckpointsOk} stored checkpoint(s) signed by ${this.logKey.name} match the recomputed tree`,
-        );
-      }
-      if (trusted) {
-        assurance = trusted.witnessed ? 'witnessed' : 'trusted';
-        checked.push(
-          `consistent with the trusted checkpoint at size ${trusted.size}${trusted.witnessed ? ' (witness quorum met)' : ''}`,
-        );
-      } else {
-        notChecked.push(
-          'no trusted checkpoint given: truncation or a consistent rewrite by someone holding the store cannot be excluded',
-        );
-      }
-      this.verified = { state, pending: new Map(v.pendingRedactions) };
-    }
-    if (v.signaturesChecked > 0) checked.push(`${v.signaturesChecked} signature(s) verified`);
-    return {
-      ok: failure === null,
-      entriesChecked: v.entriesChecked,
-      fromIndex: v.fromIndex,
-      size: head.size,
-      rootHash: root.toString('hex'),
-      hashAlgorithm: meta.hashAlgorithm,
-      signaturesChecked: v.signaturesChecked,
-      redacted: [...v.redacted].sort((a, b) => a - b),
-      checkpointsChecked: v.rootsChecked,
-      assurance,
-      checked,
-      notChecked,
-      failure,
-      durationMs: performance.now() - started,
-      threads,
-    };
-  }
-
-  private implicitChecker(notChecked: string[]): SignatureChecker {
-    const ring = this.implicitKeys;
-    let unknown = 0;
-    const checker: SignatureChecker = {
-      check: (record, message, ctx) => {
-        if (!ring.get(record.keyId)) {
-          if (unknown++ === 0) {
-            notChecked.push(
-              'signatures by keys this ledger was not given (pass `keys`, a KeyRing, to check them)',
-            );
-          }
-          return { ok: true, keyId: record.keyId };
-        }
-        return ring.checkAsync(record, message, ctx);
+    const { report, verified } = await runVerification(
+      {
+        backend: this.backend,
+        meta,
+        logKey: this.logKey,
+        origin: this.origin,
+        witnesses: this.options.witnesses ?? [],
+        witnessQuorum: this.options.witnessQuorum,
+        keyring: this.options.keyring,
+        requireSignatures: this.options.requireSignatures,
+        implicitKeys: this.implicitKeys,
+        tree: this.tree,
+        verified: this.verified,
       },
-    };
-    return checker;
+      options,
+    );
+    if (verified) this.verified = verified;
+    return report;
   }
 
   private async autoVerifyTick(): Promise<void> {

@@ -1,0 +1,315 @@
+/**
+ * One verification run over a ledger's store: stored and trusted checkpoints, the entry stream (on
+ * worker threads for large SQLite logs), signatures, and the final comparison with the stored head and
+ * tree. Never throws on tampering: the report says what failed and what assurance was reached.
+ */
+import { KeyRing } from '../crypto/signatures/keyring.js';
+import { ConfigurationError, type SignLedgerError } from '../errors.js';
+import { frontierRoot } from '../merkle/frontier.js';
+import { openCheckpoint } from '../note/checkpoint.js';
+import type { NoteVerifier } from '../note/keys.js';
+import type { LedgerMeta, StorageBackend } from '../storage/backend.js';
+import type { AssuranceLevel, VerificationReport } from '../verify/report.js';
+import { type SignatureChecker, StreamVerifier, type VerifiedState } from '../verify/stream-verifier.js';
+import type { VerifyOptions } from './ledger.js';
+import type { LogKey } from './log-key.js';
+import { verifyInParallel } from './parallel-verify.js';
+import type { TreeReader } from './tree-reader.js';
+
+/** The state after a successful run, where an incremental run resumes. */
+export interface VerifiedRun {
+  state: VerifiedState;
+  /** Erased entries whose redaction record was not yet seen. */
+  pending: Map<number, string>;
+}
+
+export interface VerificationContext {
+  backend: StorageBackend;
+  meta: LedgerMeta;
+  logKey: LogKey | undefined;
+  origin: string | undefined;
+  witnesses: readonly NoteVerifier[];
+  witnessQuorum: number | undefined;
+  /** The ledger's configured trusted keys, if any. */
+  keyring: SignatureChecker | undefined;
+  requireSignatures: number | undefined;
+  /** Keys of the signers this ledger object was given (used when no key ring is). */
+  implicitKeys: KeyRing;
+  tree: TreeReader;
+  verified: VerifiedRun | null;
+}
+
+function requireVerifierKey(ctx: VerificationContext): LogKey {
+  if (!ctx.logKey)
+    throw new ConfigurationError('this needs the log key (ledger option logKey, a vkey is enough)');
+  return ctx.logKey;
+}
+
+export async function runVerification(
+  ctx: VerificationContext,
+  options: VerifyOptions,
+): Promise<{ report: VerificationReport; verified: VerifiedRun | null }> {
+  const meta = ctx.meta;
+  const started = performance.now();
+  let verified: VerifiedRun | null = null;
+  const checked: string[] = [];
+  const notChecked: string[] = [];
+  const head = await ctx.backend.readHead();
+  const stored = await ctx.backend.listCheckpoints();
+  const expectedRoots = new Map<number, { root: Buffer; label: string }>();
+  let failure: VerificationReport['failure'] = null;
+  let storedCheckpointsOk = 0;
+  let threads = 1;
+
+  // Stored checkpoints: each must be a valid note by the log key whose body matches its row.
+  if (stored.length > 0 && !ctx.logKey)
+    notChecked.push('stored checkpoint signatures (no log key configured)');
+  for (const cp of stored) {
+    if (ctx.logKey) {
+      try {
+        const opened = openCheckpoint(cp.note, { origin: ctx.origin!, verifiers: [ctx.logKey.verifier] });
+        if (opened.size !== cp.size || !opened.rootHash.equals(cp.rootHash))
+          throw new Error('row differs from the signed note');
+      } catch (err) {
+        failure ??= {
+          kind: 'checkpoint_invalid',
+          message: `stored checkpoint ${cp.size} is invalid: ${(err as Error).message}`,
+        };
+        continue;
+      }
+    }
+    if (cp.size > head.size) {
+      failure ??= {
+        kind: 'truncated',
+        message: `the log has ${head.size} entries but a signed checkpoint covers ${cp.size}: entries were removed`,
+        expected: String(cp.size),
+        actual: String(head.size),
+      };
+      continue;
+    }
+    if (cp.size > 0) expectedRoots.set(cp.size, { root: cp.rootHash, label: `stored checkpoint ${cp.size}` });
+    storedCheckpointsOk++;
+  }
+
+  // A trusted checkpoint from outside the store.
+  let trusted: { size: number; root: Buffer; witnessed: boolean } | null = null;
+  if (options.trusted !== undefined) {
+    const key = requireVerifierKey(ctx);
+    const text = typeof options.trusted === 'string' ? options.trusted : options.trusted.text;
+    try {
+      const witnesses = ctx.witnesses ?? [];
+      const opened = openCheckpoint(text, {
+        origin: ctx.origin!,
+        verifiers: [key.verifier],
+        ...(witnesses.length ? { witnesses, witnessQuorum: ctx.witnessQuorum ?? witnesses.length } : {}),
+      });
+      trusted = { size: opened.size, root: opened.rootHash, witnessed: witnesses.length > 0 };
+    } catch (err) {
+      failure ??= {
+        kind:
+          (err as SignLedgerError).code === 'NOTE_UNVERIFIED' &&
+          (err as { reason?: string }).reason === 'witness_quorum'
+            ? 'witness_quorum'
+            : 'checkpoint_invalid',
+        message: `the trusted checkpoint does not verify: ${(err as Error).message}`,
+      };
+    }
+    if (trusted) {
+      if (trusted.size > head.size) {
+        failure ??= {
+          kind: 'truncated',
+          message: `the trusted checkpoint covers ${trusted.size} entries but the log has ${head.size}: the log was truncated or rolled back`,
+          expected: String(trusted.size),
+          actual: String(head.size),
+        };
+      } else if (trusted.size > 0) {
+        const prior = expectedRoots.get(trusted.size);
+        if (prior && !prior.root.equals(trusted.root)) {
+          failure ??= {
+            kind: 'inconsistent_checkpoint',
+            message: `stored checkpoint ${trusted.size} differs from the trusted one: fork`,
+          };
+        }
+        expectedRoots.set(trusted.size, {
+          root: trusted.root,
+          label: `the trusted checkpoint (size ${trusted.size})`,
+        });
+      }
+    }
+  }
+
+  // Signatures: explicit keys are strict; without them, the ledger's own signers are checked.
+  const explicitKeys = options.keys ?? ctx.keyring;
+  const required = options.requireSignatures ?? ctx.requireSignatures ?? 0;
+  const checker: SignatureChecker = explicitKeys ?? implicitChecker(ctx.implicitKeys, notChecked);
+
+  const start =
+    options.incremental && ctx.verified && ctx.verified.state.size <= head.size ? ctx.verified : null;
+  const v = new StreamVerifier({
+    ledgerId: meta.ledgerId,
+    hashAlgorithm: meta.hashAlgorithm,
+    signatures: { checker, required },
+    start: start?.state,
+    expectedRoots,
+  });
+  if (start) {
+    for (const [i, d] of start.pending) (v.pendingRedactions as Map<number, string>).set(i, d);
+    // Entries before `start` were verified earlier; check the stored tree still agrees with them.
+    if (start.state.size > 0) {
+      const root = await ctx.tree.rootFromTiles(start.state.size);
+      if (!root.equals(frontierRoot(start.state.frontier))) {
+        failure ??= {
+          kind: 'tree_mismatch',
+          message: `the stored tree no longer matches the verified state at size ${start.state.size}`,
+        };
+      }
+    }
+  }
+  if (!failure) {
+    const total = head.size;
+    const spec = ctx.backend.parallelScanSpec?.() ?? null;
+    threads = 1;
+    const threshold = options.parallelThreshold ?? 50_000;
+    const ring =
+      explicitKeys === undefined ? ctx.implicitKeys : explicitKeys instanceof KeyRing ? explicitKeys : null;
+    if (spec && ring && options.parallel !== false && head.size - v.fromIndex >= threshold) {
+      try {
+        const r = await verifyInParallel(v, {
+          spec,
+          ledgerId: meta.ledgerId,
+          hashAlgorithm: meta.hashAlgorithm,
+          from: v.fromIndex,
+          to: head.size,
+          keyring: ring.toJSON(),
+          lenientUnknownKeys: explicitKeys === undefined,
+          requireSignatures: required,
+          rootSizes: [...expectedRoots.keys()],
+          threads: typeof options.parallel === 'number' ? options.parallel : undefined,
+          onProgress: (n) => options.onProgress?.(v.fromIndex + n, total),
+        });
+        threads = r.threads;
+        if (r.unknownKeySignatures > 0) {
+          notChecked.push(
+            'signatures by keys this ledger was not given (pass `keys`, a KeyRing, to check them)',
+          );
+        }
+      } catch {
+        // Workers could not run here (or died): finish on this thread from where they stopped.
+      }
+    }
+    if (v.ok && v.verifiedSize < head.size) {
+      for await (const chunk of ctx.backend.scan({
+        fromIndex: v.verifiedSize,
+        toIndex: head.size,
+        chunkSize: 4096,
+      })) {
+        if (!(await v.push(chunk))) break;
+        options.onProgress?.(v.verifiedSize, total);
+      }
+    }
+  }
+  if (!failure && !v.failure && v.pendingRedactions.size > 0) {
+    for await (const chunk of ctx.backend.scan({ fromIndex: head.size })) v.resolveRedactionsFrom(chunk);
+  }
+  const { state, root } = v.finish();
+  failure ??= v.failure;
+  if (!failure && state.size !== head.size) {
+    failure = {
+      kind: state.size < head.size ? 'truncated' : 'head_mismatch',
+      index: state.size,
+      message: `the head says ${head.size} entries but ${state.size} were found`,
+      expected: String(head.size),
+      actual: String(state.size),
+    };
+  }
+  if (!failure && !root.equals(head.rootHash)) {
+    failure = {
+      kind: 'head_mismatch',
+      message: 'the recomputed tree root differs from the stored head',
+      expected: root.toString('hex'),
+      actual: head.rootHash.toString('hex'),
+    };
+  }
+  if (!failure && head.lastHash !== state.lastHash) {
+    failure = {
+      kind: 'head_mismatch',
+      message: 'the stored head does not point at the last entry',
+      expected: String(state.lastHash),
+      actual: String(head.lastHash),
+    };
+  }
+  if (!failure && head.size > 0) {
+    const tileRoot = await ctx.tree.rootFromTiles(head.size).catch(() => null);
+    if (!tileRoot?.equals(root)) {
+      failure = {
+        kind: 'tree_mismatch',
+        message: 'the stored Merkle tree (used for proofs) does not match the entries',
+      };
+    }
+  }
+
+  let assurance: AssuranceLevel = 'none';
+  if (!failure) {
+    assurance = 'chain';
+    checked.push(
+      start
+        ? `entries ${v.fromIndex}..${head.size - 1} recomputed; earlier entries verified by a previous run`
+        : `all ${head.size} entry hashes, links and data digests recomputed`,
+      'Merkle root recomputed and equal to the stored head and tree',
+    );
+    if (storedCheckpointsOk > 0 && ctx.logKey) {
+      assurance = 'checkpoint';
+      checked.push(
+        `${storedCheckpointsOk} stored checkpoint(s) signed by ${ctx.logKey.name} match the recomputed tree`,
+      );
+    }
+    if (trusted) {
+      assurance = trusted.witnessed ? 'witnessed' : 'trusted';
+      checked.push(
+        `consistent with the trusted checkpoint at size ${trusted.size}${trusted.witnessed ? ' (witness quorum met)' : ''}`,
+      );
+    } else {
+      notChecked.push(
+        'no trusted checkpoint given: truncation or a consistent rewrite by someone holding the store cannot be excluded',
+      );
+    }
+    verified = { state, pending: new Map(v.pendingRedactions) };
+  }
+  if (v.signaturesChecked > 0) checked.push(`${v.signaturesChecked} signature(s) verified`);
+  const report: VerificationReport = {
+    ok: failure === null,
+    entriesChecked: v.entriesChecked,
+    fromIndex: v.fromIndex,
+    size: head.size,
+    rootHash: root.toString('hex'),
+    hashAlgorithm: meta.hashAlgorithm,
+    signaturesChecked: v.signaturesChecked,
+    redacted: [...v.redacted].sort((a, b) => a - b),
+    checkpointsChecked: v.rootsChecked,
+    assurance,
+    checked,
+    notChecked,
+    failure,
+    durationMs: performance.now() - started,
+    threads,
+  };
+  return { report, verified };
+}
+
+function implicitChecker(ring: KeyRing, notChecked: string[]): SignatureChecker {
+  let unknown = 0;
+  const checker: SignatureChecker = {
+    check: (record, message, ctx) => {
+      if (!ring.get(record.keyId)) {
+        if (unknown++ === 0) {
+          notChecked.push(
+            'signatures by keys this ledger was not given (pass `keys`, a KeyRing, to check them)',
+          );
+        }
+        return { ok: true, keyId: record.keyId };
+      }
+      return ring.checkAsync(record, message, ctx);
+    },
+  };
+  return checker;
+}
