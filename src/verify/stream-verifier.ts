@@ -22,6 +22,16 @@ import { CompactRange, frontierAppendNodes, type RangeNode } from '../merkle/ran
 /** Result of checking one signature; KeyRing.check returns this shape. */
 export type SignatureCheck = { ok: true; keyId: string } | { ok: false; kind: string; message: string };
 
+/** Position after `piece` if `text` has it at `pos`, else -1 (and -1 stays -1). */
+function after(text: string, piece: string, pos: number): number {
+  return pos >= 0 && text.startsWith(piece, pos) ? pos + piece.length : -1;
+}
+
+/** Position before `piece` if `text` has it ending at `end`, else -1 (and -1 stays -1). */
+function before(text: string, piece: string, end: number): number {
+  return end >= 0 && text.endsWith(piece, end) ? end - piece.length : -1;
+}
+
 /** How a failed key-ring check is reported on an entry. */
 export function signatureFailureKind(
   checkKind: string,
@@ -218,44 +228,36 @@ export class StreamVerifier {
       return false;
     }
     // Prefix, compared in place: {"dataDigest":"<dd>","id":"<id>","index":<n>,"ledger":"<ledger>","metadata":
-    let p = 0;
-    const at = (piece: string): boolean => {
-      if (!body.startsWith(piece, p)) return false;
-      p += piece.length;
-      return true;
-    };
-    if (
-      !(
-        at('{"dataDigest":"') &&
-        at(dd) &&
-        at('","id":"') &&
-        at(id) &&
-        at('","index":') &&
-        at(String(this.size))
-      )
-    )
-      return false;
-    if (!(at(',"ledger":"') && at(this.ledgerId) && at('","metadata":'))) return false;
+    let p = after(body, '{"dataDigest":"', 0);
+    p = after(body, dd, p);
+    p = after(body, '","id":"', p);
+    p = after(body, id, p);
+    p = after(body, '","index":', p);
+    p = after(body, String(this.size), p);
+    p = after(body, ',"ledger":"', p);
+    p = after(body, this.ledgerId, p);
+    p = after(body, '","metadata":', p);
+    if (p < 0) return false;
     const metaStart = p;
     // Suffix, compared backwards: ,"prev":<prev>,"timestamp":"<iso>","type":"<type>","v":1}
-    let e = body.length;
-    const before = (piece: string): boolean => {
-      if (!body.endsWith(piece, e)) return false;
-      e -= piece.length;
-      return true;
-    };
-    if (!before('","v":1}')) return false;
+    let e = before(body, '","v":1}', body.length);
     let type: 'event' | 'redaction';
-    if (before('event')) type = 'event';
-    else if (before('redaction')) type = 'redaction';
-    else return false;
+    const afterEvent = before(body, 'event', e);
+    if (afterEvent >= 0) {
+      type = 'event';
+      e = afterEvent;
+    } else {
+      type = 'redaction';
+      e = before(body, 'redaction', e);
+    }
     const iso = this.isoOf(ms);
     if (iso === null) return false;
-    const prev = this.lastHash === null ? 'null' : '"' + this.lastHash + '"';
-    if (
-      !(before('","type":"') && before(iso) && before(',"timestamp":"') && before(prev) && before(',"prev":'))
-    )
-      return false;
+    e = before(body, '","type":"', e);
+    e = before(body, iso, e);
+    e = before(body, ',"timestamp":"', e);
+    e = before(body, this.lastHash === null ? 'null' : '"' + this.lastHash + '"', e);
+    e = before(body, ',"prev":', e);
+    if (e < 0) return false;
     if (e - metaStart < 2) return false;
     if (
       e - metaStart !== 2 ||
