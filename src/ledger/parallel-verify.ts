@@ -86,7 +86,10 @@ export async function verifyInParallel(
     });
   }
   const { url, execArgv } = workerScript();
-  const workers = Array.from({ length: Math.min(threads, jobs.length) }, () => new Worker(url, { execArgv }));
+  const workers = Array.from(
+    { length: Math.min(threads, jobs.length) },
+    () => new Worker(url, { execArgv, resourceLimits: { maxYoungGenerationSizeMb: 128 } }),
+  );
   const done = new Map<number, SegmentReply>();
   let nextJob = 0;
   let nextAbsorb = 0;
