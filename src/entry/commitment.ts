@@ -136,6 +136,14 @@ export function leafHashOfText(text: string): Buffer {
   return oneShotHash('sha256', scratch.subarray(0, 1 + n), 'buffer') as unknown as Buffer;
 }
 
+/** SHA-256(0x00 || UTF-8(leafText)) as hex (verification workers keep leaves as hex). */
+export function leafHashHexOfText(text: string): string {
+  if (1 + text.length * 3 > scratch.length) return leafHashOfText(text).toString('hex');
+  scratch[0] = 0;
+  const n = scratch.write(text, 1, 'utf8');
+  return oneShotHash('sha256', scratch.subarray(0, 1 + n), 'hex');
+}
+
 /** The Merkle leaf input. `signaturesText` is the canonical JSON array of signature records, or null for none. */
 export function leafText(hashHex: string, signaturesText: string | null): string {
   return '{"hash":"' + hashHex + '","signatures":' + (signaturesText ?? '[]') + ',"v":1}';

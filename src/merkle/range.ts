@@ -3,6 +3,7 @@
  * Parallel verification hashes each segment of the log into its compact range on a worker, and the
  * coordinator appends those few nodes to the tree's frontier instead of every leaf.
  */
+import { hash } from 'node:crypto';
 import { ValidationError } from '../errors.js';
 import { type Frontier, frontierNodeIds } from './frontier.js';
 import { HASH_SIZE, nodeHash } from './hash.js';
@@ -15,7 +16,9 @@ export interface RangeNode {
 export class CompactRange {
   readonly start: number;
   private end: number;
-  private readonly nodes: { height: number; hash: Buffer }[] = [];
+  // Hashes are kept as hex and merged with hex-output hashing: no Buffer per leaf or node (verification
+  // workers append one leaf per entry; this is on their hot path).
+  private readonly nodes: { height: number; hex: string }[] = [];
 
   constructor(start: number) {
     if (!Number.isSafeInteger(start) || start < 0)
@@ -28,29 +31,42 @@ export class CompactRange {
     return this.end;
   }
 
-  append(leaf: Buffer): void {
-    let node = { height: 0, hash: leaf };
-    let pos = this.end; // start index of `node`
+  append(leaf: Uint8Array): void {
+    if (leaf.byteLength !== HASH_SIZE) throw new ValidationError('leaf hash must be 32 bytes');
+    this.appendHex(Buffer.from(leaf.buffer, leaf.byteOffset, leaf.byteLength).toString('hex'));
+  }
+
+  /** Append a leaf hash given as 64 lowercase hex characters. */
+  appendHex(leafHex: string): void {
+    let height = 0;
+    let hex = leafHex;
+    let pos = this.end; // start index of the node being placed
     // Merge with the left neighbour while it is the same height and the pair is aligned.
     for (;;) {
       const top = this.nodes[this.nodes.length - 1];
-      if (!top || top.height !== node.height) break;
-      const width = 2 ** node.height;
+      if (!top || top.height !== height) break;
+      const width = 2 ** height;
       const leftStart = pos - width;
       if (leftStart % (width * 2) !== 0 || leftStart < this.start) break;
       this.nodes.pop();
-      node = { height: node.height + 1, hash: nodeHash(top.hash, node.hash) };
+      scratch.write(top.hex, 1, 'hex');
+      scratch.write(hex, 1 + HASH_SIZE, 'hex');
+      hex = hash('sha256', scratch, 'hex');
+      height++;
       pos = leftStart;
     }
-    this.nodes.push(node);
+    this.nodes.push({ height, hex });
     this.end++;
   }
 
-  /** The current nodes, left to right (copies of the list, hashes shared: they are never mutated). */
+  /** The current nodes, left to right. */
   snapshot(): RangeNode[] {
-    return this.nodes.map((n) => ({ height: n.height, hash: n.hash }));
+    return this.nodes.map((n) => ({ height: n.height, hash: Buffer.from(n.hex, 'hex') }));
   }
 }
+
+const scratch = Buffer.alloc(1 + 2 * HASH_SIZE);
+scratch[0] = 0x01;
 
 /**
  * Append compact-range nodes (left to right, starting at `size`) to a frontier. Each node of height h

@@ -10,6 +10,7 @@ import {
   dataDigestOf,
   hashText,
   hashTextHex,
+  leafHashHexOfText,
   leafHashOfText,
   leafText,
 } from '../entry/commitment.js';
@@ -300,16 +301,15 @@ export class StreamVerifier {
   }
 
   private accept(hashHex: string, signatures: string | null): void {
-    const leaf = leafHashOfText(leafText(hashHex, signatures));
     if (this.range) {
-      this.range.append(leaf);
+      this.range.appendHex(leafHashHexOfText(leafText(hashHex, signatures)));
       this.lastHash = hashHex;
       this.size++;
       this.entriesChecked++;
       if (this.segmentRootSizes.has(this.size)) this.snapshots.push([this.size, this.range.snapshot()]);
       return;
     }
-    this.pendingLeaves.push(leaf);
+    this.pendingLeaves.push(leafHashOfText(leafText(hashHex, signatures)));
     this.lastHash = hashHex;
     this.size++;
     this.entriesChecked++;
