@@ -64,7 +64,9 @@ export function reportText(r: VerificationReport & { origin?: string }, title: s
     if (f.expected !== undefined) lines.push(`    expected: ${f.expected}`);
     if (f.actual !== undefined) lines.push(`    actual:   ${f.actual}`);
   }
-  lines.push(`  took ${(r.durationMs / 1000).toFixed(2)} s`);
+  lines.push(
+    `  took ${(r.durationMs / 1000).toFixed(2)} s${r.threads && r.threads > 1 ? ` on ${r.threads} worker threads` : ''}`,
+  );
   return lines.join('\n');
 }
 
