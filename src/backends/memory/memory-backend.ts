@@ -21,7 +21,7 @@ import { filterRange } from '../../storage/range.js';
  * Rows kept as flat strings: a Buffer costs ~100 bytes of overhead each, a string far less. `hash`
  * and `salt` are hex; compressed texts are frames in latin1 strings (see isFrame).
  */
-interface Row {
+export interface MemoryRow {
   index: number;
   id: string;
   ts: number;
@@ -43,7 +43,7 @@ function flat<T extends string | null>(s: T): T {
 
 interface LedgerState {
   meta: LedgerMeta;
-  rows: Row[];
+  rows: MemoryRow[];
   byId: Map<string, number>;
   tiles: Map<string, Tile>;
   head: Head;
@@ -67,7 +67,7 @@ function unpack(c: TextCodec | null, s: string | null): string | null {
   return c.decode(Buffer.from(s, 'latin1'));
 }
 
-function toStored(r: Row, c: TextCodec | null): StoredEntry {
+function toStored(r: MemoryRow, c: TextCodec | null): StoredEntry {
   return {
     index: r.index,
     id: r.id,
@@ -189,7 +189,7 @@ export class InMemoryBackend implements StorageBackend {
       return packed;
     };
     for (const e of batch.entries) {
-      const row: Row = {
+      const row: MemoryRow = {
         index: e.index,
         id: e.id,
         ts: e.timestampMs,
@@ -312,14 +312,14 @@ export class InMemoryBackend implements StorageBackend {
    * Test hook: the raw rows, so tests can tamper behind the ledger's back like an attacker with memory
    * access. `hash` and `salt` are hex strings.
    */
-  _unsafeRows(name = 'default'): Row[] {
+  _unsafeRows(name = 'default'): MemoryRow[] {
     const s = this.ledgers.get(name);
     if (!s) throw new StorageError(`no ledger ${name}`);
     return s.rows;
   }
 }
 
-function rowBytes(r: Row): number {
+function rowBytes(r: MemoryRow): number {
   return (
     8 +
     8 +

@@ -1,17 +1,8 @@
-import { InMemoryBackend } from '../../../src/backends/memory/memory-backend.js';
+import { InMemoryBackend, type MemoryRow } from '../../../src/backends/memory/memory-backend.js';
 import type { StoredEntry } from '../../../src/entry/types.js';
 import type { BackendFactory, Tamper } from '../harness.js';
 
-interface Row {
-  index: number;
-  id: string;
-  ts: number;
-  hash: string;
-  body: string;
-  data: string | null;
-  salt: string | null;
-  sigs: string | null;
-}
+type Row = MemoryRow;
 interface State {
   rows: Row[];
   byId: Map<string, number>;
