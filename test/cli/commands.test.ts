@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliResult, MAIN, runCli, TSX, tempDir } from './helpers.js';
 
@@ -276,6 +277,44 @@ describe('signledger CLI, command by command', () => {
 
     const full = await cli(['export', '--checkpoint', '--out', 'evidence-full', '--json']);
     expect(json(full) as { size: number; notIncluded: number }).toMatchObject({ size: 5, notIncluded: 0 });
+
+    // A later bundle of the same log extends the copy (an interrupted import resumes the same way):
+    // the 4 entries present are checked against the bundle's first 4, then only the 5th is written.
+    const more = await cli([
+      'import',
+      'evidence-full',
+      '--db',
+      'sqlite:./imported/copy.db',
+      '--key',
+      vkey,
+      '--json',
+    ]);
+    expect(more.code).toBe(0);
+    expect(json(more)).toMatchObject({
+      size: 5,
+      resumedAt: 4,
+      rootHash: (json(full) as { rootHash: string }).rootHash,
+    });
+    const again = await cli(['import', 'evidence-full', '--db', 'sqlite:./imported/copy.db', '--key', vkey]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/imported 5 entries .*resumed: the first 5 were already there/);
+    const mv = await cli(['verify', '--db', 'imported/copy.db', '--json']);
+    expect(json(mv)).toMatchObject({ ok: true, assurance: 'checkpoint', size: 5 });
+    // A store whose first entries are not the bundle's (here one row edited) is refused, untouched.
+    const forked = await cli(['import', 'evidence', '--db', 'sqlite:./forked/copy.db', '--key', vkey]);
+    expect(forked.code).toBe(0);
+    const fdb = new Database(join(dir, 'forked/copy.db'));
+    fdb.prepare(`UPDATE sl_default_entries SET data = '{"action":"edited"}' WHERE idx = 2`).run();
+    fdb.close();
+    const forkedBefore = fileHash(join(dir, 'forked/copy.db'));
+    const refused = await cli(['import', 'evidence-full', '--db', 'sqlite:./forked/copy.db', '--key', vkey]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/holds an entry 2 that differs from the bundle's/);
+    expect(fileHash(join(dir, 'forked/copy.db'))).toBe(forkedBefore);
+    // The older bundle cannot shrink it.
+    const older = await cli(['import', 'evidence', '--db', 'sqlite:./imported/copy.db', '--key', vkey]);
+    expect(older.code).not.toBe(0);
+    expect(older.stderr).toMatch(/already holds a ledger/);
   });
 
   it('SIGNLEDGER_URL and --db pick the store; --ledger picks a ledger inside it', async () => {
@@ -283,7 +322,7 @@ describe('signledger CLI, command by command', () => {
       cli(['stats', '--json'], undefined, { SIGNLEDGER_URL: 'sqlite:./imported/copy.db' }),
       cli(['stats', '--db', 'signledger.db', '--ledger', 'other']),
     ]);
-    expect((json(env) as { totalEntries: number }).totalEntries).toBe(4);
+    expect((json(env) as { totalEntries: number }).totalEntries).toBe(5); // the copy, extended above
     expect(other.code).toBe(2);
     expect(other.stderr).toMatch(/no ledger named "other"/);
   });

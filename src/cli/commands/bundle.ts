@@ -147,7 +147,7 @@ export function registerBundle(program: Command): void {
   const imp = program
     .command('import')
     .description(
-      "verify a bundle and load it into a fresh ledger with the bundle's identity: same entries, same root",
+      "verify a bundle and load it into a fresh ledger with the bundle's identity: same entries, same root (an interrupted import is resumed)",
     )
     .argument('<dir>', 'bundle directory')
     .option(
@@ -169,13 +169,16 @@ export function registerBundle(program: Command): void {
         // Keep the verifier key beside the store so `verify` checks the imported checkpoint.
         if (!existsSync(ctx.keyFile) && !existsSync(ctx.vkeyFile))
           await writeFile(ctx.vkeyFile, `${verifierKey}\n`);
+        const resumed =
+          res.resumedAt > 0 ? ` (resumed: the first ${res.resumedAt} were already there and matched)` : '';
         ctx.print(
-          `imported ${res.size} entries into ledger "${res.meta.name}" in ${ctx.label}; root ${res.rootHash}`,
+          `imported ${res.size} entries into ledger "${res.meta.name}" in ${ctx.label}${resumed}; root ${res.rootHash}`,
           {
             db: ctx.label,
             ledger: res.meta.name,
             ledgerId: res.meta.ledgerId,
             size: res.size,
+            resumedAt: res.resumedAt,
             rootHash: res.rootHash,
           },
         );
