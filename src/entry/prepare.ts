@@ -3,6 +3,7 @@ import type { HashAlgorithm } from '../crypto/hash.js';
 import { type JsonObject, prepareJson } from '../encoding/canonical.js';
 import { ValidationError } from '../errors.js';
 import { dataDigestHex, flatten, newSalt } from './commitment.js';
+import { isoTimestamp } from './timestamp.js';
 import type { EntryType } from './types.js';
 
 /** Default cap on the canonical size of one entry's data plus metadata. */
@@ -73,7 +74,7 @@ export function prepareEntry(
   return {
     id: flatten(randomUUID()),
     timestampMs: ms,
-    timestamp: new Date(ms).toISOString(),
+    timestamp: isoTimestamp(ms),
     type,
     data: d.copy as JsonObject,
     dataText: flatten(d.text),
