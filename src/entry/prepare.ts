@@ -29,6 +29,9 @@ export interface PrepareOptions {
   now?: () => number;
 }
 
+/** Absent metadata: one shared frozen `{}` (frozen, so sharing it between entries is safe). */
+const NO_METADATA = { text: '{}', copy: Object.freeze({}) as JsonObject } as const;
+
 function isPlainObject(v: unknown): boolean {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
   const proto = Object.getPrototypeOf(v);
@@ -58,11 +61,13 @@ export function prepareEntry(
     });
   }
   const d = prepareWithPath(data, '/data', options.maxEntryBytes);
-  const m =
-    metadata === undefined
-      ? { text: '{}', copy: Object.freeze({}) }
-      : prepareWithPath(metadata, '/metadata', options.maxEntryBytes);
-  const size = Buffer.byteLength(d.text, 'utf8') + Buffer.byteLength(m.text, 'utf8');
+  const m = metadata === undefined ? NO_METADATA : prepareWithPath(metadata, '/metadata', options.maxEntryBytes);
+  // A UTF-16 unit is at most 3 UTF-8 bytes: count bytes only when the length alone cannot decide.
+  const units = d.text.length + m.text.length;
+  const size =
+    units * 3 <= options.maxEntryBytes
+      ? units
+      : Buffer.byteLength(d.text, 'utf8') + Buffer.byteLength(m.text, 'utf8');
   if (size > options.maxEntryBytes) {
     throw new ValidationError(
       `entry is ${size} bytes of canonical JSON, over the limit of ${options.maxEntryBytes} (option maxEntryBytes)`,
