@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
+import { VECTORS_DIR } from '../fixtures/vectors-dir.js';
 
-const JCS_DIR = '/work/shared/vectors/jcs';
+const JCS_DIR = join(VECTORS_DIR, 'jcs');
 
 export interface CanonicalizationVectors {
   cases: { name: string; input: string; expected: string; expectedHex: string }[];

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   appendLeavesToTiles,
   nodesFromTiles,
@@ -10,9 +11,10 @@ import {
   tileKeysForNodes,
   tilesForTree,
 } from '../../src/merkle/index.js';
+import { VECTORS_DIR } from '../fixtures/vectors-dir.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: untyped vector file
-export const vectors: any = JSON.parse(readFileSync('/work/shared/vectors/merkle.json', 'utf8'));
+export const vectors: any = JSON.parse(readFileSync(join(VECTORS_DIR, 'merkle.json'), 'utf8'));
 
 export const hex = (s: string): Buffer => Buffer.from(s, 'hex');
 export const b64 = (s: string): Buffer => Buffer.from(s, 'base64');

@@ -1,7 +1,8 @@
-// Loads the shared C2SP vectors (read-only, outside the repository).
+// Loads the C2SP vectors (test/fixtures/vectors).
 import { readFileSync } from 'node:fs';
+import { VECTORS_DIR } from '../fixtures/vectors-dir.js';
 
-const DIR = process.env['SIGNLEDGER_VECTORS'] ?? '/work/shared/vectors';
+const DIR = VECTORS_DIR;
 
 export interface KeyVector {
   name: string;
