@@ -141,7 +141,12 @@ export async function runVerification(
   // Signatures: explicit keys are strict; without them, the ledger's own signers are checked.
   const explicitKeys = options.keys ?? ctx.keyring;
   const required = options.requireSignatures ?? ctx.requireSignatures ?? 0;
-  const checker: SignatureChecker = explicitKeys ?? implicitChecker(ctx.implicitKeys, notChecked);
+  // Unknown keys are passed over (reported as not checked) only when no signature is required: a
+  // signature nobody can check never counts toward `requireSignatures`.
+  const lenient = explicitKeys === undefined && required === 0;
+  const unknownKeys = { n: 0 };
+  const checker: SignatureChecker =
+    explicitKeys ?? implicitChecker(ctx.implicitKeys, notChecked, lenient, unknownKeys);
 
   const start =
     options.incremental && ctx.verified && ctx.verified.state.size <= head.size ? ctx.verified : null;
@@ -181,13 +186,14 @@ export async function runVerification(
           from: v.fromIndex,
           to: head.size,
           keyring: ring.toJSON(),
-          lenientUnknownKeys: explicitKeys === undefined,
+          lenientUnknownKeys: lenient,
           requireSignatures: required,
           rootSizes: [...expectedRoots.keys()],
           threads: typeof options.parallel === 'number' ? options.parallel : undefined,
           onProgress: (n) => options.onProgress?.(v.fromIndex + n, total),
         });
         threads = r.threads;
+        unknownKeys.n += r.unknownKeySignatures;
         if (r.unknownKeySignatures > 0) {
           notChecked.push(
             'signatures by keys this ledger was not given (pass `keys`, a KeyRing, to check them)',
@@ -275,7 +281,8 @@ export async function runVerification(
     }
     verified = { state, pending: new Map(v.pendingRedactions) };
   }
-  if (v.signaturesChecked > 0) checked.push(`${v.signaturesChecked} signature(s) verified`);
+  const signaturesChecked = v.signaturesChecked - unknownKeys.n;
+  if (signaturesChecked > 0) checked.push(`${signaturesChecked} signature(s) verified`);
   const report: VerificationReport = {
     ok: failure === null,
     entriesChecked: v.entriesChecked,
@@ -283,7 +290,7 @@ export async function runVerification(
     size: head.size,
     rootHash: root.toString('hex'),
     hashAlgorithm: meta.hashAlgorithm,
-    signaturesChecked: v.signaturesChecked,
+    signaturesChecked,
     redacted: [...v.redacted].sort((a, b) => a - b),
     checkpointsChecked: v.rootsChecked,
     assurance,
@@ -296,12 +303,16 @@ export async function runVerification(
   return { report, verified };
 }
 
-function implicitChecker(ring: KeyRing, notChecked: string[]): SignatureChecker {
-  let unknown = 0;
+function implicitChecker(
+  ring: KeyRing,
+  notChecked: string[],
+  lenient: boolean,
+  unknown: { n: number },
+): SignatureChecker {
   const checker: SignatureChecker = {
     check: (record, message, ctx) => {
-      if (!ring.get(record.keyId)) {
-        if (unknown++ === 0) {
+      if (lenient && !ring.get(record.keyId)) {
+        if (unknown.n++ === 0) {
           notChecked.push(
             'signatures by keys this ledger was not given (pass `keys`, a KeyRing, to check them)',
           );

@@ -19,6 +19,7 @@ import {
   VKEY_FILE,
 } from './bundle/format.js';
 import { splitLines } from './bundle/lines.js';
+import { requireKeysForSignatures } from './bundle/proof-file.js';
 import { readBundleFile, readOptionalFile, streamBundleFile } from './bundle/read.js';
 import type { AssuranceLevel, VerificationReport } from './report.js';
 import { type SignatureChecker, StreamVerifier } from './stream-verifier.js';
@@ -135,6 +136,7 @@ export async function verifyBundle(
   if (!options || (typeof options.verifierKey !== 'string' && typeof options.verifierKey !== 'object')) {
     throw new ValidationError('verifyBundle needs the log verifier key (options.verifierKey)');
   }
+  requireKeysForSignatures(options);
   const verifier =
     typeof options.verifierKey === 'string'
       ? parseVerifierKey(options.verifierKey.trim())

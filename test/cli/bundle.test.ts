@@ -9,6 +9,7 @@ import { SQLiteBackend } from '../../src/backends/sqlite/sqlite-backend.js';
 import { exportBundle } from '../../src/cli/bundle-export.js';
 import { Ed25519Signer } from '../../src/crypto/signatures/ed25519.js';
 import { KeyRing } from '../../src/crypto/signatures/keyring.js';
+import { ValidationError } from '../../src/errors.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { generateLogKey } from '../../src/ledger/log-key.js';
 import { parseCheckpointBody, signCheckpoint } from '../../src/note/checkpoint.js';
@@ -236,6 +237,17 @@ describe('verifyBundle', () => {
     await expect(verifyBundle(b, { verifierKey: logKey.verifierKey })).rejects.toThrow(
       /entries file .* is missing/,
     );
+  });
+});
+
+describe('signatures required without keys', () => {
+  it('verifyBundle and verifyProofFile refuse requireSignatures without keys (fail closed)', async () => {
+    await expect(
+      verifyBundle(join(dir, 'bundle'), { verifierKey: logKey.verifierKey, requireSignatures: 1 }),
+    ).rejects.toThrow(ValidationError);
+    await expect(
+      verifyProofFile(proofAt3, { verifierKey: logKey.verifierKey, requireSignatures: 1 }),
+    ).rejects.toThrow(/requireSignatures needs keys/);
   });
 });
 

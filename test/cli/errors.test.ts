@@ -37,6 +37,15 @@ beforeAll(async () => {
 afterAll(() => cleanup());
 
 describe('errors: one line, non-zero exit, nothing written', () => {
+  it('--require-signatures without --keys is refused: nobody could check the signatures', async () => {
+    const [v, vb] = await Promise.all([
+      cli(['verify', '--require-signatures', '1']),
+      cli(['verify-bundle', 'bundle', '--key', 'signledger.vkey', '--require-signatures', '1']),
+    ]);
+    expectOneLineError(v, /--require-signatures needs --keys/);
+    expectOneLineError(vb, /--require-signatures needs --keys/);
+  });
+
   it('missing files: database, key file, signing key, trusted checkpoint, keyring, bundle', async () => {
     const results = await Promise.all([
       cli(['tail', '--db', 'nope.db']),

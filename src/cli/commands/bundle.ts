@@ -110,6 +110,8 @@ export function registerBundle(program: Command): void {
         const verifierKey = resolveVkeyArg(o.key);
         const keys = o.keys === undefined ? undefined : loadKeyRing(o.keys);
         const requireSignatures = intOption(o.requireSignatures, '--require-signatures');
+        if (requireSignatures !== undefined && keys === undefined)
+          throw new CliError('--require-signatures needs --keys (the trusted signing keys)');
         const st = await stat(path!).catch(() => null);
         if (!st) throw new CliError(`missing file: ${path} does not exist`, 'NOT_FOUND');
         const common = {

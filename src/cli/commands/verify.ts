@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action, examples, intOption, withLedger } from '../command.js';
-import { EXIT_OK, EXIT_TAMPERED } from '../errors.js';
+import { CliError, EXIT_OK, EXIT_TAMPERED } from '../errors.js';
 import { loadKeyRing, readTextFile } from '../keys.js';
 import { reportText } from '../output.js';
 import { progressBar } from '../progress.js';
@@ -25,6 +25,8 @@ export function registerVerify(program: Command): void {
       action<{ trusted?: string; keys?: string; requireSignatures?: string; progress: boolean }>(
         async (ctx, _args, o) => {
           const trusted = o.trusted === undefined ? undefined : readTextFile(o.trusted, 'trusted checkpoint');
+          if (o.requireSignatures !== undefined && o.keys === undefined)
+            throw new CliError('--require-signatures needs --keys (the trusted signing keys)');
           const keys = o.keys === undefined ? undefined : loadKeyRing(o.keys);
           const logKey = ctx.loadLogKey(trusted !== undefined ? 'verify' : 'optional');
           const bar = progressBar('verifying', { enabled: o.progress && !ctx.json });

@@ -27,6 +27,16 @@ import { type NoteVerifier, parseVerifierKey } from '../../note/keys.js';
 import { type SignatureChecker, signatureFailureKind } from '../stream-verifier.js';
 import { formatEntryLine, parseEntryLine } from './format.js';
 
+/**
+ * Signatures can only be required of a verifier that holds keys: asking for them without keys
+ * would otherwise pass entries nobody checked (fail closed).
+ */
+export function requireKeysForSignatures(options: { keys?: unknown; requireSignatures?: number }): void {
+  if ((options.requireSignatures ?? 0) > 0 && !options.keys) {
+    throw new ValidationError('requireSignatures needs keys (a KeyRing of the trusted signing keys)');
+  }
+}
+
 export const TLOG_PROOF_HEADER = 'c2sp.org/tlog-proof@v1';
 
 export interface ParsedProofFile {
@@ -141,6 +151,7 @@ export interface ProofReport {
  * tlog-proof at all; every other problem is a failed report.
  */
 export async function verifyProofFile(text: string, options: VerifyProofOptions): Promise<ProofReport> {
+  requireKeysForSignatures(options);
   const p = parseProofFile(text);
   const verifier =
     typeof options.verifierKey === 'string' ? parseVerifierKey(options.verifierKey) : options.verifierKey;
