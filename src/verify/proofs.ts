@@ -110,12 +110,22 @@ export function openSignedCheckpoint(
  */
 export function computeEntryHash(entry: Entry, hashAlgorithm: HashAlgorithm): string {
   assertHashAlgorithm(hashAlgorithm);
-  if (!entry.redacted) {
-    if (entry.data === null || entry.salt === null)
-      throw new ProofError('entry has no data or salt to check');
+  // The `redacted` flag skips no check by itself: data shown must match its digest, and only an
+  // entry with neither data nor salt may say it was redacted.
+  const shown = entry.data !== null || entry.salt !== null;
+  if (typeof entry.redacted !== 'boolean' || entry.redacted === shown)
+    throw new ProofError(
+      shown ? 'a redacted entry must carry no data or salt' : 'entry has no data or salt to check',
+    );
+  if (shown) {
+    if (entry.data === null || entry.salt === null) throw new ProofError('entry has data or salt, not both');
     const d = dataDigestHex(hashAlgorithm, fromHex(entry.salt), canonicalize(entry.data));
     if (d !== entry.dataDigest) throw new ProofError('entry data does not match its data digest');
   }
+  // `signature` is the first record's value (the seed's field): it must not say otherwise.
+  if (!Array.isArray(entry.signatures)) throw new ProofError('entry.signatures must be an array');
+  if (entry.signature !== (entry.signatures[0]?.value ?? null))
+    throw new ProofError('entry.signature does not match entry.signatures');
   const body = commitmentText({
     dataDigest: entry.dataDigest,
     id: entry.id,

@@ -110,6 +110,25 @@ describe('offline proof verification fails closed', () => {
     expect(() => verifyInclusion({ ...entries[4]!, data: { i: 99 } }, p, cp, logKey.verifierKey)).toThrow(
       ProofError,
     );
+    // The `redacted` flag or a stray `signature` cannot smuggle content past the check.
+    const forged = [
+      { ...entries[4]!, data: { i: 99 }, redacted: true },
+      { ...entries[4]!, redacted: true },
+      { ...entries[4]!, data: null, salt: null, redacted: false },
+      { ...entries[4]!, salt: null },
+      { ...entries[4]!, redacted: 'no' as never },
+      { ...entries[4]!, signature: 'c2lnbmF0dXJl' },
+    ];
+    for (const f of forged)
+      expect(() => verifyInclusion(f as never, p, cp, logKey.verifierKey)).toThrow(ProofError);
+    // A really redacted entry (no data, no salt) still proves its inclusion from its digest.
+    await ledger.redact(entries[4]!.id, { reason: 'test' });
+    const redacted = (await ledger.getEntry(entries[4]!.id))!;
+    expect(redacted).toMatchObject({ redacted: true, data: null, salt: null });
+    expect(verifyInclusion(redacted, p, cp, logKey.verifierKey)).toBe(true);
+    expect(() => verifyInclusion({ ...redacted, redacted: false }, p, cp, logKey.verifierKey)).toThrow(
+      ProofError,
+    );
     expect(() => verifyInclusion(entries[4]!, p, cp, generateLogKey('log.example/p').verifierKey)).toThrow(
       NoteError,
     );
