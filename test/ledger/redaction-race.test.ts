@@ -1,0 +1,69 @@
+// A redaction commits the erasure and its record together, but `verify()` may have read the head
+// just before: the record then lies past that head. It must be accepted only from a verified row.
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SQLiteBackend } from '../../src/backends/sqlite/sqlite-backend.js';
+import { Ledger } from '../../src/ledger/ledger.js';
+import type { Head } from '../../src/storage/backend.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'signledger-redrace-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Answers the next readHead() with a head read earlier: verify() then starts from that head. */
+class EarlierHeadOnce extends SQLiteBackend {
+  earlier: Head | null = null;
+  override async readHead(): Promise<Head> {
+    const h = this.earlier;
+    this.earlier = null;
+    return h ?? super.readHead();
+  }
+}
+
+async function threeEntries(path: string): Promise<string> {
+  const ledger = new Ledger({ backend: new SQLiteBackend({ path, durability: 'normal' }) });
+  const first = await ledger.append({ patient: 'p1', note: 'x' });
+  await ledger.append({ n: 1 });
+  await ledger.append({ n: 2 });
+  await ledger.close();
+  return first.id;
+}
+
+describe('a redaction recorded after the head that verify() read', () => {
+  it('is accepted once the rows appended since verify as well', async () => {
+    const path = join(dir, 'race.db');
+    const id = await threeEntries(path);
+    const backend = new EarlierHeadOnce({ path });
+    const ledger = await Ledger.open({ backend });
+    const before = await backend.readHead();
+    await ledger.redact(id, { reason: 'erasure' });
+    backend.earlier = before; // verify() reads the head from before the redaction
+    const r = await ledger.verify();
+    expect(r.failure).toBeNull();
+    expect(r).toMatchObject({ ok: true, size: 4, entriesChecked: 4, redacted: [0] });
+    await ledger.close();
+  });
+
+  it('is refused when the "record" past the head is not part of the verified log', async () => {
+    const path = join(dir, 'forged.db');
+    const id = await threeEntries(path);
+    const snapshot = join(dir, 'snapshot.db');
+    copyFileSync(path, snapshot); // closed cleanly: the WAL is checkpointed into the file
+    const ledger = new Ledger({ backend: new SQLiteBackend({ path, durability: 'normal' }) });
+    await ledger.redact(id, { reason: 'erasure' });
+    await ledger.close();
+    // Behind the library's back: the head goes back to size 3, leaving entry 0 erased and the
+    // record as a row past the head that no verified entry vouches for.
+    const db = new Database(path);
+    db.exec(`ATTACH DATABASE '${snapshot}' AS snap;
+      DELETE FROM main.sl_default_head; INSERT INTO main.sl_default_head SELECT * FROM snap.sl_default_head;`);
+    db.close();
+    const reader = new Ledger({ backend: new SQLiteBackend({ path }) });
+    const r = await reader.verify();
+    expect(r.ok).toBe(false);
+    expect(r.failure).toMatchObject({ kind: 'redaction_unrecorded', index: 0 });
+    await reader.close();
+  });
+});
