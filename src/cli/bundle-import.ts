@@ -6,7 +6,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { FORMAT_VERSION, leafText } from '../entry/commitment.js';
+import { leafText } from '../entry/commitment.js';
 import type { StoredEntry } from '../entry/types.js';
 import { IntegrityError } from '../errors.js';
 import { decodeFrontier, encodeFrontier, frontierAppend, frontierRoot } from '../merkle/frontier.js';
@@ -71,12 +71,6 @@ export async function importBundle(
   const report = await verifyBundle(dir, { verifierKey });
   if (!report.ok) throw new IntegrityError(report.failure!);
   const manifest = parseManifest(await readBundleFile(dir, MANIFEST_FILE, 'manifest'));
-  if (manifest.formatVersion !== FORMAT_VERSION) {
-    throw new CliError(
-      `the bundle uses entry format ${manifest.formatVersion}; this signledger writes format ${FORMAT_VERSION}`,
-      'INCOMPATIBLE',
-    );
-  }
   const checkpointText = await readBundleFile(dir, manifest.files.checkpoint, 'checkpoint');
   const cp = openCheckpoint(checkpointText, {
     origin: report.origin,

@@ -208,6 +208,11 @@ describe('verifyBundle', () => {
     expect((await verifyBundle(m, { verifierKey: logKey.verifierKey })).failure!.kind).toBe(
       'ledger_mismatch',
     );
+    // Entries of a format version this verifier does not know are not read by guesswork.
+    writeFileSync(join(m, 'manifest.json'), JSON.stringify({ ...manifest, formatVersion: 2 }));
+    await expect(verifyBundle(m, { verifierKey: logKey.verifierKey })).rejects.toThrow(
+      /format version 2; this verifier knows version 1/,
+    );
     // A smaller, validly signed checkpoint with all entries: the extra entries are not covered.
     writeFileSync(join(m, 'manifest.json'), readFileSync(join(dir, 'bundle/manifest.json')));
     writeFileSync(join(m, 'checkpoint'), cp3);

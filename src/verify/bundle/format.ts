@@ -12,6 +12,7 @@
 import { assertHashAlgorithm, type HashAlgorithm } from '../../crypto/hash.js';
 import { isWellFormed } from '../../encoding/canonical.js';
 import { parseJsonStrict } from '../../encoding/json.js';
+import { FORMAT_VERSION } from '../../entry/commitment.js';
 import type { StoredEntry } from '../../entry/types.js';
 import { ValidationError } from '../../errors.js';
 
@@ -171,10 +172,18 @@ export function parseManifest(text: string): BundleManifest {
     }
     return name;
   };
+  // Entries of another format version would be read by rules this verifier does not know.
+  const formatVersion = int('formatVersion');
+  if (formatVersion !== FORMAT_VERSION) {
+    throw malformed(
+      `the bundle's entries use format version ${formatVersion}; this verifier knows version ${FORMAT_VERSION}`,
+      '/formatVersion',
+    );
+  }
   return {
     format: BUNDLE_FORMAT,
     version: BUNDLE_VERSION,
-    formatVersion: int('formatVersion'),
+    formatVersion,
     ledgerId: str('ledgerId'),
     name: str('name'),
     hashAlgorithm,
