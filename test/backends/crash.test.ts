@@ -27,15 +27,19 @@ describe.skipIf(!PG)('postgres: a writer killed mid-append', () => {
           LEDGER_NAME: 'victim',
           COUNT: '0',
           CONCURRENCY: '32',
+          ACK: '1',
         });
         await child.ready;
-        // Let it get well into its append loop, then kill it without warning.
-        const start = (await ledger.getStats()).totalEntries;
-        while ((await ledger.getStats()).totalEntries < start + 300)
-          await new Promise((r) => setTimeout(r, 20));
+        // Once it has acknowledged 300 appends it is well into its loop: kill it without warning.
+        await child.whenAcked(300);
         child.proc.kill('SIGKILL');
         const r = await child.exited;
         expect(r.signal).toBe('SIGKILL');
+        expect(child.acked.length).toBeGreaterThanOrEqual(300);
+        // Every append it saw resolve is stored.
+        const missing: string[] = [];
+        for (const id of child.acked) if ((await ledger.getEntry(id)) === null) missing.push(id);
+        expect(missing).toEqual([]);
         const own = await ledger.append({ after: 'crash', round });
         const stats = await ledger.getStats();
         expect(own.index).toBe(stats.totalEntries - 1);

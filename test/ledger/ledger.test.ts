@@ -158,22 +158,43 @@ describe('signatures through the ledger', () => {
 });
 
 describe('autoVerify', () => {
-  it('verifies new entries in the background and reports tampering', async () => {
-    const backend = new InMemoryBackend();
-    const onIntegrityError = vi.fn();
-    const ledger = new Ledger({ backend, autoVerify: { intervalMs: 20 }, onIntegrityError });
-    for (let i = 0; i < 5; i++) await ledger.append({ i });
-    await vi.waitFor(async () => expect((await ledger.verify({ incremental: true })).fromIndex).toBe(5));
-    // Tamper with a new entry behind the ledger's back.
-    await ledger.append({ i: 5 });
-    const rows = backend._unsafeRows();
-    rows[5]!.body = rows[5]!.body.replace('"metadata":{}', '"metadata":{"x":1}');
-    await vi.waitFor(() => expect(onIntegrityError).toHaveBeenCalled(), { timeout: 2000 });
-    const err = onIntegrityError.mock.calls[0]![0] as IntegrityError;
-    expect(err).toBeInstanceOf(IntegrityError);
-    expect(err.index).toBe(5);
-    expect(ledger.lastAutoVerifyError?.kind).toBe('hash_mismatch');
-    await ledger.close();
+  it('verifies new entries in the background, incrementally, and reports tampering', async () => {
+    // Fake intervals: each tick is driven here, and the background run itself is observed.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const backend = new InMemoryBackend();
+      const onIntegrityError = vi.fn();
+      const ledger = new Ledger({ backend, autoVerify: { intervalMs: 20 }, onIntegrityError });
+      for (let i = 0; i < 5; i++) await ledger.append({ i });
+      const runs = vi.spyOn(ledger, 'verify');
+      await vi.advanceTimersByTimeAsync(20);
+      expect(runs).toHaveBeenCalledTimes(1);
+      expect(runs.mock.calls[0]![0]).toEqual({ incremental: true });
+      expect(await runs.mock.results[0]!.value).toMatchObject({ ok: true, fromIndex: 0, entriesChecked: 5 });
+
+      // Tamper with a new entry behind the ledger's back: the next tick checks only that one.
+      await ledger.append({ i: 5 });
+      const rows = backend._unsafeRows();
+      rows[5]!.body = rows[5]!.body.replace('"metadata":{}', '"metadata":{"x":1}');
+      await vi.advanceTimersByTimeAsync(20);
+      expect(runs).toHaveBeenCalledTimes(2);
+      expect(await runs.mock.results[1]!.value).toMatchObject({
+        ok: false,
+        fromIndex: 5,
+        failure: { index: 5 },
+      });
+      await new Promise((r) => setImmediate(r)); // the tick reports after its run settles
+      expect(onIntegrityError).toHaveBeenCalledTimes(1);
+      const err = onIntegrityError.mock.calls[0]![0] as IntegrityError;
+      expect(err).toBeInstanceOf(IntegrityError);
+      expect(err.index).toBe(5);
+      expect(ledger.lastAutoVerifyError?.kind).toBe('hash_mismatch');
+      await ledger.close();
+      await vi.advanceTimersByTimeAsync(100);
+      expect(runs).toHaveBeenCalledTimes(2); // closing stops the timer
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('incremental runs only re-hash what is new', async () => {
