@@ -29,11 +29,12 @@ const CALLERS = 64;
 const PROCS = 4;
 const SELF = fileURLToPath(import.meta.url);
 
-function makeBackend(kind: Kind, prefix: string): StorageBackend {
+function makeBackend(kind: Kind, prefix: string, queryIndexes = true): StorageBackend {
   return kind === 'postgres'
     ? new PostgreSQLBackend({
         connectionString: process.env.SIGNLEDGER_TEST_POSTGRES_URL,
         tablePrefix: prefix,
+        queryIndexes,
       })
     : new RedisBackend({ url: process.env.SIGNLEDGER_TEST_REDIS_URL, prefix });
 }
@@ -58,7 +59,10 @@ function stats(name: string, unit: string, xs: number[]): BenchRow {
 /** Child mode: open, say "ready", wait for "go" on stdin, append, say "done". */
 async function child(): Promise<void> {
   const kind = process.env.BENCH_KIND as Kind;
-  const ledger = new Ledger({ backend: makeBackend(kind, process.env.BENCH_PREFIX!), name: 'bench' });
+  const ledger = new Ledger({
+    backend: makeBackend(kind, process.env.BENCH_PREFIX!, process.env.BENCH_QUERY_INDEXES !== '0'),
+    name: 'bench',
+  });
   await ledger.open();
   process.stdout.write('ready\n');
   await new Promise<void>((r) => process.stdin.once('data', () => r()));
@@ -67,7 +71,12 @@ async function child(): Promise<void> {
   process.stdout.write('done\n');
 }
 
-async function multiProcess(kind: Kind, prefix: string, perProc: number): Promise<number> {
+async function multiProcess(
+  kind: Kind,
+  prefix: string,
+  perProc: number,
+  queryIndexes = true,
+): Promise<number> {
   const procs = Array.from({ length: PROCS }, (_, w) =>
     spawn(process.execPath, ['--import', 'tsx', SELF], {
       env: {
@@ -77,6 +86,7 @@ async function multiProcess(kind: Kind, prefix: string, perProc: number): Promis
         BENCH_PREFIX: prefix,
         BENCH_COUNT: String(perProc),
         BENCH_WORKER: String(w),
+        BENCH_QUERY_INDEXES: queryIndexes ? '1' : '0',
       },
       stdio: ['pipe', 'pipe', 'inherit'],
     }),
@@ -168,6 +178,7 @@ async function benchKind(kind: Kind, quick: boolean): Promise<BenchRow[]> {
   const perProc = quick ? 2500 : 10000;
   const one: number[] = [];
   const four: number[] = [];
+  const fourNoIndexes: number[] = [];
   const verify: number[] = [];
   const raw: number[] = [];
   const label = kind === 'postgres' ? 'PostgreSQL' : 'Redis';
@@ -196,6 +207,10 @@ async function benchKind(kind: Kind, quick: boolean): Promise<BenchRow[]> {
       await ledger.close();
       await cleanup(kind, prefix);
       four.push(await multiProcess(kind, prefix, perProc));
+      if (kind === 'postgres') {
+        await cleanup(kind, prefix);
+        fourNoIndexes.push(await multiProcess(kind, prefix, perProc, false));
+      }
     } finally {
       await cleanup(kind, prefix);
     }
@@ -213,6 +228,17 @@ async function benchKind(kind: Kind, quick: boolean): Promise<BenchRow[]> {
   return [
     withBase(stats(`${label} append, 1 process x ${CALLERS} callers`, 'appends/s', one)),
     withBase(stats(`${label} append, ${PROCS} processes x ${CALLERS} callers`, 'appends/s', four)),
+    ...(fourNoIndexes.length
+      ? [
+          withBase(
+            stats(
+              `${label} append, ${PROCS} processes x ${CALLERS} callers, queryIndexes: false`,
+              'appends/s',
+              fourNoIndexes,
+            ),
+          ),
+        ]
+      : []),
     stats(`${label} verify (streamed from ${label})`, 'entries/s', verify),
     base,
   ];

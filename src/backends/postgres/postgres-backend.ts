@@ -17,7 +17,9 @@ import {
 } from '../../storage/backend.js';
 import { parseWherePath } from '../../storage/where.js';
 import { assertLedgerName } from '../sqlite/schema.js';
+import { CopyRows } from './copy-rows.js';
 import { loadPg } from './driver.js';
+import { byteaLit, intLit, textLit } from './literals.js';
 import { ddl, jsonbSafe, type PgTables, POSTGRES_SCHEMA_VERSION, pgTables } from './schema.js';
 
 export interface PostgreSQLConnectionOptions {
@@ -41,6 +43,23 @@ export interface PostgreSQLBackendOptions extends PostgreSQLConnectionOptions {
   tablePrefix?: string;
   /** PostgreSQL schema holding the tables (default: the connection's search_path). */
   schema?: string;
+  /**
+   * Create the two GIN indexes that serve `query({ where })` when creating the tables (default
+   * true). Without them appends cost the server about a third less and `where` queries stay correct
+   * but scan the ledger's rows. Applies only when this backend creates the tables.
+   */
+  queryIndexes?: boolean;
+  /**
+   * Keep the head lock until the group's commit is flushed (default false). By default a group
+   * commits with synchronous_commit off, releasing the lock at once, and its append resolves only
+   * after a second, synchronous transaction in the same round trip has flushed the WAL up to it
+   * (replicas included, per the session's synchronous_commit): durability is unchanged, and the
+   * next writer's work overlaps the flush. Other sessions may see a group a moment before it is
+   * durable; a server crash in that moment loses it together with every later group (WAL order),
+   * never forking the chain. Set true for the strict order, or when the role may not execute
+   * pg_logical_emit_message (then it is used automatically).
+   */
+  holdLockUntilDurable?: boolean;
 }
 
 type Row = [number, string, number, Buffer, string, string | null, Buffer | null, string | null];
@@ -59,6 +78,13 @@ function rowToStored(r: Row): StoredEntry {
   };
 }
 
+/**
+ * A durable no-op: a transactional WAL message, so this transaction's commit flushes (with the
+ * session's synchronous_commit, replicas included) all WAL before it — the group committed just
+ * before with synchronous_commit off among it.
+ */
+const FLUSH = `SELECT pg_logical_emit_message(true, 'signledger', '')`;
+
 type TypeParsers = NonNullable<QueryConfig['types']>;
 
 /**
@@ -75,6 +101,8 @@ export class PostgreSQLBackend implements StorageBackend {
   private ledgerNo: number | null = null;
   private types: TypeParsers | null = null;
   private closed = false;
+  /** Commit groups asynchronously and flush after the lock is released (see holdLockUntilDurable). */
+  private earlyRelease = false;
 
   constructor(options: PostgreSQLBackendOptions = {}) {
     if (options === null || typeof options !== 'object')
@@ -140,7 +168,7 @@ export class PostgreSQLBackend implements StorageBackend {
         if (!(await exists())) {
           await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`signledger:${t.entries}`]);
           // Another process may have created it while we waited for the lock.
-          if (!(await exists())) await c.query(ddl(t));
+          if (!(await exists())) await c.query(ddl(t, this.options.queryIndexes !== false));
           await c.query(
             `INSERT INTO ${t.meta} (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO NOTHING`,
             [String(POSTGRES_SCHEMA_VERSION)],
@@ -159,6 +187,13 @@ export class PostgreSQLBackend implements StorageBackend {
           await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`signledger:${t.entries}`]);
           found = await c.query(`SELECT ledger, meta FROM ${t.ledgers} WHERE name = $1`, [name]);
         }
+        this.earlyRelease =
+          this.options.holdLockUntilDurable !== true &&
+          (
+            await c.query(
+              "SELECT has_function_privilege('pg_catalog.pg_logical_emit_message(boolean, text, text)', 'EXECUTE') AS ok",
+            )
+          ).rows[0]?.ok === true;
         if (found.rows[0]) {
           this.ledgerNo = Number(found.rows[0].ledger);
           return JSON.parse(found.rows[0].meta) as LedgerMeta;
@@ -268,19 +303,21 @@ export class PostgreSQLBackend implements StorageBackend {
 
   /**
    * BEGIN, lock the head row and read the right-edge tiles, in one round trip (simple protocol: the
-   * only value is our own integer ledger key, checked to be one).
+   * only value is our own integer ledger key, checked to be one). The tiles are read by a statement
+   * of their own: under READ COMMITTED it takes a new snapshot after the lock is granted, so it sees
+   * the tiles the previous lock holder committed.
    */
   private async beginLocked(c: PoolClient): Promise<{ head: Head; edgeTiles: Tile[] }> {
     const t = this.tables;
-    const ledger = this.ledgerKey;
-    if (!Number.isSafeInteger(ledger)) throw new StorageError('invalid ledger key');
+    const ledger = intLit(this.ledgerKey);
     // Right-edge tile at level L: index floor(size / 256^(L+1)), present when (size / 256^L) % 256 != 0.
-    const sql = `BEGIN;
-      WITH h AS (SELECT size, last_hash, frontier, root FROM ${t.heads} WHERE ledger = ${ledger} FOR UPDATE)
-      SELECT h.size, h.last_hash, h.frontier, h.root, x.level, x.idx, x.width, x.hashes
-      FROM h LEFT JOIN ${t.tiles} x ON x.ledger = ${ledger} AND (x.level, x.idx) IN (
+    const sql = `BEGIN ISOLATION LEVEL READ COMMITTED;${this.earlyRelease ? ' SET LOCAL synchronous_commit = off;' : ''}
+      SELECT size, last_hash, frontier, root FROM ${t.heads} WHERE ledger = ${ledger} FOR UPDATE;
+      SELECT x.level, x.idx, x.width, x.hashes
+      FROM ${t.heads} h JOIN ${t.tiles} x ON x.ledger = h.ledger AND (x.level, x.idx) IN (
         SELECT l, h.size >> (8 * (l + 1)) FROM generate_series(0, 6) AS l
         WHERE h.size >> (8 * l) > 0 AND (h.size >> (8 * l)) & 255 <> 0)
+      WHERE h.ledger = ${ledger}
       ORDER BY x.level`;
     const res = (await c.query({
       text: sql,
@@ -289,19 +326,14 @@ export class PostgreSQLBackend implements StorageBackend {
     } as QueryArrayConfig)) as unknown as {
       rows: unknown[][];
     }[];
-    const rows = res[1]?.rows as
-      | [number, string | null, Buffer, Buffer, number | null, number, number, Buffer][]
-      | undefined;
-    const first = rows?.[0];
-    if (!rows || !first) throw new StorageError('the head row is missing: the store is corrupt');
+    const n = res.length;
+    const first = res[n - 2]?.rows[0] as [number, string | null, Buffer, Buffer] | undefined;
+    if (!first) throw new StorageError('the head row is missing: the store is corrupt');
     const head: Head = { size: first[0], lastHash: first[1], frontier: first[2], rootHash: first[3] };
     let edgeTiles: Tile[] = [];
-    for (const r of rows)
-      if (r[4] !== null) edgeTiles.push({ level: r[4], index: r[5], width: r[6], hashes: r[7] });
+    for (const r of (res[n - 1]?.rows ?? []) as [number, number, number, Buffer][])
+      edgeTiles.push({ level: r[0], index: r[1], width: r[2], hashes: r[3] });
     const keys = rightEdgeTiles(head.size);
-    // If this statement waited for the lock, the head is the newest version (FOR UPDATE re-reads it)
-    // but the joined tiles come from the snapshot taken before the wait: when their widths do not
-    // fit the head, read them again in a new statement (a new snapshot, after the lock).
     const fits = (ts: Tile[]) =>
       ts.length === keys.length &&
       keys.every((k, i) => {
@@ -313,6 +345,7 @@ export class PostgreSQLBackend implements StorageBackend {
         );
       });
     if (!fits(edgeTiles)) {
+      // Not expected (the tiles are read after the lock); read them once more before calling it corrupt.
       edgeTiles = await this.tilesOf(keys, c);
       if (!fits(edgeTiles))
         throw new StorageError('right-edge tiles are missing or do not match the head: the store is corrupt');
@@ -320,12 +353,64 @@ export class PostgreSQLBackend implements StorageBackend {
     return { head, edgeTiles };
   }
 
-  async append(build: (ctx: AppendContext) => AppendBatch | Promise<AppendBatch>): Promise<AppendBatch> {
+  /**
+   * The group's write as one statement, followed by COMMIT in the same message: one round trip while
+   * the lock is held. The head update comes first and guards everything: `size` and `root` are
+   * NOT NULL, so a head that moved or an erase that missed its row makes the statement fail (the
+   * COMMIT after it is then skipped and the transaction rolled back); entries and tiles are inserted
+   * only if the head row was updated.
+   */
+  private commitSql(old: Head, batch: AppendBatch): string {
     const t = this.tables;
-    const ledger = this.ledgerKey;
-    return this.tx(async (c) => {
+    const L = intLit(this.ledgerKey);
+    const h = batch.head;
+    const erase = [...new Set(batch.erase)].map(intLit);
+    const rows = batch.entries.map(
+      (e) =>
+        `(${L},${intLit(e.index)},${textLit(e.id)},${intLit(e.timestampMs)},${byteaLit(e.hash)},${textLit(e.body)},${textLit(e.data)},${byteaLit(e.salt)},${textLit(e.signatures)})`,
+    );
+    const tiles = batch.tiles.map(
+      (x) => `(${L},${intLit(x.level)},${intLit(x.index)},${intLit(x.width)},${byteaLit(x.hashes)})`,
+    );
+    // Without erasures the statement has no UPDATE of entries, so a role granted only INSERT on
+    // entries can append (docs/BACKENDS.md).
+    const x = erase.length
+      ? `x AS (UPDATE ${t.entries} SET data = NULL, salt = NULL WHERE ledger = ${L} AND idx IN (${erase.join(',')}) RETURNING 1),\n`
+      : '';
+    const root = erase.length
+      ? `CASE WHEN (SELECT count(*) FROM x) = ${erase.length} THEN ${byteaLit(h.rootHash)} END`
+      : byteaLit(h.rootHash);
+    return `WITH ${x}h AS (
+  UPDATE ${t.heads} SET size = CASE WHEN size = ${intLit(old.size)} THEN ${intLit(h.size)} END,
+    last_hash = ${textLit(h.lastHash)}, frontier = ${byteaLit(h.frontier)}, root = ${root}
+  WHERE ledger = ${L} RETURNING 1
+), e AS (${
+      rows.length
+        ? `
+  INSERT INTO ${t.entries} (ledger, ${COLS})
+  SELECT * FROM (VALUES ${rows.join(',\n')}) v WHERE EXISTS (SELECT FROM h) RETURNING 1`
+        : 'SELECT WHERE false'
+    }
+)${
+      tiles.length
+        ? `, tl AS (
+  INSERT INTO ${t.tiles} (ledger, level, idx, width, hashes)
+  SELECT * FROM (VALUES ${tiles.join(',\n')}) v WHERE EXISTS (SELECT FROM h)
+  ON CONFLICT (ledger, level, idx) DO UPDATE SET width = excluded.width, hashes = excluded.hashes
+)`
+        : ''
+    }
+SELECT (SELECT count(*) FROM h)::int, (SELECT count(*) FROM e)::int;
+COMMIT${this.earlyRelease ? `;\n${FLUSH}` : ''}`;
+  }
+
+  async append(build: (ctx: AppendContext) => AppendBatch | Promise<AppendBatch>): Promise<AppendBatch> {
+    const pool = this.p;
+    const c = await pool.connect();
+    let broken: unknown;
+    try {
       // The row lock is held until COMMIT: other writers (any process) wait here, so the head
-      // \`build\` sees is the head the batch is written over.
+      // `build` sees is the head the batch is written over.
       const { head, edgeTiles } = await this.beginLocked(c);
       const batch = await build({ head, edgeTiles });
       const es = batch.entries;
@@ -333,57 +418,33 @@ export class PostgreSQLBackend implements StorageBackend {
         if (e.index !== head.size + i)
           throw new StorageError(`entry index ${e.index} is not contiguous with head ${head.size}`);
       });
-      const h = batch.head;
-      // Without erasures the statement has no UPDATE of entries, so a role granted only
-      // INSERT on entries can append (docs/BACKENDS.md).
-      const erase = batch.erase.length > 0;
-      const r = await this.rows<[number]>(
-        erase ? 'commit_erase' : 'commit',
-        `WITH e AS (
-           INSERT INTO ${t.entries} (ledger, ${COLS})
-           SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bytea[], $6::text[], $7::text[], $8::bytea[], $9::text[])
-         ), tl AS (
-           INSERT INTO ${t.tiles} (ledger, level, idx, width, hashes)
-           SELECT $1, * FROM unnest($10::int[], $11::bigint[], $12::int[], $13::bytea[])
-           ON CONFLICT (ledger, level, idx) DO UPDATE SET width = excluded.width, hashes = excluded.hashes
-         )${
-           erase
-             ? `, x AS (
-           UPDATE ${t.entries} SET data = NULL, salt = NULL WHERE ledger = $1 AND idx = ANY($14::bigint[]) RETURNING 1
-         )`
-             : ''
-         }
-         UPDATE ${t.heads} SET size = $15, last_hash = $16, frontier = $17, root = $18
-         WHERE ledger = $1 AND size = $19
-         RETURNING ${erase ? '(SELECT count(*) FROM x)' : 'cardinality($14::bigint[])'}`,
-        [
-          ledger,
-          es.map((e) => e.index),
-          es.map((e) => e.id),
-          es.map((e) => e.timestampMs),
-          es.map((e) => e.hash),
-          es.map((e) => e.body),
-          es.map((e) => e.data),
-          es.map((e) => e.salt),
-          es.map((e) => e.signatures),
-          batch.tiles.map((x) => x.level),
-          batch.tiles.map((x) => x.index),
-          batch.tiles.map((x) => x.width),
-          batch.tiles.map((x) => x.hashes),
-          batch.erase,
-          h.size,
-          h.lastHash,
-          h.frontier,
-          h.rootHash,
-          head.size,
-        ],
-        c,
-      );
-      if (r.length !== 1) throw new StorageError('the head moved while it was locked: the store is corrupt');
-      if (Number(r[0]![0]) !== new Set(batch.erase).size)
-        throw new StorageError('cannot erase a missing entry');
+      const sql = this.commitSql(head, batch);
+      let res: { rows: unknown[][] }[];
+      try {
+        res = (await c.query({ text: sql, rowMode: 'array' } as QueryArrayConfig)) as unknown as {
+          rows: unknown[][];
+        }[];
+      } catch (err) {
+        const e = err as { code?: string; column?: string; message: string };
+        if (e.code === '23502' && e.column === 'size')
+          throw new StorageError('the head moved while it was locked: the store is corrupt', { cause: err });
+        if (e.code === '23502' && e.column === 'root')
+          throw new StorageError('cannot erase a missing entry', { cause: err });
+        throw new StorageError(`PostgreSQL commit failed: ${e.message}`, { cause: err });
+      }
+      const counts = res[0]?.rows[0] as [number, number] | undefined;
+      if (counts?.[0] !== 1 || counts[1] !== es.length)
+        throw new StorageError('the head row is missing: the store is corrupt');
       return batch;
-    }, false);
+    } catch (err) {
+      // After a failed statement the transaction is still open (its COMMIT was skipped).
+      await c.query('ROLLBACK').catch((e) => {
+        broken = e;
+      });
+      throw err;
+    } finally {
+      c.release(broken as Error | undefined);
+    }
   }
 
   async readHead(): Promise<Head> {
@@ -478,19 +539,52 @@ export class PostgreSQLBackend implements StorageBackend {
     return this.unnamed(text, values);
   }
 
+  /**
+   * Keyset pages in index order. The next page is requested before the current one is handed out,
+   * so the server produces it (and the driver decodes it as it arrives) while the caller works on
+   * this one. It is requested on the guess that this page is full and contiguous — then it is
+   * exactly the page that follows; otherwise (a gap, the end) the guess is dropped and the next page
+   * read from the last index seen. The first page is small so that the caller starts early.
+   */
   async *scan(
     options: { fromIndex?: number; toIndex?: number; chunkSize?: number } = {},
   ): AsyncIterable<StoredEntry[]> {
     const chunk = Math.max(1, options.chunkSize ?? 5000);
-    let i = options.fromIndex ?? 0;
     const to = options.toIndex ?? Number.MAX_SAFE_INTEGER;
-    const text = `SELECT ${COLS} FROM ${this.tables.entries} WHERE ledger = $1 AND idx >= $2 AND idx < $3 ORDER BY idx LIMIT $4`;
+    const page = (from: number, n: number) => {
+      const p = this.copyRows(from, to, n);
+      // A page requested ahead and then dropped must not surface as an unhandled rejection.
+      p.catch(() => {});
+      return { from, n, rows: p };
+    };
+    let cur = page(options.fromIndex ?? 0, Math.min(chunk, 512));
     for (;;) {
-      const rows = await this.rows<Row>('scan', text, [this.ledgerKey, i, to, chunk]);
+      const next = cur.from + cur.n < to ? page(cur.from + cur.n, chunk) : null;
+      const rows = await cur.rows;
       if (rows.length === 0) return;
-      yield rows.map(rowToStored);
-      i = rows[rows.length - 1]![0] + 1;
-      if (rows.length < chunk) return;
+      const last = rows[rows.length - 1]!.index;
+      yield rows;
+      if (rows.length < cur.n) return;
+      cur = next && last === cur.from + cur.n - 1 ? next : page(last + 1, chunk);
+    }
+  }
+
+  /** Rows `from <= idx < to` in index order, at most `limit`, through a binary COPY (copy-rows.ts). */
+  private async copyRows(from: number, to: number, limit: number): Promise<StoredEntry[]> {
+    const t = this.tables;
+    // COPY takes no parameters: every value here is an integer checked by intLit.
+    const sql = `COPY (SELECT ${COLS} FROM ${t.entries} WHERE ledger = ${intLit(this.ledgerKey)} AND idx >= ${intLit(from)} AND idx < ${intLit(to)} ORDER BY idx LIMIT ${intLit(limit)}) TO STDOUT (FORMAT binary)`;
+    const c = await this.p.connect();
+    let broken: Error | undefined;
+    try {
+      const q = new CopyRows(sql);
+      (c as unknown as { query(q: CopyRows): void }).query(q);
+      return await q.done;
+    } catch (err) {
+      if (!(err as { code?: string }).code) broken = err as Error;
+      throw new StorageError(`PostgreSQL scan failed: ${(err as Error).message}`, { cause: err });
+    } finally {
+      c.release(broken);
     }
   }
 
