@@ -1,6 +1,6 @@
-import type { ClientSession, Collection, Db, MongoClient, MongoClientOptions } from 'mongodb';
+import type { ClientSession, Collection, Db, Document, MongoClient, MongoClientOptions } from 'mongodb';
 import type { StoredEntry } from '../../entry/types.js';
-import { ConfigurationError, ConflictError, StorageError } from '../../errors.js';
+import { ConfigurationError, ConflictError, SignLedgerError, StorageError } from '../../errors.js';
 import { EMPTY_ROOT } from '../../merkle/hash.js';
 import { rightEdgeTiles, type Tile, type TileKey, tileKeyString } from '../../merkle/tiles.js';
 import type {
@@ -15,8 +15,20 @@ import type {
   StructuredQuery,
 } from '../../storage/backend.js';
 import { assertLedgerName } from '../sqlite/schema.js';
-import { assertCollectionName, type EntryDoc, fromDoc, toBuffer, toDoc, whereFilter } from './documents.js';
-import { loadMongo } from './driver.js';
+import {
+  assertCollectionName,
+  DEFAULT_MAX_BSON_OBJECT_SIZE,
+  type EntryDoc,
+  fitDocument,
+  fromDoc,
+  matchesWhere,
+  resolveDatabaseName,
+  toBuffer,
+  toDoc,
+  whereConditions,
+  whereFilter,
+} from './documents.js';
+import { loadMongo, type MongoModule } from './driver.js';
 
 export interface MongoDBBackendOptions {
   host?: string;
@@ -25,14 +37,30 @@ export interface MongoDBBackendOptions {
   url?: string;
   /** Bring your own connected MongoClient; the backend never closes it. */
   client?: MongoClient;
-  /** Database name (default: the URL's, else `signledger`). */
+  /** Database name (default: the URL's database path, else `signledger`). */
   database?: string;
   /** Entries collection (default `signledger_entries`); heads, tiles and checkpoints use it as a prefix. */
   collection?: string;
   clientOptions?: MongoClientOptions;
-  /** Give up on an append after this long losing write conflicts (default 30 s). */
+  /**
+   * Give up on an append after this long losing write conflicts, and on a commit whose outcome stays
+   * unknown after this long (default 90 s: above the server's default `transactionLifetimeLimitSeconds`
+   * of 60 s, after which the open transaction of a crashed writer is aborted and stops blocking).
+   */
   maxRetryMs?: number;
 }
+
+/** Default `maxRetryMs`: longer than MongoDB's default 60 s transaction lifetime limit. */
+export const DEFAULT_MAX_RETRY_MS = 90_000;
+/** `$getField` (used by `where`) needs MongoDB 5.0, wire version 13. */
+export const MIN_WIRE_VERSION = 13;
+/** Durable writes everywhere: acknowledged by a majority, in their journals. */
+const WRITE_CONCERN = { w: 'majority' as const, journal: true };
+const TXN_OPTIONS = {
+  readConcern: { level: 'snapshot' as const },
+  writeConcern: WRITE_CONCERN,
+  readPreference: 'primary' as const,
+};
 
 interface HeadDoc {
   _id: string;
@@ -60,21 +88,101 @@ interface CheckpointDoc {
 }
 
 const READ = { promoteBuffers: true } as const;
+/** Entry reads never need the parsed copy. */
+const READ_ENTRY = { promoteBuffers: true, projection: { q: 0 } } as const;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
 /**
+ * The commit of an append may or may not have been applied: the server did not confirm either way
+ * (`UnknownTransactionCommitResult`) within `maxRetryMs`, or the backend was closed while committing.
+ * The entries may be stored; look for them (e.g. readHead, query by time) before appending them again.
+ * Its code is STORAGE_FAILED; `details.reason` is 'COMMIT_OUTCOME_UNKNOWN'.
+ */
+export class CommitOutcomeUnknownError extends StorageError {
+  readonly commitOutcome = 'unknown' as const;
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { ...options, details: { reason: 'COMMIT_OUTCOME_UNKNOWN' } });
+  }
+}
+
+/** Errors from the driver or its BSON layer (the only errors the backend rewraps as StorageError). */
+export function isDriverError(err: unknown): err is Error & { code?: unknown } {
+  if (!(err instanceof Error) || err instanceof SignLedgerError) return false;
+  return (
+    typeof (err as { hasErrorLabel?: unknown }).hasErrorLabel === 'function' || /^(Mongo|BSON)/.test(err.name)
+  );
+}
+
+function hasLabel(err: unknown, label: string): boolean {
+  const f = (err as { hasErrorLabel?: (l: string) => boolean } | null)?.hasErrorLabel;
+  return typeof f === 'function' && f.call(err, label) === true;
+}
+
+/** Duplicate key (11000; 11001 and 12582 are legacy forms). */
+function isDuplicateKey(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === 11000 || code === 11001 || code === 12582;
+}
+
+/**
+ * What append does with an error thrown inside its transaction:
+ * - retry: a lost compare-and-swap or a driver error labelled TransientTransactionError (write
+ *   conflict, transaction aborted by the server); the transaction was not applied.
+ * - inconsistent: a duplicate key after the head compare-and-swap succeeded in a snapshot transaction:
+ *   entries exist at or past the head, i.e. the store is corrupt; retrying cannot help.
+ * - wrap: any other driver error, rethrown as StorageError (cause kept).
+ * - rethrow: everything else unchanged: signledger errors (StorageError, IntegrityError,
+ *   ValidationError…) and errors from the `build` callback (e.g. the sequencer's PartialGroupError).
+ */
+export function classifyAppendError(err: unknown): 'retry' | 'inconsistent' | 'wrap' | 'rethrow' {
+  if (err instanceof ConflictError) return 'retry';
+  if (!isDriverError(err)) return 'rethrow';
+  if (hasLabel(err, 'TransientTransactionError')) return 'retry';
+  if (isDuplicateKey(err)) return 'inconsistent';
+  return 'wrap';
+}
+
+/** Whether commitTransaction may be retried: the server did not say whether the commit applied. */
+export function isUnknownCommitResult(err: unknown): boolean {
+  return hasLabel(err, 'UnknownTransactionCommitResult');
+}
+
+/** What `open` needs of the server: transactions (replica set or mongos) and MongoDB ≥ 5.0. */
+export function checkServer(hello: Document): { maxBsonObjectSize: number } {
+  if (!hello.setName && hello.msg !== 'isdbgrid') {
+    throw new StorageError(
+      'MongoDBBackend needs transactions: connect to a replica set or sharded cluster (a one-node replica set, `mongod --replSet rs0` + `rs.initiate()`, is enough)',
+      { code: 'STORAGE_INCOMPATIBLE' },
+    );
+  }
+  const wire = hello.maxWireVersion;
+  if (typeof wire !== 'number' || wire < MIN_WIRE_VERSION) {
+    throw new StorageError(
+      `MongoDBBackend needs MongoDB 5.0 or later (wire version ${MIN_WIRE_VERSION}); the server reports wire version ${String(wire)}`,
+      { code: 'STORAGE_INCOMPATIBLE' },
+    );
+  }
+  const max = hello.maxBsonObjectSize;
+  return {
+    maxBsonObjectSize: typeof max === 'number' && max > 0 ? max : DEFAULT_MAX_BSON_OBJECT_SIZE,
+  };
+}
+
+/**
  * MongoDB through the official driver. Each append is one multi-document transaction that first
  * compare-and-swaps the ledger's head document (a concurrent writer gets a write conflict and
  * retries on the new head); a unique index on (ledger, index) makes a duplicate index impossible even
- * so. Transactions need a replica set or sharded cluster (a one-node replica set is enough).
+ * so. Transactions need a replica set or sharded cluster (a one-node replica set is enough) running
+ * MongoDB 5.0 or later.
  */
 export class MongoDBBackend implements StorageBackend {
   readonly kind = 'mongodb';
   private readonly options: MongoDBBackendOptions;
   private readonly collectionName: string;
+  private readonly databaseName: string;
   private client: MongoClient | null = null;
   private ownsClient = false;
   private name: string | null = null;
@@ -85,56 +193,75 @@ export class MongoDBBackend implements StorageBackend {
     checkpoints: Collection<CheckpointDoc>;
   } | null = null;
   private closed = false;
+  private maxBsonObjectSize = DEFAULT_MAX_BSON_OBJECT_SIZE;
+  private bson: MongoModule['BSON'] | null = null;
 
   constructor(options: MongoDBBackendOptions = {}) {
     if (options === null || typeof options !== 'object')
       throw new ConfigurationError('MongoDBBackend takes an options object');
     this.options = { ...options };
     this.collectionName = assertCollectionName(options.collection ?? 'signledger_entries');
-    if (options.database !== undefined) assertCollectionName(options.database, 'database');
+    this.databaseName = resolveDatabaseName(options);
+    if (
+      options.maxRetryMs !== undefined &&
+      (typeof options.maxRetryMs !== 'number' ||
+        !Number.isFinite(options.maxRetryMs) ||
+        options.maxRetryMs < 0)
+    )
+      throw new ConfigurationError('maxRetryMs must be a finite number of milliseconds >= 0');
+  }
+
+  /** The database this backend uses (option `database`, else the URL's path, else `signledger`). */
+  get database(): string {
+    return this.databaseName;
   }
 
   async open(name: string, create: () => LedgerMeta): Promise<LedgerMeta> {
     if (this.closed) throw new StorageError('the MongoDB backend is closed', { code: 'STORAGE_CLOSED' });
     assertLedgerName(name);
+    const mongo = await loadMongo();
+    this.bson = mongo.BSON;
     if (!this.client) {
       if (this.options.client) {
         this.client = this.options.client;
       } else {
-        const { MongoClient } = await loadMongo();
         const url =
           this.options.url ?? `mongodb://${this.options.host ?? '127.0.0.1'}:${this.options.port ?? 27017}`;
-        const client = new MongoClient(url, this.options.clientOptions ?? {});
+        let client: MongoClient;
         try {
+          client = new mongo.MongoClient(url, this.options.clientOptions ?? {});
           await client.connect();
         } catch (err) {
           throw new StorageError(`cannot connect to MongoDB: ${(err as Error).message}`, { cause: err });
+        }
+        if (this.closed) {
+          await client.close().catch(() => {});
+          throw new StorageError('the MongoDB backend is closed', { code: 'STORAGE_CLOSED' });
         }
         this.client = client;
         this.ownsClient = true;
       }
     }
     try {
-      const db: Db = this.client.db(this.options.database ?? (this.options.url ? undefined : 'signledger'));
-      const hello = (await db.admin().command({ hello: 1 })) as { setName?: string; msg?: string };
-      if (!hello.setName && hello.msg !== 'isdbgrid') {
-        throw new StorageError(
-          'MongoDBBackend needs transactions: connect to a replica set or sharded cluster (a one-node replica set, `mongod --replSet rs0` + `rs.initiate()`, is enough)',
-          { code: 'STORAGE_INCOMPATIBLE' },
-        );
-      }
+      const db: Db = this.client.db(this.databaseName);
+      const hello = await db.admin().command({ hello: 1 }, { readPreference: 'primary' });
+      this.maxBsonObjectSize = checkServer(hello).maxBsonObjectSize;
       const n = this.collectionName;
+      // Heads and tiles are read on the primary (they are what appends build on); every write is
+      // majority + journal. Entry and checkpoint reads follow the client's read preference.
+      const primary = { readPreference: 'primary' as const, writeConcern: WRITE_CONCERN };
       const c = {
-        entries: db.collection<EntryDoc>(n),
-        heads: db.collection<HeadDoc>(`${n}_heads`),
-        tiles: db.collection<TileDoc>(`${n}_tiles`),
-        checkpoints: db.collection<CheckpointDoc>(`${n}_checkpoints`),
+        entries: db.collection<EntryDoc>(n, { writeConcern: WRITE_CONCERN }),
+        heads: db.collection<HeadDoc>(`${n}_heads`, primary),
+        tiles: db.collection<TileDoc>(`${n}_tiles`, primary),
+        checkpoints: db.collection<CheckpointDoc>(`${n}_checkpoints`, { writeConcern: WRITE_CONCERN }),
       };
       await c.entries.createIndexes([
         { key: { l: 1, i: 1 }, unique: true, name: 'ledger_index' },
         { key: { l: 1, id: 1 }, unique: true, name: 'ledger_id' },
         { key: { l: 1, ts: 1 }, name: 'ledger_ts' },
       ]);
+      await c.tiles.createIndex({ l: 1 }, { name: 'ledger' });
       await c.checkpoints.createIndex({ l: 1, size: 1 }, { unique: true, name: 'ledger_size' });
       const meta = create();
       await c.heads.updateOne(
@@ -156,7 +283,7 @@ export class MongoDBBackend implements StorageBackend {
       this.name = name;
       return JSON.parse(head.meta) as LedgerMeta;
     } catch (err) {
-      if (err instanceof StorageError) throw err;
+      if (err instanceof SignLedgerError) throw err;
       throw new StorageError(
         `cannot open MongoDB ledger ${JSON.stringify(name)}: ${(err as Error).message}`,
         { cause: err },
@@ -199,14 +326,39 @@ export class MongoDBBackend implements StorageBackend {
     return out;
   }
 
+  private closedError(cause?: unknown): StorageError {
+    return new StorageError('the MongoDB backend was closed', { code: 'STORAGE_CLOSED', cause });
+  }
+
+  /** Exact BSON size of a document as the driver will serialize it. */
+  private sizeOf = (doc: EntryDoc): number => {
+    if (!this.bson) throw new StorageError('the MongoDB backend is not open', { code: 'STORAGE_CLOSED' });
+    return this.bson.calculateObjectSize(doc as unknown as Document);
+  };
+
+  /**
+   * One transaction per attempt: read head and edge tiles (snapshot, primary), build, convert and
+   * size-check the documents, compare-and-swap the head, insert entries, upsert tiles, erase, commit.
+   * See classifyAppendError for what is retried; retries stop after `maxRetryMs` with ConflictError.
+   */
   async append(build: (ctx: AppendContext) => AppendBatch | Promise<AppendBatch>): Promise<AppendBatch> {
     const col = this.col;
     const l = this.ledgerName;
+    const maxRetryMs = this.options.maxRetryMs ?? DEFAULT_MAX_RETRY_MS;
     const started = Date.now();
     for (let attempt = 0; ; attempt++) {
-      const session = this.client!.startSession();
+      const client = this.client;
+      if (this.closed || !client) throw this.closedError();
+      let session: ClientSession;
       try {
-        session.startTransaction({ readConcern: { level: 'snapshot' }, writeConcern: { w: 'majority' } });
+        session = client.startSession();
+      } catch (err) {
+        if (this.closed) throw this.closedError(err);
+        throw new StorageError(`MongoDB append failed: ${(err as Error).message}`, { cause: err });
+      }
+      let committing = false;
+      try {
+        session.startTransaction(TXN_OPTIONS);
         const hd = await col.heads.findOne({ _id: l }, { ...READ, session });
         if (!hd) throw new StorageError('the head document is missing: the store is corrupt');
         const head = MongoDBBackend.head(hd);
@@ -215,7 +367,14 @@ export class MongoDBBackend implements StorageBackend {
         if (edgeTiles.length !== keys.length)
           throw new StorageError('right-edge tiles are missing: the store is corrupt');
         const batch = await build({ head, edgeTiles });
-        // Compare-and-swap the head first: a concurrent transaction now gets a write conflict.
+        batch.entries.forEach((e, i) => {
+          if (e.index !== head.size + i)
+            throw new StorageError(`entry index ${e.index} is not contiguous with head ${head.size}`);
+        });
+        // Everything that can be done without the head is done before taking it: once the head is
+        // swapped, every other writer gets write conflicts until this transaction ends.
+        const docs = batch.entries.map((e) => fitDocument(toDoc(l, e), this.maxBsonObjectSize, this.sizeOf));
+        const erase = [...new Set(batch.erase)];
         const h = batch.head;
         const u = await col.heads.updateOne(
           { _id: l, size: head.size, last: head.lastHash },
@@ -223,15 +382,7 @@ export class MongoDBBackend implements StorageBackend {
           { session },
         );
         if (u.matchedCount !== 1) throw new ConflictError();
-        batch.entries.forEach((e, i) => {
-          if (e.index !== head.size + i)
-            throw new StorageError(`entry index ${e.index} is not contiguous with head ${head.size}`);
-        });
-        if (batch.entries.length)
-          await col.entries.insertMany(
-            batch.entries.map((e) => toDoc(l, e)),
-            { session, ordered: true },
-          );
+        if (docs.length) await col.entries.insertMany(docs, { session, ordered: true, checkKeys: false });
         if (batch.tiles.length) {
           await col.tiles.bulkWrite(
             batch.tiles.map((t) => ({
@@ -251,49 +402,82 @@ export class MongoDBBackend implements StorageBackend {
             { session, ordered: false },
           );
         }
-        if (batch.erase.length) {
-          const r = await col.entries.updateMany(
-            { l, i: { $in: batch.erase } },
+        if (erase.length) {
+          // `q.data` can only be set where `q` is an object ($set on a path through null fails),
+          // so entries without a parsed copy are erased by a second update.
+          const withCopy = await col.entries.updateMany(
+            { l, i: { $in: erase }, q: { $type: 'object' } },
             { $set: { d: null, s: null, 'q.data': null } },
             { session },
           );
-          if (r.matchedCount !== new Set(batch.erase).size)
+          const withoutCopy = await col.entries.updateMany(
+            { l, i: { $in: erase }, q: { $not: { $type: 'object' } } },
+            { $set: { d: null, s: null, q: null } },
+            { session },
+          );
+          if (withCopy.matchedCount + withoutCopy.matchedCount !== erase.length)
             throw new StorageError('cannot erase a missing entry');
         }
-        await this.commitWithRetry(session);
+        committing = true;
+        await this.commitWithRetry(session, maxRetryMs);
         return batch;
       } catch (err) {
-        if (session.inTransaction()) await session.abortTransaction().catch(() => {});
-        const e = err as { hasErrorLabel?: (l: string) => boolean; code?: number };
-        const retry =
-          err instanceof ConflictError || e.hasErrorLabel?.('TransientTransactionError') || e.code === 11000;
-        if (!retry)
-          throw err instanceof StorageError
-            ? err
-            : new StorageError(`MongoDB append failed: ${(err as Error).message}`, { cause: err });
-        if (Date.now() - started > (this.options.maxRetryMs ?? 30_000)) {
-          throw new ConflictError(`gave up after ${attempt + 1} write conflicts`, { cause: err });
+        if (!committing && session.inTransaction()) await session.abortTransaction().catch(() => {});
+        if (err instanceof CommitOutcomeUnknownError) throw err;
+        if (this.closed) {
+          if (committing)
+            throw new CommitOutcomeUnknownError(
+              'the MongoDB backend was closed while an append was committing: the entries may or may not be stored',
+              { cause: err },
+            );
+          throw this.closedError(err);
         }
-        await sleep(Math.random() * Math.min(20, 2 ** Math.min(attempt, 5)));
+        switch (classifyAppendError(err)) {
+          case 'rethrow':
+            throw err;
+          case 'wrap':
+            throw new StorageError(`MongoDB append failed: ${(err as Error).message}`, { cause: err });
+          case 'inconsistent':
+            throw new StorageError(
+              'the MongoDB store is inconsistent: an entry already exists at or past the head (duplicate key after the head compare-and-swap); verify the ledger',
+              { cause: err, details: { keyValue: (err as { keyValue?: unknown }).keyValue ?? null } },
+            );
+          case 'retry':
+            break;
+        }
+        if (Date.now() - started > maxRetryMs) {
+          throw new ConflictError(`gave up after ${attempt + 1} write conflicts in ${maxRetryMs} ms`, {
+            cause: err,
+          });
+        }
+        await sleep(Math.random() * Math.min(50, 2 ** Math.min(attempt, 6)));
       } finally {
-        await session.endSession();
+        await session.endSession().catch(() => {});
       }
     }
   }
 
-  private async commitWithRetry(session: ClientSession): Promise<void> {
-    for (;;) {
+  /**
+   * Commit, retrying only while the outcome is unknown (`UnknownTransactionCommitResult`: retrying a
+   * commit is safe, the server applies it once). After `maxRetryMs` of that: CommitOutcomeUnknownError.
+   * Any other commit error means the transaction did not commit (TransientTransactionError: retried
+   * as a whole by append).
+   */
+  private async commitWithRetry(session: ClientSession, maxRetryMs: number): Promise<void> {
+    const started = Date.now();
+    for (let attempt = 0; ; attempt++) {
       try {
         await session.commitTransaction();
         return;
       } catch (err) {
-        if (
-          (err as { hasErrorLabel?: (l: string) => boolean }).hasErrorLabel?.(
-            'UnknownTransactionCommitResult',
-          )
-        )
-          continue;
-        throw err;
+        if (!isUnknownCommitResult(err)) throw err;
+        if (this.closed || Date.now() - started > maxRetryMs) {
+          throw new CommitOutcomeUnknownError(
+            `the MongoDB commit outcome is unknown after ${attempt + 1} attempts: the entries may or may not be stored (${(err as Error).message})`,
+            { cause: err },
+          );
+        }
+        await sleep(Math.min(1000, 50 * 2 ** Math.min(attempt, 5)));
       }
     }
   }
@@ -309,18 +493,17 @@ export class MongoDBBackend implements StorageBackend {
   }
 
   async getByIndex(index: number): Promise<StoredEntry | null> {
-    const d = await this.col.entries.findOne({ l: this.ledgerName, i: index }, READ);
+    const d = await this.col.entries.findOne({ l: this.ledgerName, i: index }, READ_ENTRY);
     return d ? fromDoc(d) : null;
   }
 
   async getById(id: string): Promise<StoredEntry | null> {
     if (typeof id !== 'string') return null;
-    const d = await this.col.entries.findOne({ l: this.ledgerName, id }, READ);
+    const d = await this.col.entries.findOne({ l: this.ledgerName, id }, READ_ENTRY);
     return d ? fromDoc(d) : null;
   }
 
-  private async find(q: RangeQuery, extra: Record<string, unknown>[]): Promise<StoredEntry[]> {
-    if (q.limit === 0) return [];
+  private rangeFilter(q: RangeQuery): Record<string, unknown> {
     const filter: Record<string, unknown> = { l: this.ledgerName };
     const i: Record<string, number> = {};
     if (q.fromIndex !== undefined) i.$gte = q.fromIndex;
@@ -330,21 +513,51 @@ export class MongoDBBackend implements StorageBackend {
     if (q.startMs !== undefined) ts.$gte = q.startMs;
     if (q.endMs !== undefined) ts.$lte = q.endMs;
     if (Object.keys(ts).length) filter.ts = ts;
-    if (extra.length) filter.$and = extra;
+    return filter;
+  }
+
+  async getRange(q: RangeQuery): Promise<StoredEntry[]> {
+    if (q.limit === 0) return [];
     let cur = this.col.entries
-      .find(filter, READ)
+      .find(this.rangeFilter(q), READ_ENTRY)
       .sort({ l: 1, i: q.order === 'desc' ? -1 : 1 })
       .skip(q.offset ?? 0);
     if (q.limit !== undefined) cur = cur.limit(q.limit);
     return (await cur.toArray()).map(fromDoc);
   }
 
-  async getRange(q: RangeQuery): Promise<StoredEntry[]> {
-    return this.find(q, []);
-  }
-
+  /**
+   * `where` narrows the rows read in the database (whereFilter: exact on entries with a parsed copy,
+   * plus every entry without one); each row is then checked with the ledger's own semantics and
+   * offset/limit are applied here, after that check, so pages are never short or shifted.
+   */
   async query(q: StructuredQuery): Promise<StoredEntry[]> {
-    return this.find(q, whereFilter(q.where ?? {}));
+    const where = q.where ?? {};
+    const candidates = whereFilter(where);
+    if (candidates === null) return this.getRange(q);
+    const conds = whereConditions(where);
+    if (q.limit === 0) return [];
+    const limit = q.limit ?? Number.POSITIVE_INFINITY;
+    let skip = q.offset ?? 0;
+    const out: StoredEntry[] = [];
+    const cur = this.col.entries
+      .find({ ...this.rangeFilter(q), ...candidates }, READ_ENTRY)
+      .sort({ l: 1, i: q.order === 'desc' ? -1 : 1 });
+    try {
+      for await (const d of cur) {
+        const row = fromDoc(d);
+        if (!matchesWhere(row, conds)) continue;
+        if (skip > 0) {
+          skip--;
+          continue;
+        }
+        out.push(row);
+        if (out.length >= limit) break;
+      }
+    } finally {
+      await cur.close().catch(() => {});
+    }
+    return out;
   }
 
   async *scan(
@@ -355,7 +568,7 @@ export class MongoDBBackend implements StorageBackend {
     const to = options.toIndex ?? Number.MAX_SAFE_INTEGER;
     for (;;) {
       const docs = await this.col.entries
-        .find({ l: this.ledgerName, i: { $gte: i, $lt: to } }, READ)
+        .find({ l: this.ledgerName, i: { $gte: i, $lt: to } }, READ_ENTRY)
         .sort({ l: 1, i: 1 })
         .limit(chunk)
         .toArray();
@@ -442,8 +655,8 @@ export class MongoDBBackend implements StorageBackend {
         { $group: { _id: null, b: { $sum: { $binarySize: '$h' } } } },
       ])
       .toArray();
-    const first = await col.entries.find({ l }, READ).sort({ l: 1, i: 1 }).limit(1).toArray();
-    const last = await col.entries.find({ l }, READ).sort({ l: 1, i: -1 }).limit(1).toArray();
+    const first = await col.entries.find({ l }, READ_ENTRY).sort({ l: 1, i: 1 }).limit(1).toArray();
+    const last = await col.entries.find({ l }, READ_ENTRY).sort({ l: 1, i: -1 }).limit(1).toArray();
     return {
       entries: agg?.n ?? 0,
       entryBytes: agg?.bytes ?? 0,
