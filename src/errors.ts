@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'STORAGE_CONFLICT'
   | 'STORAGE_INCOMPATIBLE'
   | 'STORAGE_CLOSED'
+  | 'STORAGE_COMMIT_UNKNOWN'
   | 'DRIVER_MISSING'
   // crypto and proofs
   | 'KEY_INVALID'
@@ -120,10 +121,22 @@ export class StorageError extends SignLedgerError {
         | 'STORAGE_CONFLICT'
         | 'STORAGE_INCOMPATIBLE'
         | 'STORAGE_CLOSED'
+        | 'STORAGE_COMMIT_UNKNOWN'
         | 'DRIVER_MISSING';
     } = {},
   ) {
     super(options.code ?? 'STORAGE_FAILED', message, options);
+  }
+}
+
+/**
+ * The connection failed while a commit was in flight, so whether the entries were stored is not
+ * known (a property of every database client, not of signledger): read the log before retrying.
+ */
+export class CommitOutcomeUnknownError extends StorageError {
+  readonly commitOutcome = 'unknown' as const;
+  constructor(message: string, options: SignLedgerErrorOptions = {}) {
+    super(message, { ...options, code: 'STORAGE_COMMIT_UNKNOWN' });
   }
 }
 

@@ -110,8 +110,7 @@ describe('classifyAppendError', () => {
   it('reports an unknown commit outcome with its own error', () => {
     const e = new CommitOutcomeUnknownError('maybe stored');
     expect(e).toBeInstanceOf(StorageError);
-    expect(e.code).toBe('STORAGE_FAILED');
-    expect(e.details.reason).toBe('COMMIT_OUTCOME_UNKNOWN');
+    expect(e.code).toBe('STORAGE_COMMIT_UNKNOWN');
     expect(e.commitOutcome).toBe('unknown');
   });
 });

@@ -1,6 +1,12 @@
 import type { ClientSession, Collection, Db, Document, MongoClient, MongoClientOptions } from 'mongodb';
 import type { StoredEntry } from '../../entry/types.js';
-import { ConfigurationError, ConflictError, SignLedgerError, StorageError } from '../../errors.js';
+import {
+  CommitOutcomeUnknownError,
+  ConfigurationError,
+  ConflictError,
+  SignLedgerError,
+  StorageError,
+} from '../../errors.js';
 import { EMPTY_ROOT } from '../../merkle/hash.js';
 import { rightEdgeTiles, type Tile, type TileKey, tileKeyString } from '../../merkle/tiles.js';
 import type {
@@ -93,19 +99,6 @@ const READ_ENTRY = { promoteBuffers: true, projection: { q: 0 } } as const;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-/**
- * The commit of an append may or may not have been applied: the server did not confirm either way
- * (`UnknownTransactionCommitResult`) within `maxRetryMs`, or the backend was closed while committing.
- * The entries may be stored; look for them (e.g. readHead, query by time) before appending them again.
- * Its code is STORAGE_FAILED; `details.reason` is 'COMMIT_OUTCOME_UNKNOWN'.
- */
-export class CommitOutcomeUnknownError extends StorageError {
-  readonly commitOutcome = 'unknown' as const;
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, { ...options, details: { reason: 'COMMIT_OUTCOME_UNKNOWN' } });
-  }
 }
 
 /** Errors from the driver or its BSON layer (the only errors the backend rewraps as StorageError). */
@@ -675,3 +668,5 @@ export class MongoDBBackend implements StorageBackend {
     if (c && this.ownsClient) await c.close();
   }
 }
+
+export { CommitOutcomeUnknownError };
