@@ -96,7 +96,7 @@ describe('PEM', () => {
     const withCause = catchError(() =>
       keyFromPem('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n'),
     );
-    expect((withCause as KeyError).cause).toBeDefined();
+    expect((withCause as KeyError).cause).toBeInstanceOf(Error); // the parser's own error, kept
   });
 
   it('fromPem refuses non-PEM input types', () => {
