@@ -6,9 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { PostgreSQLBackend } from '../../src/backends/postgres/index.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { dropPgPrefix } from '../conformance/factories/postgres.js';
+import { postgresUrl } from '../servers.js';
 import { startChild } from './children.js';
 
-const PG = process.env.SIGNLEDGER_TEST_POSTGRES_URL;
+const PG = postgresUrl('crash.test.ts');
 
 describe.skipIf(!PG)('postgres: a writer killed mid-append', () => {
   it('leaves a chain that verifies and continues without a gap', async () => {

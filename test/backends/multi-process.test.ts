@@ -9,10 +9,11 @@ import { Ledger } from '../../src/ledger/ledger.js';
 import type { StorageBackend } from '../../src/storage/backend.js';
 import { dropPgPrefix } from '../conformance/factories/postgres.js';
 import { dropRedisPrefix } from '../conformance/factories/redis.js';
+import { postgresUrl, redisUrl } from '../servers.js';
 import { startChild } from './children.js';
 
-const PG = process.env.SIGNLEDGER_TEST_POSTGRES_URL;
-const REDIS = process.env.SIGNLEDGER_TEST_REDIS_URL;
+const PG = postgresUrl('multi-process.test.ts');
+const REDIS = redisUrl('multi-process.test.ts');
 const PROCS = 4;
 const PER = 2000;
 

@@ -5,9 +5,10 @@ import { RedisBackend } from '../../src/backends/redis/index.js';
 import { backendFromUrl, openLedger } from '../../src/open.js';
 import { dropPgPrefix } from '../conformance/factories/postgres.js';
 import { dropRedisPrefix } from '../conformance/factories/redis.js';
+import { postgresUrl, redisUrl } from '../servers.js';
 
-const PG = process.env.SIGNLEDGER_TEST_POSTGRES_URL;
-const REDIS = process.env.SIGNLEDGER_TEST_REDIS_URL;
+const PG = postgresUrl('open-ledger.test.ts');
+const REDIS = redisUrl('open-ledger.test.ts');
 
 function withParams(url: string, params: Record<string, string>): string {
   const u = new URL(url);

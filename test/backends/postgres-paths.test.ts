@@ -9,8 +9,9 @@ import { PostgreSQLBackend } from '../../src/backends/postgres/index.js';
 import { pgTables } from '../../src/backends/postgres/schema.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { dropPgPrefix } from '../conformance/factories/postgres.js';
+import { postgresUrl } from '../servers.js';
 
-const PG = process.env.SIGNLEDGER_TEST_POSTGRES_URL;
+const PG = postgresUrl('postgres-paths.test.ts');
 const prefixes: string[] = [];
 
 function prefix(tag: string): string {

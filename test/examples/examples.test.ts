@@ -20,12 +20,13 @@ import * as quickstart from '../../examples/quickstart.js';
 import * as supplyChain from '../../examples/supply-chain.js';
 import { SQLiteBackend } from '../../src/backends/sqlite/index.js';
 import { Ledger } from '../../src/index.js';
+import { postgresUrl, redisUrl } from '../servers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'signledger-examples-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const quiet = () => {};
-const PG = process.env.SIGNLEDGER_TEST_POSTGRES_URL;
-const REDIS = process.env.SIGNLEDGER_TEST_REDIS_URL;
+const PG = postgresUrl('examples.test.ts');
+const REDIS = redisUrl('examples.test.ts');
 
 describe('examples', () => {
   it('quickstart: five activities, alice has three, valid, stats', async () => {

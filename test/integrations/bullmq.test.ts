@@ -3,9 +3,10 @@ import { type Job, Queue, QueueEvents } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { auditedWorker, auditQueue } from '../../src/integrations/bullmq/index.js';
 import type { AuditFailureInfo } from '../../src/integrations/shared/auditor.js';
+import { redisUrl } from '../servers.js';
 import { sqliteLedger, type TestLedger, until } from './helpers.js';
 
-const REDIS = process.env.SIGNLEDGER_TEST_REDIS_URL;
+const REDIS = redisUrl('bullmq.test.ts');
 
 function connection() {
   const u = new URL(REDIS!);
