@@ -61,7 +61,8 @@ export function prepareEntry(
     });
   }
   const d = prepareWithPath(data, '/data', options.maxEntryBytes);
-  const m = metadata === undefined ? NO_METADATA : prepareWithPath(metadata, '/metadata', options.maxEntryBytes);
+  const m =
+    metadata === undefined ? NO_METADATA : prepareWithPath(metadata, '/metadata', options.maxEntryBytes);
   // A UTF-16 unit is at most 3 UTF-8 bytes: count bytes only when the length alone cannot decide.
   const units = d.text.length + m.text.length;
   const size =
