@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type { HashAlgorithm } from '../crypto/hash.js';
 import { type JsonObject, prepareJson } from '../encoding/canonical.js';
 import { ValidationError } from '../errors.js';
 import { dataDigestHex, flatten, newSalt } from './commitment.js';
+import { entryId } from './entry-id.js';
 import { isoTimestamp } from './timestamp.js';
 import type { EntryType } from './types.js';
 
@@ -78,7 +78,7 @@ export function prepareEntry(
   const ms = options.now ? options.now() : Date.now();
   const salt = newSalt();
   return {
-    id: flatten(randomUUID()),
+    id: entryId(ms),
     timestampMs: ms,
     timestamp: isoTimestamp(ms),
     type,
