@@ -5,6 +5,8 @@
  *   for (const e of events) batch.addEntry(e);       // fire and forget, or `await` for back-pressure
  *   const report = await batch.flush();               // commits the rest; says what was written
  *
+ * Reports count what was written and failed; they list the entries only with `keepEntries`.
+ *
  * Each batch is one `ledger.appendBatch` call: one storage transaction, all entries or none. An
  * entry the ledger refuses (ValidationError) is reported alone and the rest of its batch is retried
  * without it; any other failure (storage, signer) fails the whole batch, writes nothing, and every
@@ -28,7 +30,16 @@ export interface BatchProcessorOptions {
   flushIntervalMs?: number;
   /** Entries that may wait before `addEntry` makes callers wait (default 10 × batchSize). */
   maxPending?: number;
+  /**
+   * List the committed entries in each report (default false). Off by default because a
+   * long-running processor would otherwise hold every entry it wrote until the next `flush()`;
+   * `add()` resolves to each committed entry either way.
+   */
+  keepEntries?: boolean;
 }
+
+/** Errors kept per report; `failed` still counts every failure. */
+export const MAX_REPORTED_ERRORS = 1000;
 
 /** One entry that was not written, and why. */
 export interface BatchEntryError {
@@ -42,8 +53,9 @@ export interface BatchReport {
   written: number;
   failed: number;
   batches: number;
-  /** The committed entries, in log order. */
+  /** The committed entries, in log order (only with the option `keepEntries`; else empty). */
   entries: Entry[];
+  /** The first MAX_REPORTED_ERRORS failures of the report, in order. */
   errors: BatchEntryError[];
 }
 
@@ -67,6 +79,7 @@ export class BatchProcessor {
   readonly batchSize: number;
   readonly maxPending: number;
   readonly flushIntervalMs: number | undefined;
+  readonly keepEntries: boolean;
   private queue: Item[] = [];
   private waiting: Array<() => void> = [];
   private running: Promise<void> | null = null;
@@ -83,6 +96,7 @@ export class BatchProcessor {
       throw new ConfigurationError('BatchProcessor needs a Ledger');
     this.batchSize = positive(options.batchSize, 'batchSize', 1000);
     this.maxPending = positive(options.maxPending, 'maxPending', this.batchSize * 10);
+    this.keepEntries = options.keepEntries === true;
     if (options.flushIntervalMs !== undefined) {
       if (!Number.isFinite(options.flushIntervalMs) || options.flushIntervalMs < 1) {
         throw new ConfigurationError('flushIntervalMs must be at least 1');
@@ -200,7 +214,7 @@ export class BatchProcessor {
         this.report.batches++;
         this.report.written += entries.length;
         for (let k = 0; k < items.length; k++) {
-          this.report.entries.push(entries[k]!);
+          if (this.keepEntries) this.report.entries.push(entries[k]!);
           items[k]!.resolve(entries[k]!);
         }
         return;
@@ -223,7 +237,8 @@ export class BatchProcessor {
   private fail(item: Item, err: unknown): void {
     const error = err instanceof Error ? err : new SignLedgerError('STORAGE_FAILED', String(err));
     this.report.failed++;
-    this.report.errors.push({ position: item.position, error });
+    if (this.report.errors.length < MAX_REPORTED_ERRORS)
+      this.report.errors.push({ position: item.position, error });
     item.reject(error);
   }
 

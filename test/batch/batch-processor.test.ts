@@ -14,7 +14,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('BatchProcessor', () => {
   it('writes 10,000 entries added without awaiting, in atomic batches, and reports them', async () => {
     const ledger = await Ledger.open({ backend: new SQLiteBackend(join(dir, 'a.db')) });
-    const batch = new BatchProcessor(ledger, { batchSize: 1000 });
+    const batch = new BatchProcessor(ledger, { batchSize: 1000, keepEntries: true });
     for (let i = 0; i < 10_000; i++) batch.addEntry({ transaction_id: `TXN${i}`, amount: i * 100 });
     const report = await batch.flush();
     expect(report.written).toBe(10_000);
@@ -25,6 +25,16 @@ describe('BatchProcessor', () => {
     expect((await ledger.verify()).ok).toBe(true);
     expect((await batch.flush()).written).toBe(0);
     await ledger.close();
+  });
+
+  it('keeps no entries in its reports unless asked (a long-running processor stays bounded)', async () => {
+    const ledger = await Ledger.open();
+    const batch = new BatchProcessor(ledger, { batchSize: 100, flushIntervalMs: 5 });
+    const last = await Promise.all(Array.from({ length: 1000 }, (_, i) => batch.add({ i })));
+    expect(last[999]!.index).toBe(999);
+    const report = await batch.flush();
+    expect(report).toMatchObject({ written: 1000, failed: 0, batches: 10 });
+    expect(report.entries).toEqual([]);
   });
 
   it('add() resolves to the committed entry', async () => {
@@ -61,7 +71,7 @@ describe('BatchProcessor', () => {
 
   it('reports an invalid entry alone and writes the rest of its batch', async () => {
     const ledger = await Ledger.open();
-    const batch = new BatchProcessor(ledger, { batchSize: 5 });
+    const batch = new BatchProcessor(ledger, { batchSize: 5, keepEntries: true });
     for (let i = 0; i < 5; i++) batch.addEntry(i === 2 ? ({ bad: () => 1 } as never) : { i });
     const report = await batch.flush();
     expect(report.written).toBe(4);
