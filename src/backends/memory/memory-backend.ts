@@ -1,9 +1,17 @@
 import { Compressor } from '../../compression/compressor.js';
 import { TextCodec } from '../../compression/text-codec.js';
+import { HASH_LENGTHS } from '../../crypto/hash.js';
 import type { StoredEntry } from '../../entry/types.js';
 import { ConfigurationError, ConflictError, StorageError } from '../../errors.js';
 import { EMPTY_ROOT } from '../../merkle/hash.js';
-import { rightEdgeTiles, type Tile, type TileKey, tileKeyString } from '../../merkle/tiles.js';
+import {
+  rightEdgeTiles,
+  TILE_WIDTH,
+  type Tile,
+  type TileKey,
+  tileBlobLength,
+  tileKeyString,
+} from '../../merkle/tiles.js';
 import {
   type AppendBatch,
   type AppendContext,
@@ -15,37 +23,15 @@ import {
   type StorageStats,
   type StoredCheckpoint,
 } from '../../storage/backend.js';
-import { filterRange } from '../../storage/range.js';
+import { Columns, rowBytes } from './columns.js';
 
-/**
- * Rows kept as flat strings: a Buffer costs ~100 bytes of overhead each, a string far less. `hash`
- * and `salt` are hex; compressed texts are frames in latin1 strings (see isFrame).
- */
-export interface MemoryRow {
-  index: number;
-  id: string;
-  ts: number;
-  hash: string;
-  body: string;
-  data: string | null;
-  salt: string | null;
-  sigs: string | null;
-}
-
-/**
- * Texts built by concatenation are V8 rope strings (a 32-byte node per piece, ~4x the text). Reading
- * one character flattens the rope in place, and the GC then drops the rope nodes.
- */
-function flat<T extends string | null>(s: T): T {
-  if (s !== null && s.length > 0) s.charCodeAt(0);
-  return s;
-}
+/** One row as stored (texts compressed when the backend compresses): what the test hooks read and write. */
+export type MemoryRow = StoredEntry;
 
 interface LedgerState {
   meta: LedgerMeta;
-  rows: MemoryRow[];
-  byId: Map<string, number>;
-  tiles: Map<string, Tile>;
+  cols: Columns;
+  tiles: Map<string, StoredTile>;
   head: Head;
   checkpoints: StoredCheckpoint[];
   bytes: number;
@@ -67,17 +53,37 @@ function unpack(c: TextCodec | null, s: string | null): string | null {
   return c.decode(Buffer.from(s, 'latin1'));
 }
 
-function toStored(r: MemoryRow, c: TextCodec | null): StoredEntry {
-  return {
-    index: r.index,
-    id: r.id,
-    timestampMs: r.ts,
-    hash: Buffer.from(r.hash, 'hex'),
-    body: c ? unpack(c, r.body)! : r.body,
-    data: c ? unpack(c, r.data) : r.data,
-    salt: r.salt === null ? null : Buffer.from(r.salt, 'hex'),
-    signatures: c ? unpack(c, r.sigs) : r.sigs,
-  };
+function unpackRow(r: StoredEntry, c: TextCodec | null): StoredEntry {
+  if (c) {
+    r.body = unpack(c, r.body)!;
+    r.data = unpack(c, r.data);
+    r.signatures = unpack(c, r.signatures);
+  }
+  return r;
+}
+
+function newColumns(meta: LedgerMeta, codec: TextCodec | null): Columns {
+  return new Columns(HASH_LENGTHS[meta.hashAlgorithm], meta.ledgerId, codec === null);
+}
+
+/**
+ * A stored tile; `slot` is a full-size buffer its growing versions are copied into, so each append
+ * batch rewrites the right-edge tiles without allocating (tiles written by tests have none).
+ */
+interface StoredTile extends Tile {
+  slot?: Buffer;
+}
+
+const FULL_TILE_BYTES = tileBlobLength(TILE_WIDTH);
+
+function storeTile(tiles: Map<string, StoredTile>, t: Tile): void {
+  const key = tileKeyString(t);
+  const len = t.hashes.length;
+  let slot = tiles.get(key)?.slot;
+  if (!slot || slot.length < len) slot = Buffer.allocUnsafe(Math.max(len, FULL_TILE_BYTES));
+  slot.set(t.hashes);
+  const hashes = slot.length === len ? slot : slot.subarray(0, len);
+  tiles.set(key, { level: t.level, index: t.index, width: t.width, hashes, slot });
 }
 
 function copyTile(t: Tile): Tile {
@@ -95,7 +101,9 @@ function copyHead(h: Head): Head {
 
 /**
  * Everything in process memory: for tests, development and short-lived tools. One backend object
- * serves one ledger; appends are compare-and-swap on the head like every store.
+ * serves one ledger; appends are compare-and-swap on the head like every store. Rows are kept in
+ * compact columns (columns.ts, ~0.36 MB per 1,000 entries with the tree) and read back exactly as
+ * written.
  */
 export class InMemoryBackend implements StorageBackend {
   readonly kind = 'memory';
@@ -119,16 +127,17 @@ export class InMemoryBackend implements StorageBackend {
     if (this.compressor) await this.compressor.init();
     let s = this.ledgers.get(name);
     if (!s) {
+      const meta = create();
+      const codec = this.compressor ? new TextCodec(this.compressor) : null;
       s = {
-        meta: create(),
-        rows: [],
-        byId: new Map(),
+        meta,
+        cols: newColumns(meta, codec),
         tiles: new Map(),
         head: emptyHead(EMPTY_ROOT),
         checkpoints: [],
         bytes: 0,
         packedSavings: 0,
-        codec: this.compressor ? new TextCodec(this.compressor) : null,
+        codec,
       };
       this.ledgers.set(name, s);
     }
@@ -164,55 +173,56 @@ export class InMemoryBackend implements StorageBackend {
   }
 
   private apply(s: LedgerState, batch: AppendBatch): void {
-    let expected = s.head.size;
+    const cols = s.cols;
+    const start = cols.count;
+    let expected = start;
+    // Ids are checked while indexing them below (a duplicate undoes the whole batch).
     for (const e of batch.entries) {
       if (e.index !== expected++) throw new ConflictError(`entry index ${e.index} is not contiguous`);
-      if (s.byId.has(e.id)) throw new StorageError(`duplicate entry id ${e.id}`);
     }
     for (const idx of batch.erase) {
-      const row = s.rows[idx];
-      if (!row) throw new StorageError(`cannot erase missing entry ${idx}`);
+      if (!(Number.isInteger(idx) && idx >= 0 && idx < start))
+        throw new StorageError(`cannot erase missing entry ${idx}`);
     }
     const c = s.codec;
-    if (c?.wantsDictionary(s.rows.length + batch.entries.length)) {
+    if (c?.wantsDictionary(start + batch.entries.length)) {
       const samples: string[] = [];
-      for (const r of s.rows.slice(0, c.compressor.trainAfter))
-        samples.push(unpack(c, r.body)!, unpack(c, r.data) ?? '');
-      for (const e of batch.entries.slice(0, Math.max(0, c.compressor.trainAfter - s.rows.length)))
+      for (let i = 0; i < Math.min(start, c.compressor.trainAfter); i++) {
+        const r = unpackRow(cols.read(i), c);
+        samples.push(r.body, r.data ?? '');
+      }
+      for (const e of batch.entries.slice(0, Math.max(0, c.compressor.trainAfter - start)))
         samples.push(e.body, e.data ?? '');
       c.train(samples);
     }
+    let savings = 0;
     const pack = (t: string | null): string | null => {
-      if (!c || t === null) return flat(t);
-      const packed = c.encode(t).toString('latin1');
-      s.packedSavings += Buffer.byteLength(t) - packed.length;
+      if (t === null) return null;
+      const packed = c!.encode(t).toString('latin1');
+      savings += Buffer.byteLength(t) - packed.length;
       return packed;
     };
+    let bytes = 0;
     for (const e of batch.entries) {
-      const row: MemoryRow = {
-        index: e.index,
-        id: e.id,
-        ts: e.timestampMs,
-        hash: e.hash.toString('hex'),
-        body: pack(e.body)!,
-        data: pack(e.data),
-        salt: e.salt === null ? null : e.salt.toString('hex'),
-        sigs: pack(e.signatures),
-      };
-      s.rows.push(row);
-      s.byId.set(e.id, e.index);
-      s.bytes += rowBytes(row);
+      const row = c ? { ...e, body: pack(e.body)!, data: pack(e.data), signatures: pack(e.signatures) } : e;
+      const pos = cols.count;
+      cols.write(pos, row);
+      cols.count = pos + 1;
+      if (!cols.addId(pos)) {
+        cols.truncate(start);
+        throw new StorageError(`duplicate entry id ${e.id}`);
+      }
+      bytes += rowBytes(row);
     }
+    s.bytes += bytes;
+    s.packedSavings += savings;
     for (const idx of batch.erase) {
-      const row = s.rows[idx]!;
-      s.bytes -= rowBytes(row);
-      if (c && isFrame(row.data))
-        s.packedSavings -= Buffer.byteLength(unpack(c, row.data)!) - row.data.length;
-      row.data = null;
-      row.salt = null;
-      s.bytes += rowBytes(row);
+      const data = cols.dataAt(idx);
+      s.bytes -= (data?.length ?? 0) + cols.saltLengthAt(idx);
+      if (c && isFrame(data)) s.packedSavings -= Buffer.byteLength(unpack(c, data)!) - data.length;
+      cols.erase(idx);
     }
-    for (const t of batch.tiles) s.tiles.set(tileKeyString(t), copyTile(t));
+    for (const t of batch.tiles) storeTile(s.tiles, t);
     s.head = copyHead(batch.head);
   }
 
@@ -232,19 +242,45 @@ export class InMemoryBackend implements StorageBackend {
 
   async getByIndex(index: number): Promise<StoredEntry | null> {
     const s = this.s();
-    const r = s.rows[index];
-    return r ? toStored(r, s.codec) : null;
+    if (!(Number.isInteger(index) && index >= 0 && index < s.cols.count)) return null;
+    return unpackRow(s.cols.read(index), s.codec);
   }
 
   async getById(id: string): Promise<StoredEntry | null> {
     const s = this.s();
-    const i = s.byId.get(id);
-    return i === undefined ? null : toStored(s.rows[i]!, s.codec);
+    const pos = s.cols.find(id);
+    return pos < 0 ? null : unpackRow(s.cols.read(pos), s.codec);
   }
 
+  /** RangeQuery over positions, as storage/range.ts filterRange does over a row array. */
   async getRange(q: RangeQuery): Promise<StoredEntry[]> {
     const s = this.s();
-    return filterRange(s.rows, q, (r) => r.ts).map((r) => toStored(r, s.codec));
+    const cols = s.cols;
+    const from = Math.max(0, q.fromIndex ?? 0);
+    const to = Math.min(cols.count, q.toIndex ?? cols.count);
+    const offset = q.offset ?? 0;
+    const limit = q.limit ?? Number.POSITIVE_INFINITY;
+    const out: StoredEntry[] = [];
+    if (limit <= 0) return out;
+    const hasTime = q.startMs !== undefined || q.endMs !== undefined;
+    const lo = q.startMs ?? Number.NEGATIVE_INFINITY;
+    const hi = q.endMs ?? Number.POSITIVE_INFINITY;
+    const desc = q.order === 'desc';
+    let skipped = 0;
+    for (let k = 0; k < to - from; k++) {
+      const pos = desc ? to - 1 - k : from + k;
+      if (hasTime) {
+        const t = cols.timeAt(pos);
+        if (t < lo || t > hi) continue;
+      }
+      if (skipped < offset) {
+        skipped++;
+        continue;
+      }
+      out.push(unpackRow(cols.read(pos), s.codec));
+      if (out.length >= limit) break;
+    }
+    return out;
   }
 
   async *scan(
@@ -254,11 +290,12 @@ export class InMemoryBackend implements StorageBackend {
     let i = options.fromIndex ?? 0;
     for (;;) {
       const s = this.s();
-      const end = Math.min(options.toIndex ?? s.rows.length, s.rows.length);
+      const count = s.cols.count;
+      const end = Math.min(options.toIndex ?? count, count);
       if (i >= end) return;
       const stop = Math.min(i + chunk, end);
       const out: StoredEntry[] = new Array(stop - i);
-      for (let k = i; k < stop; k++) out[k - i] = toStored(s.rows[k]!, s.codec);
+      for (let k = i; k < stop; k++) out[k - i] = unpackRow(s.cols.read(k), s.codec);
       yield out;
       i = stop;
     }
@@ -294,13 +331,14 @@ export class InMemoryBackend implements StorageBackend {
     const s = this.s();
     let tileBytes = 0;
     for (const t of s.tiles.values()) tileBytes += t.hashes.length;
+    const n = s.cols.count;
     return {
-      entries: s.rows.length,
+      entries: n,
       entryBytes: s.bytes,
       uncompressedEntryBytes: s.bytes + s.packedSavings,
       tileBytes,
-      firstTimestampMs: s.rows[0]?.ts ?? null,
-      lastTimestampMs: s.rows[s.rows.length - 1]?.ts ?? null,
+      firstTimestampMs: n > 0 ? s.cols.timeAt(0) : null,
+      lastTimestampMs: n > 0 ? s.cols.timeAt(n - 1) : null,
     };
   }
 
@@ -308,26 +346,90 @@ export class InMemoryBackend implements StorageBackend {
     this.closed = true;
   }
 
-  /**
-   * Test hook: the raw rows, so tests can tamper behind the ledger's back like an attacker with memory
-   * access. `hash` and `salt` are hex strings.
-   */
-  _unsafeRows(name = 'default'): MemoryRow[] {
+  private unsafeState(name: string): LedgerState {
     const s = this.ledgers.get(name);
     if (!s) throw new StorageError(`no ledger ${name}`);
-    return s.rows;
+    return s;
   }
-}
 
-function rowBytes(r: MemoryRow): number {
-  return (
-    8 +
-    8 +
-    r.id.length +
-    r.hash.length +
-    r.body.length +
-    (r.data?.length ?? 0) +
-    (r.salt ? r.salt.length / 2 : 0) +
-    (r.sigs?.length ?? 0)
-  );
+  /** Test hook: copies of the rows as stored, in position order. */
+  _unsafeSnapshot(name = 'default'): MemoryRow[] {
+    const cols = this.unsafeState(name).cols;
+    return Array.from({ length: cols.count }, (_, i) => cols.read(i));
+  }
+
+  /**
+   * Test hook: store exactly these rows (any contents, any `index`) in place of all rows, as an
+   * attacker with memory access could. Head, tiles and checkpoints are left alone.
+   */
+  _unsafeReplace(rows: readonly MemoryRow[], name = 'default'): void {
+    const s = this.unsafeState(name);
+    const cols = newColumns(s.meta, s.codec);
+    for (const r of rows) {
+      cols.write(cols.count, r);
+      cols.count++;
+    }
+    cols.rebuildIds();
+    s.cols = cols;
+    this.recount(s);
+  }
+
+  /** Test hook: overwrite the row at position `pos` (or add one at the end); other rows read back unchanged. */
+  _unsafeSet(pos: number, row: MemoryRow, name = 'default'): void {
+    const s = this.unsafeState(name);
+    const cols = s.cols;
+    if (!(Number.isInteger(pos) && pos >= 0 && pos <= cols.count)) throw new StorageError(`no row ${pos}`);
+    cols.pin(pos + 1);
+    cols.write(pos, row);
+    if (pos === cols.count) cols.count++;
+    cols.rebuildIds();
+    this.recount(s);
+  }
+
+  /**
+   * Test hook: a live array-like view of the rows; reading a row's field reads the store, and
+   * assigning a row or one of its fields writes the store (through `_unsafeSet`).
+   */
+  _unsafeRows(name = 'default'): MemoryRow[] {
+    const s = this.unsafeState(name);
+    const rowView = (pos: number): MemoryRow => {
+      const view = {};
+      for (const k of ['index', 'id', 'timestampMs', 'hash', 'body', 'data', 'salt', 'signatures'] as const) {
+        Object.defineProperty(view, k, {
+          enumerable: true,
+          get: () => s.cols.read(pos)[k],
+          set: (v: unknown) => this._unsafeSet(pos, { ...s.cols.read(pos), [k]: v }, name),
+        });
+      }
+      return view as MemoryRow;
+    };
+    const isPos = (p: string | symbol): p is string => typeof p === 'string' && /^(0|[1-9][0-9]*)$/.test(p);
+    return new Proxy([] as MemoryRow[], {
+      get: (_target, p) => {
+        if (p === 'length') return s.cols.count;
+        if (isPos(p)) return Number(p) < s.cols.count ? rowView(Number(p)) : undefined;
+        // Anything else (iteration, map, ...) on a snapshot of views.
+        const views = Array.from({ length: s.cols.count }, (_, i) => rowView(i));
+        return Reflect.get(views, p, views);
+      },
+      set: (_target, p, v) => {
+        if (!isPos(p)) return false;
+        this._unsafeSet(Number(p), { ...(v as MemoryRow) }, name);
+        return true;
+      },
+    });
+  }
+
+  /** Recompute the byte counts after tampering. */
+  private recount(s: LedgerState): void {
+    s.bytes = 0;
+    s.packedSavings = 0;
+    for (let i = 0; i < s.cols.count; i++) {
+      const r = s.cols.read(i);
+      s.bytes += rowBytes(r);
+      if (s.codec)
+        for (const t of [r.body, r.data, r.signatures])
+          if (isFrame(t)) s.packedSavings += Buffer.byteLength(unpack(s.codec, t)!) - t.length;
+    }
+  }
 }

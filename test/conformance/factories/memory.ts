@@ -1,11 +1,7 @@
 import { InMemoryBackend, type MemoryRow } from '../../../src/backends/memory/memory-backend.js';
-import type { StoredEntry } from '../../../src/entry/types.js';
 import type { BackendFactory, Tamper } from '../harness.js';
 
-type Row = MemoryRow;
 interface State {
-  rows: Row[];
-  byId: Map<string, number>;
   tiles: Map<string, { level: number; index: number; width: number; hashes: Buffer }>;
   head: { size: number; lastHash: string | null; frontier: Buffer; rootHash: Buffer };
   checkpoints: { size: number; rootHash: Buffer; note: string; createdAtMs: number }[];
@@ -18,88 +14,60 @@ function state(b: InMemoryBackend): State {
   return (b as unknown as { ledgers: Map<string, State> }).ledgers.get('default')!;
 }
 
-function toRow(index: number, r: Partial<StoredEntry>, base?: Row): Row {
-  return {
-    index,
-    id: r.id ?? base!.id,
-    ts: r.timestampMs ?? base!.ts,
-    hash: r.hash ? r.hash.toString('hex') : base!.hash,
-    body: r.body ?? base!.body,
-    data: r.data !== undefined ? r.data : base!.data,
-    salt: r.salt !== undefined ? (r.salt === null ? null : r.salt.toString('hex')) : base!.salt,
-    sigs: r.signatures !== undefined ? r.signatures : base!.sigs,
-  };
-}
-
+/**
+ * Entry tampering goes through the backend's raw-row hooks: they write the compact columns directly
+ * (the same representation appends produce), so reads see exactly the edited rows.
+ */
 function tamper(b: InMemoryBackend): Tamper {
-  const s = () => state(b);
-  const reindex = () => {
-    const st = s();
-    st.byId = new Map(st.rows.map((r, i) => [r.id, i]));
-  };
+  const rows = () => b._unsafeSnapshot();
+  const store = (rs: MemoryRow[]) => b._unsafeReplace(rs);
   return {
     async updateEntry(index, patch) {
-      const st = s();
-      const pos = st.rows.findIndex((r) => r.index === index);
-      st.rows[pos] = toRow(index, patch, st.rows[pos]);
-      reindex();
+      const pos = rows().findIndex((r) => r.index === index);
+      b._unsafeSet(pos, { ...rows()[pos]!, ...patch });
     },
     async readEntry(index) {
-      const r = s().rows.find((x) => x.index === index);
-      if (!r) return null;
-      return {
-        index: r.index,
-        id: r.id,
-        timestampMs: r.ts,
-        hash: Buffer.from(r.hash, 'hex'),
-        body: r.body,
-        data: r.data,
-        salt: r.salt === null ? null : Buffer.from(r.salt, 'hex'),
-        signatures: r.sigs,
-      };
+      return rows().find((x) => x.index === index) ?? null;
     },
     async deleteEntry(index) {
-      const st = s();
-      st.rows = st.rows.filter((r) => r.index !== index);
-      reindex();
+      store(rows().filter((r) => r.index !== index));
     },
     async swapEntries(i, j) {
-      const st = s();
-      const a = st.rows.findIndex((r) => r.index === i);
-      const c = st.rows.findIndex((r) => r.index === j);
-      const ra = st.rows[a]!;
-      const rc = st.rows[c]!;
-      st.rows[a] = { ...rc, index: i };
-      st.rows[c] = { ...ra, index: j };
-      reindex();
+      const rs = rows();
+      const a = rs.findIndex((r) => r.index === i);
+      const c = rs.findIndex((r) => r.index === j);
+      const ra = rs[a]!;
+      const rc = rs[c]!;
+      rs[a] = { ...rc, index: i };
+      rs[c] = { ...ra, index: j };
+      store(rs);
     },
     async insertEntryAt(index, row) {
-      const st = s();
-      for (const r of st.rows) if (r.index >= index) r.index++;
-      const pos = st.rows.findIndex((r) => r.index > index);
-      st.rows.splice(pos < 0 ? st.rows.length : pos, 0, toRow(index, row as StoredEntry));
-      reindex();
+      const rs = rows();
+      for (const r of rs) if (r.index >= index) r.index++;
+      const pos = rs.findIndex((r) => r.index > index);
+      rs.splice(pos < 0 ? rs.length : pos, 0, { ...row, index });
+      store(rs);
     },
     async setHead(head) {
-      s().head = { ...head };
+      state(b).head = { ...head };
     },
     async writeTile(level, index, width, hashes) {
-      s().tiles.set(`${level}/${index}`, { level, index, width, hashes });
+      state(b).tiles.set(`${level}/${index}`, { level, index, width, hashes });
     },
     async deleteAllTiles() {
-      s().tiles.clear();
+      state(b).tiles.clear();
     },
     async deleteAllEntries() {
-      s().rows = [];
-      reindex();
+      store([]);
     },
     async updateCheckpoint(size, patch) {
-      const cp = s().checkpoints.find((c) => c.size === size)!;
+      const cp = state(b).checkpoints.find((c) => c.size === size)!;
       if (patch.rootHash) cp.rootHash = patch.rootHash;
       if (patch.note) cp.note = patch.note;
     },
     async deleteCheckpoints() {
-      s().checkpoints = [];
+      state(b).checkpoints = [];
     },
   };
 }
