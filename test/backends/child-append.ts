@@ -19,7 +19,7 @@ const backend: StorageBackend =
         tablePrefix: prefix,
         max: 2,
       })
-    : new RedisBackend({ url: env.SIGNLEDGER_TEST_REDIS_URL, prefix });
+    : new RedisBackend({ url: env.SIGNLEDGER_TEST_REDIS_URL, prefix, onWarning: () => {} });
 const ledger = new Ledger({ backend, name: env.LEDGER_NAME ?? 'default' });
 await ledger.open();
 process.stdout.write('ready\n');

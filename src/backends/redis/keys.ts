@@ -62,3 +62,8 @@ export function redisKeys(prefix: string, name: string): RedisKeys {
 export function commitKeys(k: RedisKeys): string[] {
   return [k.head, k.entries, k.data, k.ids, k.times, k.tiles, k.stats];
 }
+
+/** Keys in the order the checkpoint script takes them. */
+export function checkpointKeys(k: RedisKeys): string[] {
+  return [k.checkpoints, k.checkpointSizes];
+}
