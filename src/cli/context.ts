@@ -2,7 +2,7 @@
  * What every command shares: the global options, where the ledger and its log key live, opening the
  * ledger read-only or writable through the guard, and printing human or JSON output.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { HashAlgorithm } from '../crypto/hash.js';
 import { Ledger } from '../ledger/ledger.js';
@@ -21,6 +21,33 @@ export interface GlobalOptions {
 
 export const DEFAULT_URL = 'sqlite:./signledger.db';
 export const KEY_FILE = 'signledger.key';
+/** Set to 1 to use a secret key file that group or others can access (with a warning). */
+export const INSECURE_KEY_ENV = 'SIGNLEDGER_INSECURE_KEY_FILE';
+
+/**
+ * Like ssh: a secret key file that group or others may read or write is refused for signing (exit 2)
+ * unless SIGNLEDGER_INSECURE_KEY_FILE=1; when the key is only used to verify, a warning is printed
+ * on stderr and the command goes on. Not checked on Windows (no POSIX modes).
+ */
+export function checkSecretFileMode(path: string, what: string, refuse: boolean): void {
+  if (process.platform === 'win32') return;
+  let mode: number;
+  try {
+    mode = statSync(path).mode & 0o777;
+  } catch {
+    return; // reading it reports the problem
+  }
+  if ((mode & 0o077) === 0) return;
+  const octal = mode.toString(8).padStart(4, '0');
+  const problem = `${what} ${path} is accessible by group or others (mode ${octal}); run \`chmod 600 ${path}\``;
+  if (refuse && process.env[INSECURE_KEY_ENV] !== '1') {
+    throw new CliError(
+      `insecure key file: ${problem} (or set ${INSECURE_KEY_ENV}=1 to use it anyway)`,
+      'INSECURE_KEY',
+    );
+  }
+  process.stderr.write(`signledger: warning: ${problem}\n`);
+}
 
 export class Context {
   readonly url: string;
@@ -82,11 +109,14 @@ export class Context {
           'WRONG_KEY',
         );
       }
+      let key: LogKey;
       try {
-        return resolveLogKey(text);
+        key = resolveLogKey(text);
       } catch (err) {
         throw new CliError(`wrong key: ${keyFile}: ${(err as Error).message}`, 'WRONG_KEY');
       }
+      checkSecretFileMode(keyFile, 'the secret log key', need === 'sign');
+      return key;
     }
     if (this.keyFileOption && need !== 'optional')
       throw new CliError(`missing file: key file ${keyFile} does not exist`, 'NOT_FOUND');

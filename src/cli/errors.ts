@@ -95,3 +95,54 @@ export function describeError(
     exitCode: EXIT_ERROR,
   };
 }
+
+const INSTALLED = Symbol.for('signledger.cli.processHandlers');
+
+/** A write to a reader that went away (`signledger tail | head -1`). */
+export function isBrokenPipe(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED';
+}
+
+/**
+ * Process-level safety nets for the executable (not for `run()`, which tests call in-process):
+ *
+ * - A broken pipe on stdout or stderr (the reader went away: `signledger tail -n 3000 | head -1`) is
+ *   not an error: the rest of the output is discarded and the command ends with its own exit code
+ *   (0 on success). It never turns into 1, which means "tampering found".
+ * - Any other stdout error (e.g. a full disk under `> file`) means the output is incomplete: one
+ *   error line on stderr and exit 2.
+ * - An uncaught exception or unhandled rejection prints one error line (the stack only with
+ *   SIGNLEDGER_DEBUG) and exits 2, never Node's default 1.
+ */
+export function installProcessHandlers(proc: NodeJS.Process = process): void {
+  const p = proc as NodeJS.Process & { [INSTALLED]?: boolean };
+  if (p[INSTALLED]) return;
+  p[INSTALLED] = true;
+  const fail = (what: string, err: unknown) => {
+    try {
+      const message = (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ').trim();
+      proc.stderr.write(`signledger: error: ${what}: ${message}\n`);
+      if (proc.env.SIGNLEDGER_DEBUG && err instanceof Error) proc.stderr.write(`${err.stack}\n`);
+    } catch {
+      // stderr is gone too: the exit code is all that is left.
+    }
+    proc.exit(EXIT_ERROR);
+  };
+  proc.stdout.on('error', (err) => {
+    if (isBrokenPipe(err)) return;
+    fail('cannot write the output', err);
+  });
+  proc.stderr.on('error', (err) => {
+    if (isBrokenPipe(err)) return;
+    proc.exit(EXIT_ERROR);
+  });
+  proc.on('uncaughtException', (err) => {
+    if (isBrokenPipe(err)) return;
+    fail('internal error', err);
+  });
+  proc.on('unhandledRejection', (reason) => {
+    if (isBrokenPipe(reason)) return;
+    fail('internal error', reason);
+  });
+}

@@ -10,8 +10,16 @@ import type { AppendBatch, AppendContext, StorageBackend } from '../../src/stora
 /** A real backend whose appends fail while `down` is set: the "ledger is down" case. */
 export class FlakyBackend implements StorageBackend {
   down = false;
+  /** While set, appends hang (the "ledger stalled" case) until `release()`. */
+  hold = false;
   appendCalls = 0;
+  private held: (() => void)[] = [];
   constructor(readonly inner: StorageBackend) {}
+  /** Let every held append go on, and stop holding new ones. */
+  release(): void {
+    this.hold = false;
+    for (const go of this.held.splice(0)) go();
+  }
   get kind() {
     return this.inner.kind;
   }
@@ -19,6 +27,9 @@ export class FlakyBackend implements StorageBackend {
   append(build: (ctx: AppendContext) => AppendBatch | Promise<AppendBatch>): Promise<AppendBatch> {
     this.appendCalls++;
     if (this.down) return Promise.reject(new StorageError('database unreachable (test)'));
+    if (this.hold) {
+      return new Promise<void>((go) => this.held.push(go)).then(() => this.inner.append(build));
+    }
     return this.inner.append(build);
   }
   readHead: StorageBackend['readHead'] = () => this.inner.readHead();

@@ -2,14 +2,41 @@ import type { Command } from 'commander';
 import { parseJsonStrict } from '../../encoding/json.js';
 import { ValidationError } from '../../errors.js';
 import { action, examples, withLedger } from '../command.js';
+import { checkSecretFileMode } from '../context.js';
 import { CliError } from '../errors.js';
 import { loadSigner } from '../keys.js';
 
-async function readStdin(): Promise<string> {
-  process.stdin.setEncoding('utf8');
-  let text = '';
-  for await (const chunk of process.stdin) text += chunk as string;
-  return text;
+/** Default for --max-input: stdin is held in memory and appended in one transaction. */
+export const DEFAULT_MAX_INPUT = 64 * 1024 * 1024;
+
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** `65536`, `64k`, `64KiB`, `64M`, `1GiB` (binary units) → bytes. */
+export function parseSize(value: string, name: string): number {
+  const m = /^\s*([0-9]+)\s*([kmg]?)(?:i?b)?\s*$/i.exec(value);
+  const n = m ? Number(m[1]) * UNITS[m[2]!.toLowerCase()]! : Number.NaN;
+  if (!m || !Number.isSafeInteger(n) || n < 1)
+    throw new CliError(`${name} must be a size in bytes, e.g. 65536, 512k or 64MiB`);
+  return n;
+}
+
+/** All of stdin, refusing (before anything is written) input larger than `max` bytes. */
+async function readStdin(max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of process.stdin) {
+    const b = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    bytes += b.byteLength;
+    if (bytes > max) {
+      process.stdin.destroy();
+      throw new CliError(
+        `stdin is larger than --max-input (${max} bytes): nothing was appended; split the input or raise --max-input`,
+        'INPUT_TOO_LARGE',
+      );
+    }
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function parseObject(text: string, what: string): Record<string, unknown> {
@@ -31,46 +58,58 @@ export function registerAppend(program: Command): void {
     .option('--metadata <json>', 'metadata object stored (and committed) with every event')
     .option('--sign-key <pem>', 'sign every entry with this private key file (Ed25519, ECDSA or RSA PEM)')
     .option('--passphrase-env <var>', 'environment variable holding the passphrase of --sign-key')
+    .option(
+      '--max-input <size>',
+      'largest stdin accepted, all of it appended in one transaction (bytes, or 512k, 64MiB, 1GiB)',
+      '64MiB',
+    )
     .action(
-      action<{ metadata?: string; signKey?: string; passphraseEnv?: string }>(async (ctx, _args, o) => {
-        const metadata = o.metadata === undefined ? undefined : parseObject(o.metadata, '--metadata');
-        const signer = o.signKey === undefined ? undefined : loadSigner(o.signKey, o.passphraseEnv);
-        // Parse everything before writing anything: one bad line appends nothing.
-        const events: Record<string, unknown>[] = [];
-        const lines = (await readStdin()).split('\n');
-        lines.forEach((line, i) => {
-          if (line.trim() === '') return;
-          events.push(parseObject(line.replace(/\r$/, ''), `stdin line ${i + 1}`));
-        });
-        if (events.length === 0)
-          throw new CliError('nothing to append: give one JSON object per line on stdin');
-        const entries = await withLedger(ctx, { readOnly: false }, async (ledger) => {
-          try {
-            return await ledger.appendBatch(events, {
-              ...(metadata ? { metadata } : {}),
-              ...(signer ? { signer } : {}),
-            });
-          } catch (err) {
-            if (err instanceof ValidationError) throw new CliError(`invalid event: ${err.message}`, err.code);
-            throw err;
-          }
-        });
-        ctx.print(
-          () => entries.map((e) => `#${e.index}  ${e.id}  ${e.hash}`).join('\n'),
-          entries.map((e) => ({
-            index: e.index,
-            id: e.id,
-            hash: e.hash,
-            timestamp: e.timestamp.toISOString(),
-            signatures: e.signatures.length,
-          })),
-        );
-        return 0;
-      }),
+      action<{ metadata?: string; signKey?: string; passphraseEnv?: string; maxInput: string }>(
+        async (ctx, _args, o) => {
+          const maxInput = parseSize(o.maxInput, '--max-input');
+          const metadata = o.metadata === undefined ? undefined : parseObject(o.metadata, '--metadata');
+          const signer = o.signKey === undefined ? undefined : loadSigner(o.signKey, o.passphraseEnv);
+          if (o.signKey !== undefined) checkSecretFileMode(o.signKey, 'the signing key', true);
+          // Parse everything before writing anything: one bad line appends nothing. The input is
+          // bounded by --max-input, so holding it (and the one atomic batch) in memory is bounded too.
+          const events: Record<string, unknown>[] = [];
+          const lines = (await readStdin(maxInput)).split('\n');
+          lines.forEach((line, i) => {
+            if (line.trim() === '') return;
+            events.push(parseObject(line.replace(/\r$/, ''), `stdin line ${i + 1}`));
+          });
+          if (events.length === 0)
+            throw new CliError('nothing to append: give one JSON object per line on stdin');
+          const entries = await withLedger(ctx, { readOnly: false }, async (ledger) => {
+            try {
+              return await ledger.appendBatch(events, {
+                ...(metadata ? { metadata } : {}),
+                ...(signer ? { signer } : {}),
+              });
+            } catch (err) {
+              if (err instanceof ValidationError)
+                throw new CliError(`invalid event: ${err.message}`, err.code);
+              throw err;
+            }
+          });
+          ctx.print(
+            () => entries.map((e) => `#${e.index}  ${e.id}  ${e.hash}`).join('\n'),
+            entries.map((e) => ({
+              index: e.index,
+              id: e.id,
+              hash: e.hash,
+              timestamp: e.timestamp.toISOString(),
+              signatures: e.signatures.length,
+            })),
+          );
+          return 0;
+        },
+      ),
     );
   examples(cmd, [
     `echo '{"action":"login","user":"alice"}' | signledger append`,
     `cat events.jsonl | signledger append --metadata '{"source":"batch-7"}'`,
     `echo '{"action":"transfer","amount":10}' | signledger append --sign-key keys/ed25519-….pem`,
+    'signledger append --max-input 512MiB < big-import.jsonl',
   ]);
 }

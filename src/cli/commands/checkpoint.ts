@@ -1,4 +1,5 @@
 /** checkpoint (sign the current tree) and prove (an offline tlog-proof for one entry). */
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { fromHex } from '../../encoding/bytes.js';
@@ -7,6 +8,13 @@ import { formatProofFile, proofExtra } from '../../verify/bundle/proof-file.js';
 import { action, examples, withLedger } from '../command.js';
 import { CliError } from '../errors.js';
 import { parseIdOrIndex } from '../output.js';
+
+function refuseOverwrite(file: string): CliError {
+  return new CliError(
+    `refusing to overwrite ${file}: the file exists (pass --force to replace it)`,
+    'EXISTS',
+  );
+}
 
 export function registerCheckpoint(program: Command): void {
   const cp = program
@@ -33,13 +41,16 @@ export function registerCheckpoint(program: Command): void {
     .description('write an offline proof (C2SP tlog-proof with the entry and the checkpoint) for one entry')
     .argument('<id|index>', 'entry id or index')
     .option('--out <file>', 'write the proof here (default: stdout); conventionally *.tlog-proof')
+    .option('--force', 'overwrite --out when the file exists (default: refuse)')
     .option(
       '--checkpoint',
       'sign a fresh checkpoint first (writes to the ledger); default: use the latest stored one',
     )
     .action(
-      action<{ out?: string; checkpoint?: boolean }>(async (ctx, [key], o) => {
+      action<{ out?: string; checkpoint?: boolean; force?: boolean }>(async (ctx, [key], o) => {
         const k = parseIdOrIndex(key!);
+        // Refuse before any work (and before --checkpoint writes to the ledger).
+        if (o.out && !o.force && existsSync(o.out)) throw refuseOverwrite(o.out);
         const logKey = ctx.loadLogKey(o.checkpoint ? 'sign' : 'optional');
         const result = await withLedger(
           ctx,
@@ -73,7 +84,13 @@ export function registerCheckpoint(program: Command): void {
           },
         );
         if (o.out) {
-          await writeFile(o.out, result.text);
+          try {
+            // `wx`: never overwrite (nor follow a symlink planted meanwhile) unless --force.
+            await writeFile(o.out, result.text, o.force ? {} : { flag: 'wx' });
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw refuseOverwrite(o.out);
+            throw err;
+          }
           ctx.print(`wrote proof of entry ${result.index} at tree size ${result.size} to ${o.out}`, {
             ...result,
             file: o.out,
@@ -88,6 +105,7 @@ export function registerCheckpoint(program: Command): void {
     );
   examples(prove, [
     'signledger prove 42 --out entry-42.tlog-proof',
+    'signledger prove 42 --out entry-42.tlog-proof --force   # replace an older proof',
     'signledger prove 0190a5c2-… > login.tlog-proof',
     'signledger verify-bundle entry-42.tlog-proof --key "$(cat signledger.vkey)"',
   ]);

@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { EcdsaCurve } from '../../crypto/signatures/algorithms.js';
@@ -13,6 +14,21 @@ import { CliError } from '../errors.js';
 import { writeSecretFile } from '../keys.js';
 
 const TYPES = ['ed25519', 'rsa', 'ecdsa'] as const;
+
+/**
+ * Replace `file` atomically: write a temp file with an unpredictable name, created exclusively (`wx`:
+ * never follows or reuses a planted file or symlink), then rename it over `file`.
+ */
+export async function replaceFile(file: string, text: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.${randomBytes(8).toString('hex')}.tmp`;
+  try {
+    await writeFile(tmp, text, { flag: 'wx', mode: 0o644 });
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true }).catch(() => {});
+    throw err;
+  }
+}
 
 export function registerKeygen(program: Command): void {
   const cmd = program
@@ -77,9 +93,7 @@ export function registerKeygen(program: Command): void {
           signer.exportPrivateKeyPem(passphrase !== undefined ? { passphrase } : {}),
         );
         await writeFile(publicFile, signer.exportPublicKeyPem(), { flag: 'wx' });
-        // Replace the keyring atomically.
-        await writeFile(`${ringFile}.tmp`, `${JSON.stringify(ring.toJSON(), null, 2)}\n`);
-        await rename(`${ringFile}.tmp`, ringFile);
+        await replaceFile(ringFile, `${JSON.stringify(ring.toJSON(), null, 2)}\n`);
         const result = {
           type: o.type,
           algorithm: signer.algorithm,

@@ -30,6 +30,11 @@ export interface JobAuditOptions extends AuditorOptions {
   actor?: (job: Job) => Actor;
   /** Largest recorded data/result in bytes of JSON (default 16 KiB). */
   maxBytes?: number;
+  /**
+   * Record the failed job's error message (default `true`): first 500 characters, scrubbed with the
+   * deny-list. `false` records the error's name only.
+   */
+  errorMessages?: boolean;
   /** Share one Auditor between workers. */
   auditor?: Auditor;
 }
@@ -80,40 +85,51 @@ class JobAudit {
     return capSize(this.policy.value(value, pick), this.opts.maxBytes ?? 16_384);
   }
 
-  private async write(data: Record<string, unknown>): Promise<void> {
-    for (const k of Object.keys(data)) if (data[k] === undefined) delete data[k];
-    const p = this.auditor.record(data);
-    if (this.auditor.awaitAppends) await p;
+  /**
+   * Build the entry and append it; waits (at most `awaitTimeoutMs`) in await mode. Never rejects and
+   * never throws: auditing cannot change the outcome of a job or an enqueue.
+   */
+  private async write(event: string, job: Job, build: () => Record<string, unknown>): Promise<void> {
+    try {
+      let data: Record<string, unknown>;
+      try {
+        data = { ...this.base(event, job), ...build() };
+      } catch (err) {
+        data = {
+          event,
+          queue: this.queue,
+          jobId: safe(() => job.id ?? null),
+          buildError: { name: err instanceof Error ? err.name : 'Error' },
+        };
+      }
+      for (const k of Object.keys(data)) if (data[k] === undefined) delete data[k];
+      await this.auditor.commit(data);
+    } catch {
+      // Auditing never changes the outcome of the audited work.
+    }
   }
 
   started(job: Job): Promise<void> {
-    return this.write({ ...this.base('job_started', job), data: this.pick(job.data, this.opts.data) });
+    return this.write('job_started', job, () => ({ data: this.pick(job.data, this.opts.data) }));
   }
 
   completed(job: Job, result: unknown, ms: number): Promise<void> {
-    return this.write({
-      ...this.base('job_completed', job),
+    return this.write('job_completed', job, () => ({
       durationMs: Math.round(ms * 1000) / 1000,
       result: this.pick(result, this.opts.result ?? true),
-    });
+    }));
   }
 
   failed(job: Job, err: unknown, ms: number): Promise<void> {
-    const attempts = job.opts?.attempts ?? 1;
-    return this.write({
-      ...this.base('job_failed', job),
+    return this.write('job_failed', job, () => ({
       durationMs: Math.round(ms * 1000) / 1000,
-      error: errorSummary(err),
-      willRetry: job.attemptsMade + 1 < attempts,
-    });
+      error: errorSummary(err, this.policy, this.opts.errorMessages !== false),
+      willRetry: job.attemptsMade + 1 < (job.opts?.attempts ?? 1),
+    }));
   }
 
   enqueued(job: Job): Promise<void> {
-    return this.write({
-      ...this.base('job_enqueued', job),
-      attempt: 0,
-      data: this.pick(job.data, this.opts.data),
-    });
+    return this.write('job_enqueued', job, () => ({ attempt: 0, data: this.pick(job.data, this.opts.data) }));
   }
 }
 
@@ -130,17 +146,20 @@ export function auditedWorker<D = unknown, R = unknown, N extends string = strin
   if (typeof processor !== 'function') throw new TypeError('auditedWorker needs a processor function');
   const { ledger, connection, audit: auditOpts, ...workerOpts } = options;
   const audit = new JobAudit(ledger, queueName, auditOpts ?? {});
+  // The audit calls never reject, and `completed` runs outside the processor's try: an audit problem
+  // can neither fail a successful job nor hide a failed one.
   const wrapped: Processor<D, R, N> = async (job, token, signal) => {
     const t0 = performance.now();
     await audit.started(job as unknown as Job);
+    let result: R;
     try {
-      const result = await processor(job, token, signal);
-      await audit.completed(job as unknown as Job, result, performance.now() - t0);
-      return result;
+      result = await processor(job, token, signal);
     } catch (err) {
       await audit.failed(job as unknown as Job, err, performance.now() - t0);
       throw err;
     }
+    await audit.completed(job as unknown as Job, result, performance.now() - t0);
+    return result;
   };
   const worker = new Worker<D, R, N>(queueName, wrapped, { ...(workerOpts as WorkerOptions), connection });
   const close = worker.close.bind(worker);
@@ -149,6 +168,14 @@ export function auditedWorker<D = unknown, R = unknown, N extends string = strin
     await audit.auditor.close();
   };
   return Object.assign(worker, { auditor: audit.auditor });
+}
+
+function safe<T>(fn: () => T): T | null {
+  try {
+    return fn();
+  } catch {
+    return null;
+  }
 }
 
 export interface AuditedQueue<D = unknown, R = unknown, N extends string = string> {
@@ -172,6 +199,7 @@ export function auditQueue<D = unknown, R = unknown, N extends string = string>(
       // BullMQ's Queue generics are conditional types; the wrapper keeps the plain ones.
       const add = queue.add.bind(queue) as unknown as (n: N, d: D, o?: JobsOptions) => Promise<Job<D, R, N>>;
       const job = await add(name, data, opts);
+      // Never rejects: the job is enqueued, so the caller must get it even if auditing fails.
       await audit.enqueued(job as unknown as Job);
       return job;
     },

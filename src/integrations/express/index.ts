@@ -64,25 +64,33 @@ export function auditMiddleware(ledger: Ledger, options: ExpressAuditOptions = {
       aborted,
     });
     if (audit.awaitAppends) {
-      // Hold the end of the response until the entry is written (or queued after a failure).
+      // Hold the end of the response until the entry is written or queued (at most awaitTimeoutMs).
       const end = res.end.bind(res) as (...a: unknown[]) => Response;
       res.end = ((...args: unknown[]) => {
         if (done) return end(...args);
         done = true;
-        void audit.commit(facts(false), req).then(() => end(...args));
+        void audit
+          .commit(() => facts(false), req)
+          .then(() => {
+            try {
+              end(...args);
+            } catch (err) {
+              res.destroy(err as Error);
+            }
+          });
         return res;
       }) as Response['end'];
     } else {
       res.once('finish', () => {
         if (done) return;
         done = true;
-        void audit.commit(facts(false), req);
+        void audit.commit(() => facts(false), req);
       });
     }
     res.once('close', () => {
       if (done) return;
       done = true;
-      void audit.commit(facts(true), req);
+      void audit.commit(() => facts(true), req);
     });
     next();
   };

@@ -112,14 +112,14 @@ function installAuditHooks(app: FastifyInstance, audit: RequestAudit<FastifyRequ
     errors.set(req, error);
   });
   if (audit.awaitAppends) {
-    // onSend is awaited before the payload goes out: the entry is written first.
+    // onSend is awaited before the payload goes out: the entry is written first (or the wait timed out).
     app.addHook('onSend', async (req, reply, payload) => {
-      if (once(req)) await audit.commit(fromReply(req, reply), req);
+      if (once(req)) await audit.commit(() => fromReply(req, reply), req);
       return payload;
     });
   }
   app.addHook('onResponse', async (req, reply) => {
-    if (once(req)) void audit.commit(fromReply(req, reply), req);
+    if (once(req)) void audit.commit(() => fromReply(req, reply), req);
   });
   // The client went away before a response: record it with nginx's 499 ("client closed request").
   const starts = new WeakMap<FastifyRequest, number>();
@@ -129,7 +129,7 @@ function installAuditHooks(app: FastifyInstance, audit: RequestAudit<FastifyRequ
   app.addHook('onRequestAbort', async (req) => {
     if (once(req))
       void audit.commit(
-        facts(req, 499, performance.now() - (starts.get(req) ?? performance.now()), true),
+        () => facts(req, 499, performance.now() - (starts.get(req) ?? performance.now()), true),
         req,
       );
   });

@@ -27,9 +27,65 @@ function socketAddress(c: Context): string | null {
   return env?.incoming?.socket?.remoteAddress ?? null;
 }
 
+type BodyCache = {
+  json?: Promise<unknown>;
+  text?: Promise<string>;
+  arrayBuffer?: Promise<ArrayBuffer>;
+  formData?: Promise<FormData>;
+};
+
+/**
+ * The body as the handler (or a validator) already read it; `undefined` when it was not read. The
+ * middleware never reads the request stream itself: an unread body may be of any size. A read body
+ * larger than `maxBytes` is noted as too large without being parsed.
+ */
+async function parsedBody(c: Context, maxBytes: number): Promise<unknown> {
+  const validated =
+    (c.req.valid as (t: string) => unknown)('json') ?? (c.req.valid as (t: string) => unknown)('form');
+  if (validated !== undefined) return validated;
+  const cache = (c.req as unknown as { bodyCache?: BodyCache }).bodyCache ?? {};
+  const type = (c.req.header('content-type') ?? '').toLowerCase();
+  const tooLarge = (bytes: number) => ({ omitted: 'too_large', bytes });
+  if (cache.formData) {
+    const form = await cache.formData;
+    const out: Record<string, unknown> = {};
+    let n = 0;
+    for (const [k, v] of form.entries()) {
+      if (n++ >= 200) break;
+      out[k] = typeof v === 'string' ? v : `[file ${v.size} bytes]`;
+    }
+    return out;
+  }
+  let text: string | undefined;
+  if (cache.text) text = await cache.text;
+  else if (cache.arrayBuffer) {
+    const buf = await cache.arrayBuffer;
+    if (buf.byteLength > maxBytes) return tooLarge(buf.byteLength);
+    text = Buffer.from(buf).toString('utf8');
+  } else if (cache.json) {
+    return await cache.json;
+  }
+  if (text === undefined || text === '') return undefined;
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > maxBytes) return tooLarge(bytes);
+  if (type.includes('json')) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+  }
+  if (type.includes('application/x-www-form-urlencoded'))
+    return Object.fromEntries(new URLSearchParams(text));
+  return undefined;
+}
+
 /**
  * Record each request after the handler ran (Hono turns thrown errors into a response first, so the
- * status is final). Queued by default; `await: true` writes the entry before the response is returned.
+ * status is final). Queued by default; `await: true` writes the entry before the response is returned
+ * (waiting at most `awaitTimeoutMs`). With `body`, only a body the handler or a validator read is
+ * recorded (`c.req.json()`, `c.req.parseBody()`, `c.req.valid('json')`): the middleware never reads
+ * the request stream itself.
  */
 export function auditMiddleware(ledger: Ledger, options: HonoAuditOptions = {}): AuditMiddleware {
   const audit = new RequestAudit<Context>(ledger, options);
@@ -40,31 +96,35 @@ export function auditMiddleware(ledger: Ledger, options: HonoAuditOptions = {}):
     await next();
     const durationMs = performance.now() - t0;
     let body: unknown;
-    if (audit.wantsBody && (c.req.header('content-type') ?? '').includes('json')) {
-      // Hono caches parsed bodies, so this reuses what the handler read.
-      body = await c.req.json().catch(() => undefined);
-    }
-    let ip: string | null = null;
     try {
-      ip = (options.ip ? options.ip(c) : socketAddress(c)) ?? null;
+      if (audit.wantsBody) body = await parsedBody(c, audit.maxBodyBytes);
     } catch {
-      ip = null;
+      body = undefined;
     }
-    const route = routePath(c);
-    const facts = {
-      method: c.req.method,
-      route: audit.routeOf(c, route && route !== '*' && route !== '/*' ? route : null),
-      path: c.req.path,
-      status: c.res.status,
-      durationMs,
-      startedAt,
-      requestId: audit.requestId(c.req.header(audit.requestIdHeader)),
-      ip,
-      headers: c.req.raw.headers,
-      query: audit.wantsQuery ? c.req.queries() : undefined,
-      body,
-      error: c.error,
+    const facts = () => {
+      let ip: string | null = null;
+      try {
+        ip = (options.ip ? options.ip(c) : socketAddress(c)) ?? null;
+      } catch {
+        ip = null;
+      }
+      const route = routePath(c);
+      return {
+        method: c.req.method,
+        route: audit.routeOf(c, route && route !== '*' && route !== '/*' ? route : null),
+        path: c.req.path,
+        status: c.res.status,
+        durationMs,
+        startedAt,
+        requestId: audit.requestId(c.req.header(audit.requestIdHeader)),
+        ip,
+        headers: c.req.raw.headers,
+        query: audit.wantsQuery ? c.req.queries() : undefined,
+        body,
+        error: c.error,
+      };
     };
+    // Never rejects; in await mode it waits at most awaitTimeoutMs.
     const written = audit.commit(facts, c);
     if (audit.awaitAppends) await written;
   };

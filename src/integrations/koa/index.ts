@@ -42,12 +42,11 @@ export function auditMiddleware(ledger: Ledger, options: KoaAuditOptions = {}): 
     } catch (err) {
       error = err;
     }
-    const status = error === undefined ? ctx.status : statusOf(error);
-    const facts = {
+    const facts = () => ({
       method: ctx.method,
       route: audit.routeOf(ctx, routePattern(ctx)),
       path: ctx.path,
-      status,
+      status: error === undefined ? ctx.status : statusOf(error),
       durationMs: performance.now() - t0,
       startedAt,
       requestId: audit.requestId(
@@ -59,7 +58,8 @@ export function auditMiddleware(ledger: Ledger, options: KoaAuditOptions = {}): 
       query: audit.wantsQuery ? ctx.query : undefined,
       body: audit.wantsBody ? (ctx.request as { body?: unknown }).body : undefined,
       error,
-    };
+    });
+    // Never rejects; in await mode it waits at most awaitTimeoutMs.
     const written = audit.commit(facts, ctx);
     if (audit.awaitAppends) await written;
     if (error !== undefined) throw error;

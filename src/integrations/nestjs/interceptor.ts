@@ -1,6 +1,18 @@
 import { type CallHandler, type ExecutionContext, HttpException, type NestInterceptor } from '@nestjs/common';
 import type { Reflector } from '@nestjs/core';
-import { catchError, from, mergeMap, type Observable, throwError } from 'rxjs';
+import {
+  catchError,
+  concat,
+  concatMap,
+  defer,
+  EMPTY,
+  from,
+  ignoreElements,
+  mergeMap,
+  type Observable,
+  of,
+  throwError,
+} from 'rxjs';
 import type { Ledger } from '../../ledger/ledger.js';
 import type { Auditor } from '../shared/auditor.js';
 import { RequestAudit } from '../shared/request-audit.js';
@@ -11,8 +23,10 @@ import { AUDITED_METADATA } from './tokens.js';
 
 /**
  * Records handlers marked `@Audited(action)` (or all, with `auditAll`): action, handler, outcome and the
- * request facts. Queued by default; with `audit.await` the response waits for the append. A ledger
- * failure never fails the handler.
+ * request facts. Queued by default; with `audit.await` the response waits for the append (at most
+ * `awaitTimeoutMs`). Neither a ledger failure nor an exception in the audit code changes the handler's
+ * outcome. One entry per request: for a handler returning a stream (SSE, several emissions) it is
+ * written at the first emission (or at the error, or at completion when nothing was emitted).
  */
 export class SignLedgerAuditInterceptor implements NestInterceptor {
   private readonly audit: RequestAudit<NestRequest> | null;
@@ -51,7 +65,17 @@ export class SignLedgerAuditInterceptor implements NestInterceptor {
     const t0 = performance.now();
     const handler = `${context.getClass().name}.${context.getHandler().name}`;
 
+    let recorded = false;
     const write = async (status: number, result: unknown, error: unknown): Promise<void> => {
+      if (recorded) return;
+      recorded = true;
+      try {
+        await writeOnce(status, result, error);
+      } catch {
+        // Auditing never changes the outcome of the handler.
+      }
+    };
+    const writeOnce = async (status: number, result: unknown, error: unknown): Promise<void> => {
       const route = req.route?.path ?? req.routeOptions?.url ?? null;
       const facts = {
         method: String(req.method ?? ''),
@@ -70,27 +94,48 @@ export class SignLedgerAuditInterceptor implements NestInterceptor {
       let data: Record<string, unknown>;
       try {
         data = audit.build(facts, await audit.actorOf(req));
+        data.action = meta?.action ?? handler;
+        data.handler = handler;
+        data.outcome = error === undefined ? 'success' : 'error';
+        if (meta?.body && req.body !== undefined)
+          data.body = capSize(audit.policy.value(req.body, meta.body), audit.maxBodyBytes);
+        if (meta?.result && result !== undefined && error === undefined) {
+          data.result = capSize(audit.policy.value(result, meta.result), audit.maxBodyBytes);
+        }
+      } catch (err) {
+        data = {
+          event: 'audited_action',
+          action: meta?.action ?? handler,
+          handler,
+          method: facts.method,
+          path: facts.path,
+          status,
+          outcome: error === undefined ? 'success' : 'error',
+          buildError: { name: err instanceof Error ? err.name : 'Error' },
+        };
+      }
+      await audit.auditor.commit(data, audit.awaitAppends);
+    };
+    const statusNow = (): number => {
+      try {
+        return Number(res?.statusCode ?? 200);
       } catch {
-        data = { event: 'audited_action', method: facts.method, path: facts.path, status };
+        return 200;
       }
-      data.action = meta?.action ?? handler;
-      data.handler = handler;
-      data.outcome = error === undefined ? 'success' : 'error';
-      if (meta?.body && req.body !== undefined)
-        data.body = capSize(audit.policy.value(req.body, meta.body), 16_384);
-      if (meta?.result && result !== undefined && error === undefined) {
-        data.result = capSize(audit.policy.value(result, meta.result), 16_384);
-      }
-      const p = audit.auditor.record(data);
-      if (audit.awaitAppends) await p;
     };
 
-    return next.handle().pipe(
-      mergeMap((value) => from(write(Number(res?.statusCode ?? 200), value, undefined).then(() => value))),
-      catchError((err: unknown) => {
-        const status = err instanceof HttpException ? err.getStatus() : 500;
-        return from(write(status, undefined, err)).pipe(mergeMap(() => throwError(() => err)));
-      }),
+    // concatMap keeps the order of emissions while the first one waits for the append.
+    return concat(
+      next.handle().pipe(
+        concatMap((value) =>
+          recorded ? of(value) : from(write(statusNow(), value, undefined).then(() => value)),
+        ),
+        catchError((err: unknown) => {
+          const status = err instanceof HttpException ? err.getStatus() : 500;
+          return from(write(status, undefined, err)).pipe(mergeMap(() => throwError(() => err)));
+        }),
+      ),
+      defer(() => (recorded ? EMPTY : from(write(statusNow(), undefined, undefined)).pipe(ignoreElements()))),
     );
   }
 }

@@ -13,7 +13,17 @@ export type AuditFailureReason =
   /** The ledger refused the entry as invalid (retrying cannot help); it is not kept. */
   | 'rejected'
   /** The retry queue was full; this entry was not kept. */
-  | 'queue_full';
+  | 'queue_full'
+  /**
+   * An awaited append took longer than `awaitTimeoutMs`: the request (or job) went on without it. The
+   * append is still running; if it fails, the entry goes to the retry queue (reported again).
+   */
+  | 'timeout'
+  /**
+   * `maxInFlight` appends were already running: the entry went straight to the retry queue (written by
+   * the next drain) instead of starting one more append.
+   */
+  | 'overloaded';
 
 export interface AuditFailureInfo {
   reason: AuditFailureReason;
@@ -31,6 +41,18 @@ export interface AuditorOptions {
    * still does not fail the request, it goes to the retry queue.
    */
   await?: boolean;
+  /**
+   * With `await: true`, the longest a request or job waits for its entry (default 5,000 ms). Past it
+   * the work goes on, `timedOut` counts it and `onError` gets `reason: 'timeout'`; the append keeps
+   * running and falls back to the retry queue if it fails. Also bounds the `actor()` hook.
+   */
+  awaitTimeoutMs?: number;
+  /**
+   * Most appends running at once (default 1,000). Further entries go to the retry queue (`deferred`,
+   * `onError` with `reason: 'overloaded'`), so a stalled ledger cannot pile up unbounded work; when that
+   * queue is full too they are dropped (`dropped`, `reason: 'queue_full'`).
+   */
+  maxInFlight?: number;
   /** Called for every failure. Default: a rate-limited line on stderr. Exceptions it throws are ignored. */
   onError?: (error: unknown, info: AuditFailureInfo) => void;
   /** Most entries kept for retry (default 10,000). Further failures are counted in `dropped`. */
@@ -53,6 +75,8 @@ export interface AuditorStats {
   failed: number;
   rejected: number;
   dropped: number;
+  timedOut: number;
+  deferred: number;
   pending: number;
   queued: number;
 }
@@ -68,6 +92,14 @@ export class Auditor {
   rejected = 0;
   /** Entries lost because the retry queue was full (each one was reported to `onError`). */
   dropped = 0;
+  /** Awaited appends that outlived `awaitTimeoutMs` (the request went on without waiting). */
+  timedOut = 0;
+  /** Entries sent to the retry queue because `maxInFlight` appends were running. */
+  deferred = 0;
+  /** See `AuditorOptions.awaitTimeoutMs`. */
+  readonly awaitTimeoutMs: number;
+  /** See `AuditorOptions.maxInFlight`. */
+  readonly maxInFlight: number;
   private readonly onError: NonNullable<AuditorOptions['onError']>;
   private readonly maxQueue: number;
   private readonly baseDelay: number;
@@ -88,6 +120,8 @@ export class Auditor {
     this.onError = options.onError ?? defaultOnError();
     this.maxQueue = positive(options.maxQueue, 10_000, 'maxQueue');
     this.baseDelay = positive(options.retryIntervalMs, 1_000, 'retryIntervalMs');
+    this.awaitTimeoutMs = positive(options.awaitTimeoutMs, 5_000, 'awaitTimeoutMs');
+    this.maxInFlight = positive(options.maxInFlight, 1_000, 'maxInFlight');
     this.delay = this.baseDelay;
     this.metadata = options.metadata;
   }
@@ -108,17 +142,93 @@ export class Auditor {
       failed: this.failed,
       rejected: this.rejected,
       dropped: this.dropped,
+      timedOut: this.timedOut,
+      deferred: this.deferred,
       pending: this.pending,
       queued: this.queue.length,
     };
   }
 
-  /** Append one audit entry. Never rejects: failures are queued and reported. */
+  /**
+   * Append one audit entry. Never rejects: failures are queued and reported. Resolves when the append
+   * settled (written or queued), or at once when `maxInFlight` appends are running (the entry is then
+   * queued). No time limit: use `commit()` to wait with `awaitTimeoutMs`.
+   */
   record(data: Record<string, unknown>): Promise<void> {
     const item: Queued = { data, attempts: 0 };
+    if (this.inflight.size >= this.maxInFlight) {
+      this.defer(item);
+      return Promise.resolve();
+    }
     const p = this.attempt(item).finally(() => this.inflight.delete(p));
     this.inflight.add(p);
     return p;
+  }
+
+  /**
+   * What the integrations call: append `data`; when `wait` is true, resolve once it is written or
+   * queued but after at most `awaitTimeoutMs` (then reported as `timeout`). Never rejects.
+   */
+  commit(data: Record<string, unknown>, wait: boolean = this.awaitAppends): Promise<void> {
+    let p: Promise<void>;
+    try {
+      p = this.record(data);
+    } catch {
+      return Promise.resolve();
+    }
+    if (!wait) return Promise.resolve();
+    return this.within(p, () => {
+      this.timedOut++;
+      this.report(
+        new Error(`audit append still running after ${this.awaitTimeoutMs} ms`),
+        { data, attempts: 1 },
+        'timeout',
+        true,
+      );
+    });
+  }
+
+  /** `p`, or undefined after `awaitTimeoutMs` (calling `onTimeout`). Never rejects. */
+  within<T>(p: Promise<T>, onTimeout?: () => void): Promise<T | undefined> {
+    return new Promise<T | undefined>((resolve) => {
+      const timer = setTimeout(() => {
+        try {
+          onTimeout?.();
+        } finally {
+          resolve(undefined);
+        }
+      }, this.awaitTimeoutMs);
+      timer.unref();
+      p.then(
+        (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        () => {
+          clearTimeout(timer);
+          resolve(undefined);
+        },
+      );
+    });
+  }
+
+  /** Too many appends running: keep the entry for the next drain instead of starting another. */
+  private defer(item: Queued): void {
+    if (this.queue.length >= this.maxQueue) {
+      this.dropped++;
+      this.report(new Error('audit retry queue is full'), item, 'queue_full', false);
+      return;
+    }
+    this.deferred++;
+    this.queue.push(item);
+    this.report(
+      new Error(`${this.maxInFlight} audit appends in flight (maxInFlight)`),
+      item,
+      'overloaded',
+      true,
+    );
+    // Drain when the running appends settle (each success schedules one), or on the retry timer.
+    this.schedule(this.delay);
   }
 
   private async attempt(item: Queued): Promise<void> {
@@ -152,7 +262,12 @@ export class Auditor {
     this.schedule(this.delay);
   }
 
-  private report(err: unknown, item: Queued, reason: AuditFailureReason, willRetry: boolean): void {
+  private report(
+    err: unknown,
+    item: Pick<Queued, 'data' | 'attempts'>,
+    reason: AuditFailureReason,
+    willRetry: boolean,
+  ): void {
     try {
       this.onError(err, { reason, data: item.data, attempts: item.attempts, willRetry });
     } catch {

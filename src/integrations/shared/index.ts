@@ -25,8 +25,11 @@ export {
   capSize,
   DEFAULT_DENY,
   DEFAULT_DENY_EXACT,
+  DEFAULT_DENY_TOKENS,
   DEFAULT_RECORDED_HEADERS,
+  nameTokens,
   pathOnly,
   REDACTED,
   SecretPolicy,
+  URL_HEADERS,
 } from './secrets.js';

@@ -29,6 +29,12 @@ export interface RequestAuditOptions<Req> extends AuditorOptions {
   redact?: readonly string[];
   /** Largest recorded body/query in bytes of JSON (default 16 KiB); larger ones are noted, not stored. */
   maxBodyBytes?: number;
+  /**
+   * Record the message of an error the handler threw (default `true`): its first 500 characters,
+   * scrubbed with the deny-list (`password=…`, `?token=…`, `user:pass@`, `Bearer …`). `false` records the
+   * error's name only.
+   */
+  errorMessages?: boolean;
   /** Requests for which nothing is recorded (health checks, static files). */
   skip?: (req: Req) => boolean;
   /** Override the route pattern (e.g. with your router's own). */
@@ -74,6 +80,10 @@ export class RequestAudit<Req> {
     return this.opts.await ?? this.auditor.awaitAppends;
   }
 
+  get maxBodyBytes(): number {
+    return this.opts.maxBodyBytes ?? 16_384;
+  }
+
   get wantsBody(): boolean {
     return this.opts.body !== undefined && this.opts.body !== false;
   }
@@ -113,19 +123,25 @@ export class RequestAudit<Req> {
     return this.idHeader;
   }
 
+  /** The actor, or null when the hook is absent, throws, or takes longer than `awaitTimeoutMs`. */
   async actorOf(req: Req): Promise<string | null> {
     if (!this.opts.actor) return null;
     try {
-      const a = await this.opts.actor(req);
+      const a = await this.auditor.within(Promise.resolve(this.opts.actor(req)));
       return a === null || a === undefined ? null : String(a);
     } catch {
       return null;
     }
   }
 
+  /** An error as `{ name, message }`, scrubbed (or the name only with `errorMessages: false`). */
+  errorOf(err: unknown): { name: string; message?: string } {
+    return errorSummary(err, this.policy, this.opts.errorMessages !== false);
+  }
+
   /** The entry data for one request. Never contains a denied header, body or query field. */
   build(f: RequestFacts, actor: string | null): Record<string, unknown> {
-    const max = this.opts.maxBodyBytes ?? 16_384;
+    const max = this.maxBodyBytes;
     const data: Record<string, unknown> = {
       event: this.opts.event ?? 'http_request',
       method: f.method.toUpperCase(),
@@ -145,32 +161,62 @@ export class RequestAudit<Req> {
     if (this.wantsBody && f.body !== undefined && f.body !== null && f.body !== '') {
       data.body = capSize(this.policy.value(f.body, this.opts.body), max);
     }
-    if (f.error !== undefined && f.error !== null) data.error = errorSummary(f.error);
+    if (f.error !== undefined && f.error !== null) data.error = this.errorOf(f.error);
     if (f.aborted) data.aborted = true;
     return data;
   }
 
-  /** Write (or queue) the record; resolves when written only in `await` mode. Never rejects. */
-  async commit(f: RequestFacts, req: Req): Promise<void> {
-    let data: Record<string, unknown>;
+  /**
+   * Write (or queue) the record; in `await` mode resolves when it is written or queued, or after
+   * `awaitTimeoutMs`. Never rejects, never throws: `facts` may be a function, evaluated in here, so a
+   * framework getter that throws cannot fail the request either.
+   */
+  async commit(facts: RequestFacts | (() => RequestFacts), req: Req): Promise<void> {
     try {
-      data = this.build(f, await this.actorOf(req));
-    } catch (err) {
-      data = {
-        event: this.opts.event ?? 'http_request',
-        method: f.method,
-        path: f.path,
-        status: f.status,
-        buildError: errorSummary(err),
-      };
+      let data: Record<string, unknown>;
+      let f: RequestFacts | undefined;
+      try {
+        f = typeof facts === 'function' ? facts() : facts;
+        data = this.build(f, await this.actorOf(req));
+      } catch (err) {
+        data = {
+          event: this.opts.event ?? 'http_request',
+          method: typeof f?.method === 'string' ? f.method : null,
+          path: typeof f?.path === 'string' ? f.path : null,
+          status: typeof f?.status === 'number' ? f.status : null,
+          buildError: { name: err instanceof Error ? err.name : 'Error' },
+        };
+      }
+      await this.auditor.commit(data, this.awaitAppends);
+    } catch {
+      // Auditing never changes the outcome of the request.
     }
-    const p = this.auditor.record(data);
-    if (this.awaitAppends) await p;
   }
 }
 
-/** An error's name and message only: stacks leak paths and can hold secrets. */
-export function errorSummary(err: unknown): { name: string; message: string } {
-  if (err instanceof Error) return { name: err.name, message: err.message.slice(0, 500) };
-  return { name: 'Error', message: String(err).slice(0, 500) };
+/**
+ * An error's name and (scrubbed, first 500 characters of its) message: never the stack, which leaks
+ * paths and can hold secrets. `withMessage: false` keeps the name only.
+ */
+export function errorSummary(
+  err: unknown,
+  policy: SecretPolicy = DEFAULT_POLICY,
+  withMessage = true,
+): { name: string; message?: string } {
+  let name = 'Error';
+  let message = '';
+  try {
+    if (err instanceof Error) {
+      name = String(err.name).slice(0, 100);
+      message = String(err.message);
+    } else {
+      message = String(err);
+    }
+  } catch {
+    message = '';
+  }
+  if (!withMessage) return { name };
+  return { name, message: policy.scrubText(message.slice(0, 500)) };
 }
+
+const DEFAULT_POLICY = new SecretPolicy();
