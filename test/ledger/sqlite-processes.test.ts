@@ -142,15 +142,6 @@ describe('SQLite store identity', () => {
   });
 });
 
-function headSize(path: string): number {
-  const db = new Database(path, { readonly: true });
-  try {
-    return (db.prepare('SELECT size FROM sl_default_head').get() as { size: number }).size;
-  } finally {
-    db.close();
-  }
-}
-
 function backendPragma(l: Ledger, name: string): unknown {
   return (l.backend as SQLiteBackend).database.pragma(name, { simple: true });
 }

@@ -30,7 +30,9 @@ describe('signatures by keys the verifier does not hold', () => {
     const required = await reader.verify({ requireSignatures: 1 });
     expect(required.ok).toBe(false);
     expect(required.failure).toMatchObject({ kind: 'key_unknown', index: 0 });
-    await expect(reader.verifyIntegrity({ requireSignatures: 1 })).rejects.toThrow(/unknown|not trusted|key/i);
+    await expect(reader.verifyIntegrity({ requireSignatures: 1 })).rejects.toThrow(
+      /unknown|not trusted|key/i,
+    );
     expect(await reader.verify({ keys: new KeyRing([signer]), requireSignatures: 1 })).toMatchObject({
       ok: true,
       signaturesChecked: 3,
