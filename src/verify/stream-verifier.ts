@@ -3,6 +3,7 @@
  * redactions still waiting for their record). Pure over rows: the ledger, the CLI and the offline
  * bundle verifier all feed it. It recomputes every hash it can and trusts no stored hash.
  */
+import { hash } from 'node:crypto';
 import { HASH_LENGTHS, type HashAlgorithm } from '../crypto/hash.js';
 import type { SignatureRecord } from '../crypto/signatures/types.js';
 import {
@@ -10,28 +11,20 @@ import {
   dataDigestOf,
   hashText,
   hashTextHex,
-  leafHashHexOfText,
   leafHashOfText,
   leafText,
+  SALT_BYTES,
 } from '../entry/commitment.js';
 import { parseCommitment } from '../entry/decode.js';
+import { HexStoredEntry, storedHashHex } from '../entry/stored-row.js';
 import type { StoredEntry } from '../entry/types.js';
 import type { IntegrityFailure } from '../errors.js';
 import { type Frontier, frontierAppend, frontierRoot } from '../merkle/frontier.js';
-import { CompactRange, frontierAppendNodes, type RangeNode } from '../merkle/range.js';
+import { frontierAppendNodes, type RangeNode } from '../merkle/range.js';
+import { Latin1Range } from './latin1-range.js';
 
 /** Result of checking one signature; KeyRing.check returns this shape. */
 export type SignatureCheck = { ok: true; keyId: string } | { ok: false; kind: string; message: string };
-
-/** Position after `piece` if `text` has it at `pos`, else -1 (and -1 stays -1). */
-function after(text: string, piece: string, pos: number): number {
-  return pos >= 0 && text.startsWith(piece, pos) ? pos + piece.length : -1;
-}
-
-/** Position before `piece` if `text` has it ending at `end`, else -1 (and -1 stays -1). */
-function before(text: string, piece: string, end: number): number {
-  return end >= 0 && text.endsWith(piece, end) ? end - piece.length : -1;
-}
 
 /** How a failed key-ring check is reported on an entry. */
 export function signatureFailureKind(
@@ -107,8 +100,48 @@ export interface SegmentResult {
 }
 
 const REDACTION_KEYS = ['reason', 'redacts'];
+/** Offset of the hash hex in 0x00 || `{"hash":"…`. */
+const LEAF_HASH_AT = 10;
+
+let saltScratch = Buffer.allocUnsafe(64 * 1024);
+/** Views of saltScratch by length: a subarray per entry costs a Buffer object (profiled: 1.5%). */
+let saltViews: Buffer[] = [];
+
+/** HASH(salt || UTF-8(data)) as hex, the salt given as hex (SQLite rows): written straight into a scratch buffer. */
+function dataDigestOfHexSalt(algorithm: HashAlgorithm, saltHex: string, dataText: string): string {
+  const max = SALT_BYTES + dataText.length * 3;
+  if (saltHex.length !== SALT_BYTES * 2 || max > 4 * 1024 * 1024)
+    return dataDigestOf(algorithm, Buffer.from(saltHex, 'hex'), dataText).toString('hex');
+  if (max > saltScratch.length) {
+    saltScratch = Buffer.allocUnsafe(Math.max(max, saltScratch.length * 2));
+    saltViews = [];
+  }
+  if (saltScratch.write(saltHex, 0, 'hex') !== SALT_BYTES)
+    return dataDigestOf(algorithm, Buffer.from(saltHex, 'hex'), dataText).toString('hex');
+  const n = SALT_BYTES + saltScratch.write(dataText, SALT_BYTES, 'utf8');
+  let view = n < 4096 ? saltViews[n] : undefined;
+  if (view === undefined) {
+    view = saltScratch.subarray(0, n);
+    if (n < 4096) saltViews[n] = view;
+  }
+  return hash(algorithm, view, 'hex');
+}
 /** Ids the fast path may splice into a commitment text (ours are UUIDs): nothing JSON would escape. */
-const SAFE_ID = /^[0-9A-Za-z-]{1,64}$/;
+const ID_CHAR = new Uint8Array(128);
+for (const c of '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-')
+  ID_CHAR[c.charCodeAt(0)] = 1;
+
+/** 1-64 of [0-9A-Za-z-]; a table without branches per character is ~2x cheaper than a regex here. */
+function isSafeId(id: string): boolean {
+  const n = id.length;
+  let ok = n >= 1 && n <= 64 ? 1 : 0;
+  for (let i = 0; i < n; i++) {
+    const c = id.charCodeAt(i);
+    ok &= ID_CHAR[c & 0x7f]! & ((c >>> 7) ^ 1);
+  }
+  return ok === 1;
+}
+const HEX = /^[0-9a-f]+$/;
 /** Offset of the data digest's hex in a commitment text: after `{"dataDigest":"`. */
 const DIGEST_AT = 15;
 
@@ -135,8 +168,12 @@ export class StreamVerifier {
   failure: IntegrityFailure | null = null;
 
   private readonly hexLength: number;
+  /** `,"ledger":"<ledger id>","metadata":`, the constant end of every commitment prefix. */
+  private readonly ledgerTail: string;
+  /** 0x00 || leaf text of an unsigned entry, with its hash to be written at LEAF_HASH_AT. */
+  private readonly leafBuf: Buffer;
   private readonly segment: boolean;
-  private readonly range: CompactRange | null;
+  private readonly range: Latin1Range | null;
   private readonly snapshots: [number, RangeNode[]][] = [];
   private readonly segmentRootSizes: ReadonlySet<number>;
   /** Redaction records seen: [target index, target data digest]. */
@@ -144,11 +181,13 @@ export class StreamVerifier {
 
   constructor(o: StreamVerifierOptions) {
     this.segment = o.segment ?? false;
-    this.range = this.segment ? new CompactRange(o.start?.size ?? 0) : null;
+    this.range = this.segment ? new Latin1Range(o.start?.size ?? 0) : null;
     this.segmentRootSizes = o.segmentRootSizes ?? new Set();
     this.alg = o.hashAlgorithm;
     this.hexLength = HASH_LENGTHS[o.hashAlgorithm] * 2;
+    this.leafBuf = Buffer.from(`\0${leafText('0'.repeat(this.hexLength), null)}`, 'latin1');
     this.ledgerId = o.ledgerId;
+    this.ledgerTail = `,"ledger":"${o.ledgerId}","metadata":`;
     this.sig = o.signatures;
     this.expectedRoots = o.expectedRoots ?? new Map();
     this.size = o.start?.size ?? 0;
@@ -187,8 +226,8 @@ export class StreamVerifier {
 
   private checkRow(row: StoredEntry, sigJobs: Promise<boolean>[]): boolean {
     const expected = this.size;
-    const where = { index: row.index, id: row.id };
     if (row.index !== expected) {
+      const where = { index: row.index, id: row.id };
       const kind = row.index < expected ? (row.index === expected - 1 ? 'duplicate' : 'reorder') : 'gap';
       return this.fail({
         kind,
@@ -215,50 +254,46 @@ export class StreamVerifier {
     const body = row.body;
     const ms = row.timestampMs;
     const id = row.id;
-    if (typeof body !== 'string' || typeof id !== 'string' || !SAFE_ID.test(id) || !Number.isSafeInteger(ms))
+    if (typeof body !== 'string' || typeof id !== 'string' || !isSafeId(id) || !Number.isSafeInteger(ms))
       return false;
     const hashHex = hashTextHex(this.alg, body);
-    if (!Buffer.isBuffer(row.hash) || hashHex !== row.hash.toString('hex')) return false;
+    if (hashHex !== storedHashHex(row)) return false;
     let dd: string;
     const erased = row.data === null;
-    if (!erased && row.salt !== null) {
-      dd = dataDigestHex(this.alg, row.salt, row.data as string);
-    } else if (erased && row.salt === null) {
+    const hexRow = row instanceof HexStoredEntry;
+    // Hex rows: test saltHex, not `salt` (its getter makes a Buffer).
+    const saltNull = hexRow ? row.saltHex === null : row.salt === null;
+    if (!erased && !saltNull) {
+      if (typeof row.data !== 'string') return false;
+      dd = hexRow
+        ? dataDigestOfHexSalt(this.alg, row.saltHex!, row.data)
+        : dataDigestHex(this.alg, row.salt!, row.data);
+    } else if (erased && saltNull) {
       dd = body.slice(DIGEST_AT, DIGEST_AT + this.hexLength);
+      if (!HEX.test(dd)) return false;
     } else {
       return false;
     }
-    // Prefix, compared in place: {"dataDigest":"<dd>","id":"<id>","index":<n>,"ledger":"<ledger>","metadata":
-    let p = after(body, '{"dataDigest":"', 0);
-    p = after(body, dd, p);
-    p = after(body, '","id":"', p);
-    p = after(body, id, p);
-    p = after(body, '","index":', p);
-    p = after(body, String(this.size), p);
-    p = after(body, ',"ledger":"', p);
-    p = after(body, this.ledgerId, p);
-    p = after(body, '","metadata":', p);
-    if (p < 0) return false;
-    const metaStart = p;
-    // Suffix, compared backwards: ,"prev":<prev>,"timestamp":"<iso>","type":"<type>","v":1}
-    let e = before(body, '","v":1}', body.length);
-    let type: 'event' | 'redaction';
-    const afterEvent = before(body, 'event', e);
-    if (afterEvent >= 0) {
-      type = 'event';
-      e = afterEvent;
-    } else {
-      type = 'redaction';
-      e = before(body, 'redaction', e);
-    }
+    // The text around the metadata is rebuilt and compared as two strings: one concatenation and
+    // one slice comparison each are ~2x cheaper than a dozen piecewise comparisons (measured).
+    // Prefix: {"dataDigest":"<dd>","id":"<id>","index":<n>,"ledger":"<ledger>","metadata":
+    const prefix = '{"dataDigest":"' + dd + '","id":"' + id + '","index":' + this.size + this.ledgerTail;
+    if (body.slice(0, prefix.length) !== prefix) return false;
+    const metaStart = prefix.length;
+    // Suffix: ,"prev":<prev>,"timestamp":"<iso>","type":"<type>","v":1}; the type is told by the
+    // character before '","v":1}' and then compared with the rest.
+    const last = body.charCodeAt(body.length - 9);
+    const type: 'event' | 'redaction' = last === 0x74 ? 'event' : 'redaction';
+    if (last !== 0x74 && last !== 0x6e) return false;
     const iso = this.isoOf(ms);
     if (iso === null) return false;
-    e = before(body, '","type":"', e);
-    e = before(body, iso, e);
-    e = before(body, ',"timestamp":"', e);
-    e = before(body, this.lastHash === null ? 'null' : '"' + this.lastHash + '"', e);
-    e = before(body, ',"prev":', e);
-    if (e < 0) return false;
+    const suffix =
+      (this.lastHash === null ? ',"prev":null' : ',"prev":"' + this.lastHash + '"') +
+      ',"timestamp":"' +
+      iso +
+      (type === 'event' ? '","type":"event","v":1}' : '","type":"redaction","v":1}');
+    const e = body.length - suffix.length;
+    if (e < metaStart || body.slice(e) !== suffix) return false;
     if (e - metaStart < 2) return false;
     if (
       e - metaStart !== 2 ||
@@ -300,9 +335,18 @@ export class StreamVerifier {
     return this.lastIso;
   }
 
+  /** The leaf hash as latin1; an unsigned entry's leaf is hashed from a prepared buffer (no text, no Buffer). */
+  private leafLatin1(hashHex: string, signatures: string | null): string {
+    if (signatures === null && hashHex.length === this.hexLength) {
+      this.leafBuf.write(hashHex, LEAF_HASH_AT, 'latin1');
+      return hash('sha256', this.leafBuf, 'binary');
+    }
+    return leafHashOfText(leafText(hashHex, signatures)).toString('latin1');
+  }
+
   private accept(hashHex: string, signatures: string | null): void {
     if (this.range) {
-      this.range.appendHex(leafHashHexOfText(leafText(hashHex, signatures)));
+      this.range.append(this.leafLatin1(hashHex, signatures));
       this.lastHash = hashHex;
       this.size++;
       this.entriesChecked++;

@@ -1,6 +1,7 @@
 import { isAlgorithm } from '../../compression/algorithms.js';
 import { Compressor } from '../../compression/compressor.js';
 import { TextCodec } from '../../compression/text-codec.js';
+import { HexStoredEntry } from '../../entry/stored-row.js';
 import type { StoredEntry } from '../../entry/types.js';
 import { ConfigurationError, StorageError } from '../../errors.js';
 import { EMPTY_ROOT } from '../../merkle/hash.js';
@@ -40,35 +41,41 @@ export interface SQLiteBackendOptions {
   database?: Database;
 }
 
+/** A row as read: hash and salt as lowercase hex (see HexStoredEntry), texts possibly compressed frames. */
 type Row = [
   number,
   string,
   number,
-  Buffer,
+  string,
   string | Buffer,
   string | Buffer | null,
-  Buffer | null,
+  string | null,
   string | Buffer | null,
 ];
-const ROW_COLUMNS = 'idx, id, ts, hash, body, data, salt, sigs';
+// hex() of NULL is '', so a NULL salt must stay NULL explicitly (it means "erased").
+const SELECT_COLUMNS =
+  'idx, id, ts, lower(hex(hash)), body, data, CASE WHEN salt IS NULL THEN NULL ELSE lower(hex(salt)) END, sigs';
 
-function rowToStored(r: Row): StoredEntry {
-  return {
-    index: r[0],
-    id: r[1],
-    timestampMs: r[2],
-    hash: r[3],
-    body: r[4] as string,
-    data: r[5] as string | null,
-    salt: r[6],
-    signatures: r[7] as string | null,
-  };
-}
+const SCAN_BATCH = 1024;
+const INSERT_COLUMNS = 'idx, id, ts, hash, body, data, salt, sigs';
 
 /** Compression bookkeeping tables of one ledger (present only once it was written compressed). */
 function packingTables(t: TableNames) {
   const p = t.entries.slice(0, -'_entries'.length);
   return { packing: `${p}_packing`, dicts: `${p}_dicts` };
+}
+
+function rowToStored(r: Row): StoredEntry {
+  return new HexStoredEntry(
+    r[0],
+    r[1],
+    r[2],
+    r[3],
+    r[4] as string,
+    r[5] as string | null,
+    r[6],
+    r[7] as string | null,
+  );
 }
 
 /**
@@ -266,7 +273,7 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
     return {
       head: db.prepare(`SELECT size, last_hash, frontier, root FROM ${t.head} WHERE one = 1`),
       tile: db.prepare(`SELECT level, idx, width, hashes FROM ${t.tiles} WHERE level = ? AND idx = ?`),
-      insertEntry: db.prepare(`INSERT INTO ${t.entries} (${ROW_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertEntry: db.prepare(`INSERT INTO ${t.entries} (${INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
       upsertTile: db.prepare(
         `INSERT INTO ${t.tiles} (level, idx, width, hashes) VALUES (?, ?, ?, ?)
          ON CONFLICT (level, idx) DO UPDATE SET width = excluded.width, hashes = excluded.hashes`,
@@ -275,10 +282,10 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
         `UPDATE ${t.head} SET size = ?, last_hash = ?, frontier = ?, root = ? WHERE one = 1`,
       ),
       erase: db.prepare(`UPDATE ${t.entries} SET data = NULL, salt = NULL WHERE idx = ?`),
-      byIndex: db.prepare(`SELECT ${ROW_COLUMNS} FROM ${t.entries} WHERE idx = ?`).raw(),
-      byId: db.prepare(`SELECT ${ROW_COLUMNS} FROM ${t.entries} WHERE id = ?`).raw(),
+      byIndex: db.prepare(`SELECT ${SELECT_COLUMNS} FROM ${t.entries} WHERE idx = ?`).raw(),
+      byId: db.prepare(`SELECT ${SELECT_COLUMNS} FROM ${t.entries} WHERE id = ?`).raw(),
       scan: db
-        .prepare(`SELECT ${ROW_COLUMNS} FROM ${t.entries} WHERE idx >= ? AND idx < ? ORDER BY idx LIMIT ?`)
+        .prepare(`SELECT ${SELECT_COLUMNS} FROM ${t.entries} WHERE idx >= ? AND idx < ? ORDER BY idx LIMIT ?`)
         .raw(),
       addCheckpoint: db.prepare(
         `INSERT INTO ${t.checkpoints} (size, root, note, created_ms) VALUES (?, ?, ?, ?)`,
@@ -489,7 +496,7 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
       where.push('ts <= ?');
       params.push(q.endMs);
     }
-    let sql = `SELECT ${ROW_COLUMNS} FROM ${this.t!.entries}`;
+    let sql = `SELECT ${SELECT_COLUMNS} FROM ${this.t!.entries}`;
     if (where.length) sql += ` WHERE ${where.join(' AND ')}`;
     sql += ` ORDER BY idx ${q.order === 'desc' ? 'DESC' : 'ASC'} LIMIT ? OFFSET ?`;
     params.push(q.limit ?? -1, q.offset ?? 0);
@@ -567,7 +574,9 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
   async *scan(
     options: { fromIndex?: number; toIndex?: number; chunkSize?: number } = {},
   ): AsyncIterable<StoredEntry[]> {
-    const chunk = options.chunkSize ?? 2000;
+    // At most SCAN_BATCH rows per read whatever `chunkSize` asks: a batch stays alive while it is
+    // consumed, and every young-generation GC copies it (streaming measured ~15% faster than at 4,096).
+    const chunk = Math.max(1, Math.min(options.chunkSize ?? SCAN_BATCH, SCAN_BATCH));
     let i = options.fromIndex ?? 0;
     const to = options.toIndex ?? Number.MAX_SAFE_INTEGER;
     for (;;) {
