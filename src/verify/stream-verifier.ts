@@ -6,6 +6,7 @@
 import { hash } from 'node:crypto';
 import { HASH_LENGTHS, type HashAlgorithm } from '../crypto/hash.js';
 import type { SignatureRecord } from '../crypto/signatures/types.js';
+import { isCanonical } from '../encoding/json.js';
 import {
   dataDigestHex,
   dataDigestOf,
@@ -300,12 +301,8 @@ export class StreamVerifier {
       body.charCodeAt(metaStart) !== 0x7b ||
       body.charCodeAt(metaStart + 1) !== 0x7d
     ) {
-      try {
-        const m = JSON.parse(body.slice(metaStart, e));
-        if (typeof m !== 'object' || m === null || Array.isArray(m)) return false;
-      } catch {
-        return false;
-      }
+      // Metadata must be canonical too (strict parse: a duplicate name would read differently elsewhere).
+      if (body.charCodeAt(metaStart) !== 0x7b || !isCanonical(body.slice(metaStart, e))) return false;
     }
     if (erased) {
       if (type === 'redaction') return false;
@@ -369,6 +366,14 @@ export class StreamVerifier {
         kind: 'malformed_entry',
         ...where,
         message: `entry ${expected} has a malformed commitment`,
+      });
+    // The bytes hashed must be the one RFC 8785 text of the commitment: no duplicate names, no
+    // other spelling that another verifier could read differently.
+    if (!isCanonical(row.body))
+      return this.fail({
+        kind: 'malformed_entry',
+        ...where,
+        message: `entry ${expected}: the commitment is not canonical JSON (RFC 8785)`,
       });
     const actualHash = hashText(this.alg, row.body);
     if (!actualHash.equals(row.hash)) {

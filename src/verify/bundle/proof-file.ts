@@ -16,6 +16,7 @@ import { assertHashAlgorithm, digest, type HashAlgorithm } from '../../crypto/ha
 import type { SignatureRecord } from '../../crypto/signatures/types.js';
 import { fromBase64, toBase64 } from '../../encoding/bytes.js';
 import type { JsonObject } from '../../encoding/canonical.js';
+import { isCanonical } from '../../encoding/json.js';
 import { dataDigestOf, leafText } from '../../entry/commitment.js';
 import { parseCommitment } from '../../entry/decode.js';
 import type { StoredEntry } from '../../entry/types.js';
@@ -230,8 +231,12 @@ export async function verifyProofFile(text: string, options: VerifyProofOptions)
     });
   }
   const c = parseCommitment(row.body);
-  if (c === null)
-    return fail({ kind: 'malformed_entry', ...where, message: 'the entry has a malformed commitment' });
+  if (c === null || !isCanonical(row.body))
+    return fail({
+      kind: 'malformed_entry',
+      ...where,
+      message: 'the entry has a malformed or non-canonical (RFC 8785) commitment',
+    });
   const hash = digest(alg, Buffer.from(row.body, 'utf8'));
   const hashHex = hash.toString('hex');
   if (!hash.equals(row.hash)) {
