@@ -13,6 +13,7 @@ import { encodeEntry } from '../src/backends/redis/redis-backend.js';
 import type { StoredEntry } from '../src/entry/types.js';
 import { Ledger } from '../src/ledger/ledger.js';
 import type { StorageBackend } from '../src/storage/backend.js';
+import { events } from './lib/events.js';
 
 export interface BenchRow {
   name: string;
@@ -215,6 +216,7 @@ async function benchKind(kind: Kind, quick: boolean): Promise<BenchRow[]> {
       await cleanup(kind, prefix);
     }
   }
+  const big = await verifyLarge(kind, quick ? 60_000 : 300_000, runs);
   const base = stats(
     `${label} raw ${kind === 'postgres' ? 'multi-row INSERT' : 'pipeline HSET'} (groups of ${CALLERS})`,
     'rows/s',
@@ -240,7 +242,55 @@ async function benchKind(kind: Kind, quick: boolean): Promise<BenchRow[]> {
         ]
       : []),
     stats(`${label} verify (streamed from ${label})`, 'entries/s', verify),
+    ...big,
     base,
+  ];
+}
+
+/**
+ * Verification of a larger ledger (written with appendBatch), after one warm-up pass: on the main
+ * thread, and with the default (worker threads when the backend offers them: PostgreSQL), the
+ * one-thread figure being the baseline of the same run.
+ */
+async function verifyLarge(kind: Kind, n: number, runs: number): Promise<BenchRow[]> {
+  const label = kind === 'postgres' ? 'PostgreSQL' : 'Redis';
+  const prefix = kind === 'postgres' ? `benchv${process.pid}_` : `slbenchv:${process.pid}:`;
+  await cleanup(kind, prefix);
+  const one: number[] = [];
+  const dflt: number[] = [];
+  let threads = 1;
+  try {
+    const ledger = new Ledger({ backend: makeBackend(kind, prefix), name: 'bench' });
+    await ledger.open();
+    for (let i = 0; i < n; i += 2000) await ledger.appendBatch(events(i, Math.min(2000, n - i)));
+    await ledger.verify({ parallel: false }); // warm the server's cache
+    for (let r = 0; r < runs; r++) {
+      for (const parallel of [false, undefined] as const) {
+        const t = performance.now();
+        const report = await ledger.verify(parallel === false ? { parallel } : {});
+        if (!report.ok) throw new Error(`${label} bench ledger failed verification`);
+        const rate = report.entriesChecked / ((performance.now() - t) / 1000);
+        if (parallel === false) one.push(rate);
+        else {
+          dflt.push(rate);
+          threads = report.threads ?? 1;
+        }
+      }
+    }
+    await ledger.close();
+  } finally {
+    await cleanup(kind, prefix);
+  }
+  const k = `${n / 1000}k`;
+  const base = stats(`${label} verify ${k} entries, main thread`, 'entries/s', one);
+  const par = stats(
+    `${label} verify ${k} entries, default (${threads} thread${threads > 1 ? 's' : ''})`,
+    'entries/s',
+    dflt,
+  );
+  return [
+    base,
+    { ...par, baseline: { name: base.name, median: base.median }, ratio: par.median / base.median },
   ];
 }
 

@@ -14,14 +14,27 @@ import type { SegmentJob, SegmentReply } from './parallel-verify.js';
 const readers = new Map<string, Promise<StorageBackend>>();
 
 function reader(job: SegmentJob): Promise<StorageBackend> {
-  const key = `${job.spec.kind}:${job.spec.path}:${job.spec.name}`;
+  const spec = job.spec;
+  const key = JSON.stringify(spec);
   let r = readers.get(key);
   if (!r) {
     r = (async () => {
-      // Workers read the whole file once: map all of it (SQLite caps this at its compile-time
-      // maximum, 2 GiB here); reads past the default 256 MiB map cost a syscall and a copy per page.
-      const b = new SQLiteBackend({ path: job.spec.path, readonly: true, mmapBytes: 2 ** 40 });
-      await b.open(job.spec.name, () => {
+      let b: StorageBackend;
+      if (spec.kind === 'sqlite') {
+        // Workers read the whole file once: map all of it (SQLite caps this at its compile-time
+        // maximum, 2 GiB here); reads past the default 256 MiB map cost a syscall and a copy per page.
+        b = new SQLiteBackend({ path: spec.path, readonly: true, mmapBytes: 2 ** 40 });
+      } else {
+        // Loaded only for PostgreSQL ledgers: `pg` stays an optional peer dependency.
+        const { PostgreSQLBackend } = await import('../backends/postgres/postgres-backend.js');
+        b = new PostgreSQLBackend({
+          ...spec.connection,
+          ...(spec.tablePrefix !== undefined ? { tablePrefix: spec.tablePrefix } : {}),
+          ...(spec.schema !== undefined ? { schema: spec.schema } : {}),
+          max: 1,
+        });
+      }
+      await b.open(spec.name, () => {
         throw new Error('the ledger vanished');
       });
       return b;

@@ -137,11 +137,24 @@ export interface StorageBackend {
 }
 
 /** Enough for a worker thread to open its own read-only view of a store (structured-clone friendly). */
-export interface ParallelScanSpec {
-  kind: 'sqlite';
-  path: string;
-  name: string;
-}
+export type ParallelScanSpec =
+  | { kind: 'sqlite'; path: string; name: string }
+  | {
+      kind: 'postgres';
+      /** Connection settings the worker opens its own one-connection pool with. */
+      connection: {
+        connectionString?: string;
+        host?: string;
+        port?: number;
+        database?: string;
+        user?: string;
+        password?: string;
+        poolConfig?: Record<string, unknown>;
+      };
+      tablePrefix?: string;
+      schema?: string;
+      name: string;
+    };
 
 export function emptyHead(emptyRoot: Buffer): Head {
   return { size: 0, lastHash: null, frontier: Buffer.alloc(0), rootHash: emptyRoot };

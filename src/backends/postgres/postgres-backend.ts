@@ -9,6 +9,7 @@ import {
   emptyHead,
   type Head,
   type LedgerMeta,
+  type ParallelScanSpec,
   type RangeQuery,
   type StorageBackend,
   type StorageStats,
@@ -94,6 +95,7 @@ type TypeParsers = NonNullable<QueryConfig['types']>;
  */
 export class PostgreSQLBackend implements StorageBackend {
   readonly kind = 'postgres';
+  private openedName: string | null = null;
   private readonly options: PostgreSQLBackendOptions;
   readonly tables: PgTables;
   private pool: Pool | null = null;
@@ -114,6 +116,7 @@ export class PostgreSQLBackend implements StorageBackend {
   async open(name: string, create: () => LedgerMeta): Promise<LedgerMeta> {
     if (this.closed) throw new StorageError('the PostgreSQL backend is closed', { code: 'STORAGE_CLOSED' });
     assertLedgerName(name);
+    this.openedName = name;
     const pg = await loadPg();
     // int8 as JS numbers (indexes and times stay far below 2^53), everything else as pg parses it.
     this.types = {
@@ -659,6 +662,39 @@ COMMIT${this.earlyRelease ? `;\n${FLUSH}` : ''}`;
     const pool = this.pool;
     this.pool = null;
     if (pool && this.ownsPool) await pool.end();
+  }
+
+  /**
+   * How verification workers open their own connection (parallel verification of large ledgers):
+   * the same connection settings with a one-connection pool. None when the pool was handed in (its
+   * settings are not known) or the settings cannot be passed to a thread (functions in poolConfig).
+   */
+  parallelScanSpec(): ParallelScanSpec | null {
+    const o = this.options;
+    if (o.pool || this.openedName === null || this.closed) return null;
+    let poolConfig: Record<string, unknown> | undefined;
+    if (o.poolConfig) {
+      try {
+        poolConfig = structuredClone(o.poolConfig) as Record<string, unknown>;
+      } catch {
+        return null;
+      }
+    }
+    const connection: Extract<ParallelScanSpec, { kind: 'postgres' }>['connection'] = {};
+    if (o.connectionString !== undefined) connection.connectionString = o.connectionString;
+    if (o.host !== undefined) connection.host = o.host;
+    if (o.port !== undefined) connection.port = o.port;
+    if (o.database !== undefined) connection.database = o.database;
+    if (o.user !== undefined) connection.user = o.user;
+    if (o.password !== undefined) connection.password = o.password;
+    if (poolConfig) connection.poolConfig = poolConfig;
+    return {
+      kind: 'postgres',
+      connection,
+      ...(o.tablePrefix !== undefined ? { tablePrefix: o.tablePrefix } : {}),
+      ...(o.schema !== undefined ? { schema: o.schema } : {}),
+      name: this.openedName,
+    };
   }
 
   /** The pool in use (tests tamper through it; advanced users may run read-only SQL). */
