@@ -6,7 +6,9 @@
  */
 interface Unit<I, R> {
   items: I[];
-  resolve(r: R[]): void;
+  /** A unit of several items resolves with their results; a single `submit` with its one result. */
+  resolve?: (r: R[]) => void;
+  resolveOne?: (r: R) => void;
   reject(e: unknown): void;
 }
 
@@ -34,7 +36,10 @@ export class Sequencer<I, R> {
   }
 
   submit(item: I): Promise<R> {
-    return this.submitUnit([item]).then((r) => r[0]!);
+    return new Promise<R>((resolveOne, reject) => {
+      this.queue.push({ items: [item], resolveOne, reject });
+      if (!this.running) this.running = this.drain();
+    });
   }
 
   /** Commit these items together in one group: all are stored, or none. */
@@ -75,7 +80,8 @@ export class Sequencer<I, R> {
             const results = await this.commit(items);
             let at = 0;
             for (const u of group) {
-              u.resolve(results.slice(at, at + u.items.length));
+              if (u.resolveOne) u.resolveOne(results[at]!);
+              else u.resolve!(results.slice(at, at + u.items.length));
               at += u.items.length;
             }
             group = [];

@@ -116,6 +116,23 @@ export function rightEdgeTiles(size: number): TileKey[] {
 }
 
 /**
+ * The right-edge tiles after an append: for each key of rightEdgeTiles(newSize), the tile the
+ * append wrote, else the unchanged one from before it. Lets a writer build its next group on its
+ * own last commit without reading the tiles back.
+ */
+export function edgeTilesAfter(before: readonly Tile[], written: readonly Tile[], newSize: number): Tile[] {
+  const byKey = new Map<string, Tile>();
+  for (const t of before) byKey.set(tileKeyString(t), t);
+  for (const t of written) byKey.set(tileKeyString(t), t);
+  return rightEdgeTiles(newSize).map((key) => {
+    const t = byKey.get(tileKeyString(key));
+    if (t === undefined)
+      throw tileMismatch(`right-edge tile ${tileKeyString(key)} is unknown at size ${newSize}`);
+    return t;
+  });
+}
+
+/**
  * Append leaf hashes to a tree of `size` leaves stored as tiles. Pure: returns every tile
  * created or changed (new blobs; inputs untouched), level by level, in index order. Hashes
  * each new node once: O(new leaves + log n).

@@ -5,7 +5,7 @@ import { HexStoredEntry } from '../../entry/stored-row.js';
 import type { StoredEntry } from '../../entry/types.js';
 import { ConfigurationError, StorageError } from '../../errors.js';
 import { EMPTY_ROOT } from '../../merkle/hash.js';
-import { rightEdgeTiles, type Tile, type TileKey } from '../../merkle/tiles.js';
+import { edgeTilesAfter, rightEdgeTiles, type Tile, type TileKey } from '../../merkle/tiles.js';
 import {
   type AppendBatch,
   type AppendContext,
@@ -95,6 +95,8 @@ export class SQLiteBackend implements StorageBackend {
   /** Set by `useCompression` (or found in the store): compressed texts are BLOBs, plain ones TEXT. */
   private codec: TextCodec | null = null;
   private packed = false;
+  /** Head and right-edge tiles after this backend's last commit (see `append`). */
+  private lastCommitted: AppendContext | null = null;
 
   constructor(pathOrOptions: string | SQLiteBackendOptions = {}) {
     this.options = typeof pathOrOptions === 'string' ? { path: pathOrOptions } : { ...pathOrOptions };
@@ -387,19 +389,27 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
     const db = this.db;
     const s = this.s;
     if (!db) throw new StorageError('the SQLite backend is not open', { code: 'STORAGE_CLOSED' });
+    // Build on the head and edge tiles this backend committed last, if it did: the head check under
+    // the write lock below catches any other writer (then the retry reads storage). Saves a read
+    // transaction per group.
+    let known = this.lastCommitted;
+    this.lastCommitted = null;
     for (;;) {
       // Read outside the write lock (WAL gives a consistent snapshot per statement; the head and
       // tiles are re-validated below under the lock).
-      const { head, edgeTiles } = db
-        .transaction(() => {
-          const h = this.readHeadSync();
-          const keys = rightEdgeTiles(h.size);
-          const tiles = this.readTilesSync(keys);
-          if (tiles.length !== keys.length)
-            throw new StorageError('right-edge tiles are missing: the store is corrupt');
-          return { head: h, edgeTiles: tiles };
-        })
-        .deferred();
+      const { head, edgeTiles } =
+        known ??
+        db
+          .transaction(() => {
+            const h = this.readHeadSync();
+            const keys = rightEdgeTiles(h.size);
+            const tiles = this.readTilesSync(keys);
+            if (tiles.length !== keys.length)
+              throw new StorageError('right-edge tiles are missing: the store is corrupt');
+            return { head: h, edgeTiles: tiles };
+          })
+          .deferred();
+      known = null;
       const batch = await build({ head, edgeTiles });
       const enc = this.packed ? this.encodeBatch(batch, head.size) : null;
       let won: boolean;
@@ -445,7 +455,13 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
         if (enc?.dict) this.codec!.untrain(enc.dict.id);
         throw err;
       }
-      if (won) return batch;
+      if (won) {
+        this.lastCommitted = {
+          head: batch.head,
+          edgeTiles: edgeTilesAfter(edgeTiles, batch.tiles, batch.head.size),
+        };
+        return batch;
+      }
       if (enc?.dict) this.codec!.untrain(enc.dict.id);
     }
   }
@@ -655,6 +671,7 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.lastCommitted = null;
     this.stmts = null;
     if (this.db && !this.options.database) this.db.close();
     this.db = null;
