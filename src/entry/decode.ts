@@ -1,5 +1,6 @@
 import type { SignatureRecord } from '../crypto/signatures/types.js';
 import type { JsonObject } from '../encoding/canonical.js';
+import { ALNUM, charTest } from '../encoding/safe-chars.js';
 import { deepFreeze } from './freeze.js';
 import { immutableDate } from './immutable-date.js';
 import { HexStoredEntry, storedHashHex, storedSaltHex } from './stored-row.js';
@@ -81,21 +82,8 @@ function decodeParsed(row: StoredEntry): Entry {
   return deepFreeze(entry);
 }
 
-/** Strings the fast path takes verbatim from the text: nothing JSON would escape. */
-const SAFE_CHAR = new Uint8Array(128);
-for (const c of '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz._:-')
-  SAFE_CHAR[c.charCodeAt(0)] = 1;
-
-/** 1-128 of [0-9A-Za-z._:-]; a table without branches per character is ~2x cheaper than a regex. */
-function isSafe(s: string): boolean {
-  const n = s.length;
-  let ok = n >= 1 && n <= 128 ? 1 : 0;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    ok &= SAFE_CHAR[c & 0x7f]! & ((c >>> 7) ^ 1);
-  }
-  return ok === 1;
-}
+/** Strings the fast path takes verbatim from the text (1-128 of [0-9A-Za-z._:-]): nothing JSON would escape. */
+const isSafe = charTest(`${ALNUM}._:-`, 128);
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const NOT_HEX = new Uint8Array(128).fill(1);

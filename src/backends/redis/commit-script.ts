@@ -25,15 +25,23 @@
  * batch matches. The "already stored" branch rewrites the head's size with its own value so that the
  * script propagates a write: a WAIT / WAITAOF sent after it then also covers the earlier write.
  */
-export const COMMIT_LUA = `
-local WANT = {'hash', 'hash', 'hash', 'hash', 'zset', 'hash', 'hash'}
-for i = 1, 7 do
+/**
+ * Lua that refuses to run when KEYS[i] exists with another type than `types[i]`: a script must fail
+ * before its first write, since Redis does not roll back a script that errors midway.
+ */
+function keyTypeCheck(types: readonly ('hash' | 'zset')[]): string {
+  return `local WANT = {${types.map((t) => `'${t}'`).join(', ')}}
+for i = 1, ${types.length} do
   local t = redis.call('TYPE', KEYS[i])
   if type(t) == 'table' then t = t.ok end
   if t ~= 'none' and t ~= WANT[i] then
     return redis.error_reply('WRONGTYPE signledger: key ' .. KEYS[i] .. ' holds a ' .. tostring(t) .. ', expected a ' .. WANT[i] .. ' (nothing was written)')
   end
-end
+end`;
+}
+
+export const COMMIT_LUA = `
+${keyTypeCheck(['hash', 'hash', 'hash', 'hash', 'zset', 'hash', 'hash'])}
 local n = tonumber(ARGV[7])
 local p = 8
 if n == nil or n < 0 then return redis.error_reply('ERR signledger: malformed commit arguments') end
@@ -152,14 +160,7 @@ return ARGV[1]
  * being listed; one stored by an older version without its sorted-set member is listed again here.
  */
 export const CHECKPOINT_LUA = `
-local WANT = {'hash', 'zset'}
-for i = 1, 2 do
-  local t = redis.call('TYPE', KEYS[i])
-  if type(t) == 'table' then t = t.ok end
-  if t ~= 'none' and t ~= WANT[i] then
-    return redis.error_reply('WRONGTYPE signledger: key ' .. KEYS[i] .. ' holds a ' .. tostring(t) .. ', expected a ' .. WANT[i] .. ' (nothing was written)')
-  end
-end
+${keyTypeCheck(['hash', 'zset'])}
 local was = redis.call('HGET', KEYS[1], ARGV[1])
 if was and redis.call('ZSCORE', KEYS[2], ARGV[1]) == false then
   redis.call('ZADD', KEYS[2], ARGV[1], ARGV[1])
