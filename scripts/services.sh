@@ -61,10 +61,11 @@ start() {
   runuser -u postgres -- "$PGBIN/initdb" -D "$STATE/pg" -U postgres --auth=trust -E UTF8 >/dev/null
   runuser -u postgres -- "$PGBIN/pg_ctl" -D "$STATE/pg" -l "$STATE/pg.log" -w -t 60 \
     -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $STATE/pgsock -c fsync=on -c max_connections=200 -c shared_buffers=256MB" start >/dev/null
-  # Redis: no persistence needed for tests; bound to loopback.
+  # Redis as an audit log should run it: AOF with an fsync per write (so an acknowledged append is
+  # on disk, like SQLite and PostgreSQL here), no RDB snapshots; bound to loopback.
   if [ -f "$STATE/redis.pid" ]; then kill "$(cat "$STATE/redis.pid")" 2>/dev/null || true; sleep 0.3; fi
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes --pidfile "$STATE/redis.pid" \
-    --save '' --appendonly no --logfile "$STATE/redis.log" --dir "$STATE"
+    --save '' --appendonly yes --appendfsync always --logfile "$STATE/redis.log" --dir "$STATE"
   for _ in $(seq 1 50); do
     if redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then break; fi
     sleep 0.1
