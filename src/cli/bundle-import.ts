@@ -203,6 +203,15 @@ export async function importBundle(
       });
     }
     const storedCheckpoint = await backend.getCheckpoint(cp.size);
+    // One stored already (a resumed or repeated import) must be this very checkpoint.
+    if (storedCheckpoint !== null && !storedCheckpoint.rootHash.equals(cp.rootHash)) {
+      throw new IntegrityError({
+        kind: 'checkpoint_invalid',
+        message: `${ctx.label} holds another checkpoint for size ${cp.size} than the bundle`,
+        expected: cp.rootHash.toString('hex'),
+        actual: storedCheckpoint.rootHash.toString('hex'),
+      });
+    }
     if (storedCheckpoint === null)
       await backend.addCheckpoint({
         size: cp.size,

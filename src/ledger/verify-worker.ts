@@ -29,6 +29,9 @@ function reader(job: SegmentJob): Promise<StorageBackend> {
         const { PostgreSQLBackend } = await import('../backends/postgres/postgres-backend.js');
         b = new PostgreSQLBackend({
           ...spec.connection,
+          // An unreachable server fails the worker (the run then continues on the main thread)
+          // instead of hanging the verification.
+          poolConfig: { connectionTimeoutMillis: 10_000, ...(spec.connection.poolConfig ?? {}) },
           ...(spec.tablePrefix !== undefined ? { tablePrefix: spec.tablePrefix } : {}),
           ...(spec.schema !== undefined ? { schema: spec.schema } : {}),
           max: 1,

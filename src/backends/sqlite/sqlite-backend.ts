@@ -456,10 +456,15 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
         throw err;
       }
       if (won) {
-        this.lastCommitted = {
-          head: batch.head,
-          edgeTiles: edgeTilesAfter(edgeTiles, batch.tiles, batch.head.size),
-        };
+        // The batch is durable now: nothing below may turn this append into a failure.
+        try {
+          this.lastCommitted = {
+            head: batch.head,
+            edgeTiles: edgeTilesAfter(edgeTiles, batch.tiles, batch.head.size),
+          };
+        } catch {
+          this.lastCommitted = null;
+        }
         return batch;
       }
       if (enc?.dict) this.codec!.untrain(enc.dict.id);

@@ -184,7 +184,7 @@ export function parseManifest(text: string): BundleManifest {
     format: BUNDLE_FORMAT,
     version: BUNDLE_VERSION,
     formatVersion,
-    ledgerId: str('ledgerId'),
+    ledgerId: ledgerIdOf(str('ledgerId')),
     name: str('name'),
     hashAlgorithm,
     origin: str('origin'),
@@ -194,6 +194,14 @@ export function parseManifest(text: string): BundleManifest {
     exportedAt: str('exportedAt'),
     files: { entries: file('entries'), checkpoint: file('checkpoint'), verifierKey: file('verifierKey') },
   };
+}
+
+/** Ledger ids are lowercase UUIDs (docs/FORMAT.md §1): they are spliced into every commitment. */
+const LEDGER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function ledgerIdOf(id: string): string {
+  if (!LEDGER_ID.test(id)) throw malformed('manifest "ledgerId" must be a lowercase UUID', '/ledgerId');
+  return id;
 }
 
 /** manifest.json text: RFC 8785 JSON plus a final newline. */
