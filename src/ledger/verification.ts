@@ -54,8 +54,10 @@ export async function runVerification(
   let verified: VerifiedRun | null = null;
   const checked: string[] = [];
   const notChecked: string[] = [];
-  let head = await ctx.backend.readHead();
+  // Checkpoints before the head: one signed between the two reads then never looks like truncation
+  // (a checkpoint only ever covers a head that existed when it was signed).
   const stored = await ctx.backend.listCheckpoints();
+  let head = await ctx.backend.readHead();
   const expectedRoots = new Map<number, { root: Buffer; label: string }>();
   let failure: VerificationReport['failure'] = null;
   let storedCheckpointsOk = 0;

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SQLiteBackend } from '../../src/backends/sqlite/sqlite-backend.js';
 import { Ledger } from '../../src/ledger/ledger.js';
+import { generateLogKey } from '../../src/ledger/log-key.js';
 import type { Head } from '../../src/storage/backend.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'signledger-redrace-'));
@@ -65,5 +66,39 @@ describe('a redaction recorded after the head that verify() read', () => {
     expect(r.ok).toBe(false);
     expect(r.failure).toMatchObject({ kind: 'redaction_unrecorded', index: 0 });
     await reader.close();
+  });
+});
+
+/** Appends an entry and signs a checkpoint right after reading the head, as a busy writer would. */
+class WriterBetweenReads extends SQLiteBackend {
+  during: (() => Promise<void>) | null = null;
+  override async readHead(): Promise<Head> {
+    const h = await super.readHead();
+    const act = this.during;
+    this.during = null;
+    if (act) await act();
+    return h;
+  }
+}
+
+describe('a checkpoint signed while verify() reads the store', () => {
+  it('is not mistaken for truncation', async () => {
+    const path = join(dir, 'busy.db');
+    const logKey = generateLogKey('busy.example/log');
+    const writer = new Ledger({ backend: new SQLiteBackend({ path, durability: 'normal' }), logKey });
+    for (let i = 0; i < 5; i++) await writer.append({ i });
+    await writer.checkpoint();
+    const backend = new WriterBetweenReads({ path });
+    const reader = await Ledger.open({ backend, logKey: logKey.verifierKey });
+    backend.during = async () => {
+      await writer.append({ late: true });
+      await writer.checkpoint();
+    };
+    const r = await reader.verify();
+    expect(backend.during).toBeNull(); // the concurrent write did happen during the run
+    expect(r.failure).toBeNull();
+    expect(r.ok).toBe(true);
+    await reader.close();
+    await writer.close();
   });
 });
