@@ -6,7 +6,12 @@
 let cachedSecond = Number.NaN;
 let cachedPrefix = '';
 
+let lastMs = Number.NaN;
+let lastText = '';
+
 export function isoTimestamp(ms: number): string {
+  // Entries written together often share a millisecond: the same text again.
+  if (ms === lastMs) return lastText;
   if (!Number.isInteger(ms)) return new Date(ms).toISOString(); // throws RangeError when invalid
   const second = Math.floor(ms / 1000);
   if (second !== cachedSecond) {
@@ -19,5 +24,7 @@ export function isoTimestamp(ms: number): string {
   const r = ms - second * 1000;
   const text = cachedPrefix + (r < 10 ? '00' : r < 100 ? '0' : '') + r + 'Z';
   text.charCodeAt(0); // flatten the rope while young (see commitment.ts flatten)
+  lastMs = ms;
+  lastText = text;
   return text;
 }

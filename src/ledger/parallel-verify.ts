@@ -29,20 +29,13 @@ export type SegmentReply =
   | { id: number; result: SegmentResult; unknownKeySignatures: number }
   | { id: number; error: string };
 
-export interface ParallelOptions {
-  spec: ParallelScanSpec;
-  ledgerId: string;
-  hashAlgorithm: HashAlgorithm;
-  from: number;
-  to: number;
-  keyring?: KeyRingJSON;
-  lenientUnknownKeys: boolean;
-  requireSignatures: number;
+/** A whole run: the segment fields for [from, to), plus how many threads and a progress callback. */
+export type ParallelOptions = Omit<SegmentJob, 'id' | 'rootSizes'> & {
   /** Sizes at which roots are checked (stored and trusted checkpoints). */
   rootSizes: readonly number[];
   threads?: number;
   onProgress?: (checked: number) => void;
-}
+};
 
 async function workerScript(): Promise<{ url: URL; execArgv: string[] }> {
   const here = import.meta.url;

@@ -19,6 +19,7 @@ import {
 } from '../entry/commitment.js';
 import { parseCommitment } from '../entry/decode.js';
 import { HexStoredEntry, storedHashHex } from '../entry/stored-row.js';
+import { isoTimestamp } from '../entry/timestamp.js';
 import type { StoredEntry } from '../entry/types.js';
 import type { IntegrityFailure } from '../errors.js';
 import { type Frontier, frontierAppend, frontierRoot } from '../merkle/frontier.js';
@@ -144,8 +145,6 @@ export class StreamVerifier {
   private frontier: Frontier;
   private pendingLeaves: Buffer[] = [];
   private rootCheckedAt = -1;
-  private lastMs = Number.NaN;
-  private lastIso = '';
   /** index → dataDigest of erased entries whose redaction record has not been seen yet. */
   private readonly awaitingRecord = new Map<number, string>();
   /** index → dataDigest named by redaction records, to match erased entries seen later (never happens in order, kept for safety). */
@@ -312,16 +311,13 @@ export class StreamVerifier {
     return true;
   }
 
-  /** ISO text of a committed time; consecutive entries often share a millisecond. */
+  /** ISO text of a committed time, or null when it is not a valid time. */
   private isoOf(ms: number): string | null {
-    if (ms === this.lastMs) return this.lastIso;
     try {
-      this.lastIso = new Date(ms).toISOString();
+      return isoTimestamp(ms);
     } catch {
       return null;
     }
-    this.lastMs = ms;
-    return this.lastIso;
   }
 
   /** The leaf hash as latin1; an unsigned entry's leaf is hashed from a prepared buffer (no text, no Buffer). */

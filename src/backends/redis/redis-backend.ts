@@ -73,7 +73,8 @@ export interface RedisBackendOptions {
 type EntryJson = [string, number, string, string, string | null];
 type DataJson = [string | null, string | null];
 
-function decode(index: number, e: string, d: string | null): StoredEntry {
+/** A row as stored under `entries`/`data` (the inverse of encodeEntry). */
+export function decodeEntry(index: number, e: string, d: string | null): StoredEntry {
   const [id, ts, hash, body, sigs] = JSON.parse(e) as EntryJson;
   const [data, salt] = d === null ? [null, null] : (JSON.parse(d) as DataJson);
   return {
@@ -662,7 +663,7 @@ export class RedisBackend implements StorageBackend {
     const out: StoredEntry[] = [];
     indexes.forEach((idx, i) => {
       const e = es[i];
-      if (e && idx < cap) out.push(decode(idx, e, ds[i] ?? null));
+      if (e && idx < cap) out.push(decodeEntry(idx, e, ds[i] ?? null));
     });
     return out;
   }

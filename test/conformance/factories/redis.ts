@@ -5,7 +5,7 @@
 import { Redis } from 'ioredis';
 import { RedisBackend } from '../../../src/backends/redis/index.js';
 import { redisKeys } from '../../../src/backends/redis/keys.js';
-import { encodeEntry, encodeTile } from '../../../src/backends/redis/redis-backend.js';
+import { decodeEntry, encodeEntry, encodeTile } from '../../../src/backends/redis/redis-backend.js';
 import type { StoredEntry } from '../../../src/entry/types.js';
 import type { BackendFactory, Tamper } from '../harness.js';
 
@@ -25,27 +25,11 @@ async function withClient<T>(fn: (c: Redis) => Promise<T>): Promise<T> {
   }
 }
 
-function decodeRow(index: number, e: string | null, d: string | null): StoredEntry | null {
-  if (e === null) return null;
-  const [id, ts, hash, body, sigs] = JSON.parse(e) as [string, number, string, string, string | null];
-  const [data, salt] = d === null ? [null, null] : (JSON.parse(d) as [string | null, string | null]);
-  return {
-    index,
-    id,
-    timestampMs: ts,
-    hash: Buffer.from(hash, 'hex'),
-    body,
-    data,
-    salt: salt === null ? null : Buffer.from(salt, 'hex'),
-    signatures: sigs,
-  };
-}
-
 export function redisTamper(prefix: string): Tamper {
   const k = redisKeys(prefix, 'default');
   const read = (c: Redis, i: number) =>
     Promise.all([c.hget(k.entries, String(i)), c.hget(k.data, String(i))]).then(([e, d]) =>
-      decodeRow(i, e, d),
+      e === null ? null : decodeEntry(i, e, d),
     );
   const write = async (c: Redis, row: StoredEntry) => {
     const { entry, data } = encodeEntry(row);
