@@ -53,6 +53,19 @@ export function defaultThreads(): number {
 }
 
 /**
+ * Ask a worker to close its stores and end by itself (a PostgreSQL pool says goodbye to the server;
+ * a terminated thread would just drop its connection). The run does not wait for it: the thread no
+ * longer keeps the process alive, and one that has not ended within a few seconds is terminated.
+ */
+function retire(w: Worker): void {
+  w.unref();
+  w.postMessage('close');
+  const timer = setTimeout(() => void w.terminate(), 5_000);
+  timer.unref();
+  w.once('exit', () => clearTimeout(timer));
+}
+
+/**
  * Verify entries [from, to) into `v` using worker threads. Returns the number of signatures by keys
  * outside the ring that were skipped (lenient mode). Throws if workers cannot be started (the caller
  * falls back to the main thread).
@@ -65,10 +78,13 @@ export async function verifyInParallel(
   // Powers of two keep the segments' compact ranges small (a full aligned segment is one subtree).
   // Sizes shrink towards the end (each at most a 2·threads-th of what is left), so the threads
   // finish together instead of one waiting on another's last large segment.
+  // Checking a signature costs ~20× the rest of an entry: signed logs end on smaller segments so the
+  // last one does not leave a thread idle for a second.
+  const minSegment = o.keyring ? 1024 : 8192;
   const jobs: SegmentJob[] = [];
   for (let from = o.from, id = 0; from < o.to; id++) {
     let segSize = 131_072;
-    while (segSize > 8192 && segSize * threads * 2 > o.to - from) segSize /= 2;
+    while (segSize > minSegment && segSize * threads * 2 > o.to - from) segSize /= 2;
     const to = Math.min(o.to, from + segSize);
     jobs.push({
       id,
@@ -96,6 +112,7 @@ export async function verifyInParallel(
   let nextAbsorb = 0;
   let unknown = 0;
   let stop = false;
+  const busy = new Set<Worker>();
   try {
     await new Promise<void>((resolve, reject) => {
       const absorb = () => {
@@ -118,12 +135,19 @@ export async function verifyInParallel(
         }
         if (stop || nextAbsorb === jobs.length) resolve();
       };
+      // Each worker holds up to two jobs, so it starts its next segment without waiting for a reply.
+      const inFlight = new Map<Worker, number>();
       const feed = (w: Worker) => {
         if (stop || nextJob >= jobs.length) return;
+        inFlight.set(w, (inFlight.get(w) ?? 0) + 1);
+        busy.add(w);
         w.postMessage(jobs[nextJob++]);
       };
       for (const w of workers) {
         w.on('message', (reply: SegmentReply) => {
+          const left = (inFlight.get(w) ?? 1) - 1;
+          inFlight.set(w, left);
+          if (left === 0) busy.delete(w);
           done.set(reply.id, reply);
           feed(w);
           absorb();
@@ -134,9 +158,13 @@ export async function verifyInParallel(
         });
         feed(w);
       }
+      for (const w of workers) feed(w);
     });
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    // A worker still busy (the run stopped early) is terminated: its segment no longer matters.
+    for (const w of workers)
+      if (busy.has(w)) void w.terminate();
+      else retire(w);
   }
   return { unknownKeySignatures: unknown, threads: workers.length };
 }

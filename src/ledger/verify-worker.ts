@@ -92,9 +92,24 @@ async function run(job: SegmentJob): Promise<Extract<SegmentReply, { result: unk
   return { id: job.id, result, unknownKeySignatures: unknown.n };
 }
 
-parentPort?.on('message', (job: SegmentJob) => {
-  run(job).then(
-    (reply) => parentPort!.postMessage(reply),
-    (err: unknown) => parentPort!.postMessage({ id: job.id, error: String((err as Error)?.message ?? err) }),
-  );
+/** Close every store this worker opened, then let the thread end by itself (PostgreSQL pools end cleanly). */
+async function shutdown(): Promise<void> {
+  const opened = [...readers.values()];
+  readers.clear();
+  await Promise.allSettled(opened.map(async (r) => (await r).close()));
+  parentPort?.close();
+}
+
+// The coordinator keeps a second job queued here so no time is lost between segments; jobs (and the
+// final close) run one after another.
+let queue: Promise<void> = Promise.resolve();
+parentPort?.on('message', (job: SegmentJob | 'close') => {
+  queue = queue.then(() => {
+    if (job === 'close') return shutdown();
+    return run(job).then(
+      (reply) => parentPort!.postMessage(reply),
+      (err: unknown) =>
+        parentPort!.postMessage({ id: job.id, error: String((err as Error)?.message ?? err) }),
+    );
+  });
 });

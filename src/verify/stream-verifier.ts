@@ -535,39 +535,54 @@ export class StreamVerifier {
     if (records.length === 0) return true;
     const time = new Date(timestamp);
     const ctx = { index: where.index, time };
+    const checker = policy.checker;
+    if (!checker.checkAsync) {
+      // Synchronous checks (verification workers): no promise per entry unless the checker returns one.
+      const results: (SignatureCheck | Promise<SignatureCheck>)[] = [];
+      let pending = false;
+      for (const r of records) {
+        const res = checker.check(r, hashHex, ctx);
+        if (res instanceof Promise) pending = true;
+        results.push(res);
+      }
+      if (!pending) return this.settleSignatures(results as SignatureCheck[], required, where);
+      jobs.push(Promise.all(results).then((all) => this.settleSignatures(all, required, where)));
+      return true;
+    }
+    const checkAsync = checker.checkAsync.bind(checker);
     jobs.push(
-      (async () => {
-        const results = await Promise.all(
-          records.map((r) =>
-            policy.checker.checkAsync
-              ? policy.checker.checkAsync(r, hashHex, ctx)
-              : policy.checker.check(r, hashHex, ctx),
-          ),
-        );
-        this.signaturesChecked += results.length;
-        const valid = new Set<string>();
-        for (const res of results) {
-          if (!res.ok) {
-            this.fail({
-              kind: signatureFailureKind(res.kind),
-              ...where,
-              message: `entry ${where.index}: ${res.message}`,
-            });
-            return false;
-          }
-          valid.add(res.keyId);
-        }
-        if (valid.size < required) {
-          this.fail({
-            kind: 'signature_missing',
-            ...where,
-            message: `entry ${where.index}: ${valid.size} distinct key(s) signed, ${required} required`,
-          });
-          return false;
-        }
-        return true;
-      })(),
+      Promise.all(records.map((r) => checkAsync(r, hashHex, ctx))).then((all) =>
+        this.settleSignatures(all, required, where),
+      ),
     );
+    return true;
+  }
+
+  /** Counts an entry's checked signatures; false (with the failure recorded) unless enough distinct keys signed. */
+  private settleSignatures(
+    results: readonly SignatureCheck[],
+    required: number,
+    where: { index: number; id: string },
+  ): boolean {
+    this.signaturesChecked += results.length;
+    const valid = new Set<string>();
+    for (const res of results) {
+      if (!res.ok) {
+        return this.fail({
+          kind: signatureFailureKind(res.kind),
+          ...where,
+          message: `entry ${where.index}: ${res.message}`,
+        });
+      }
+      valid.add(res.keyId);
+    }
+    if (valid.size < required) {
+      return this.fail({
+        kind: 'signature_missing',
+        ...where,
+        message: `entry ${where.index}: ${valid.size} distinct key(s) signed, ${required} required`,
+      });
+    }
     return true;
   }
 

@@ -72,6 +72,33 @@ describe('parallel verification', () => {
     await ledger.close();
   });
 
+  it('reports a signature moved from another entry at its entry, with keys, like the main thread', async () => {
+    const { ledger, path } = await copyLedger();
+    // Entry 6001's signature is valid, by a trusted key, but over another hash.
+    tamper(
+      path,
+      'UPDATE sl_default_entries SET sigs = (SELECT sigs FROM sl_default_entries WHERE idx = 6001) WHERE idx = ?',
+      6000,
+    );
+    const keys = new KeyRing([signer]);
+    const par = await ledger.verify({ parallel: 2, parallelThreshold: 1, keys });
+    const seq = await ledger.verify({ parallel: false, keys });
+    expect(par.threads).toBe(2);
+    expect(par.failure).toMatchObject({ kind: 'signature_invalid', index: 6000 });
+    expect(par.failure).toEqual(seq.failure);
+    await ledger.close();
+  });
+
+  it('requires signatures on every entry in the workers too', async () => {
+    const { ledger } = await copyLedger();
+    const keys = new KeyRing([signer]);
+    const par = await ledger.verify({ parallel: 2, parallelThreshold: 1, keys, requireSignatures: 1 });
+    const seq = await ledger.verify({ parallel: false, keys, requireSignatures: 1 });
+    expect(par.failure).toMatchObject({ kind: 'signature_missing', index: 0 });
+    expect(par.failure).toEqual(seq.failure);
+    await ledger.close();
+  });
+
   const cases: [string, string, unknown[], string, number | undefined][] = [
     [
       'edited data in a later segment',
