@@ -114,10 +114,42 @@ describe('auditor: awaited appends time out, in-flight appends are capped', () =
     await a.close();
   });
 
+  it('close() on a stalled ledger returns after closeTimeoutMs with what it could not write', async () => {
+    const t = await ledger();
+    const a = new Auditor(t.ledger, { closeTimeoutMs: TIMEOUT, onError: () => {} });
+    t.flaky.hold = true;
+    void a.record({ n: 1 });
+    void a.record({ n: 2 });
+    const t0 = performance.now();
+    const r = await a.close();
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(TIMEOUT - 5);
+    expect(performance.now() - t0).toBeLessThan(TIMEOUT + 1_000);
+    expect(r).toEqual({ remaining: 2, timedOut: true });
+    // The held appends were not cancelled: released, they still reach the ledger.
+    t.flaky.release();
+    await until(() => a.written === 2);
+    expect(await entries(t)).toEqual([{ n: 1 }, { n: 2 }]);
+  });
+
+  it('flush() waits without a limit unless given one, and says whether it finished', async () => {
+    const t = await ledger();
+    const a = new Auditor(t.ledger, { onError: () => {} });
+    t.flaky.hold = true;
+    void a.record({ n: 1 });
+    expect(await a.flush({ timeoutMs: TIMEOUT })).toEqual({ remaining: 1, timedOut: true });
+    const all = a.flush();
+    t.flaky.release();
+    expect(await all).toEqual({ remaining: 0, timedOut: false });
+    expect(await a.close()).toEqual({ remaining: 0, timedOut: false });
+    expect(await entries(t)).toEqual([{ n: 1 }]);
+  });
+
   it('rejects nonsensical limits', async () => {
     const t = await ledger();
     expect(() => new Auditor(t.ledger, { awaitTimeoutMs: 0 })).toThrow(RangeError);
     expect(() => new Auditor(t.ledger, { maxInFlight: -1 })).toThrow(RangeError);
+    expect(() => new Auditor(t.ledger, { closeTimeoutMs: Number.NaN })).toThrow(RangeError);
+    await expect(new Auditor(t.ledger).flush({ timeoutMs: -1 })).rejects.toThrow(RangeError);
   });
 });
 

@@ -61,6 +61,17 @@ export interface AuditorOptions {
   retryIntervalMs?: number;
   /** Metadata added to every entry (e.g. `{ compliance: 'SOX' }`). */
   metadata?: Record<string, unknown>;
+  /**
+   * The longest `close()` waits for appends in flight and a last retry round (default 10,000 ms), so a
+   * shutdown hook cannot hang on a stalled database. What it could not write is in its `remaining`.
+   */
+  closeTimeoutMs?: number;
+}
+
+/** What `flush()` and `close()` could not write, and whether they stopped waiting at their time limit. */
+export interface FlushResult {
+  remaining: number;
+  timedOut: boolean;
 }
 
 interface Queued {
@@ -100,6 +111,8 @@ export class Auditor {
   readonly awaitTimeoutMs: number;
   /** See `AuditorOptions.maxInFlight`. */
   readonly maxInFlight: number;
+  /** See `AuditorOptions.closeTimeoutMs`. */
+  readonly closeTimeoutMs: number;
   private readonly onError: NonNullable<AuditorOptions['onError']>;
   private readonly maxQueue: number;
   private readonly baseDelay: number;
@@ -121,6 +134,7 @@ export class Auditor {
     this.maxQueue = positive(options.maxQueue, 10_000, 'maxQueue');
     this.baseDelay = positive(options.retryIntervalMs, 1_000, 'retryIntervalMs');
     this.awaitTimeoutMs = positive(options.awaitTimeoutMs, 5_000, 'awaitTimeoutMs');
+    this.closeTimeoutMs = positive(options.closeTimeoutMs, 10_000, 'closeTimeoutMs');
     this.maxInFlight = positive(options.maxInFlight, 1_000, 'maxInFlight');
     this.delay = this.baseDelay;
     this.metadata = options.metadata;
@@ -334,23 +348,51 @@ export class Auditor {
 
   /**
    * Wait for appends in flight, then retry the queue now. Resolves with what is still not written
-   * (0 when everything reached the ledger).
+   * (0 when everything reached the ledger). With `timeoutMs`, resolves after at most that long
+   * (`timedOut: true`); the appends still running go on, and failures still reach the retry queue.
    */
-  async flush(): Promise<{ remaining: number }> {
-    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
-    if (this.draining) await this.draining;
-    if (this.queue.length > 0) await this.drain();
-    return { remaining: this.pending };
+  async flush(options: { timeoutMs?: number } = {}): Promise<FlushResult> {
+    const limit = options.timeoutMs === undefined ? undefined : positive(options.timeoutMs, 0, 'timeoutMs');
+    const work = (async () => {
+      while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+      if (this.draining) await this.draining;
+      if (this.queue.length > 0) await this.drain();
+    })();
+    let finished = true;
+    if (limit === undefined) await work;
+    else finished = await within(work, limit);
+    return { remaining: this.pending, timedOut: !finished };
   }
 
-  /** Stop retrying after one last flush. The ledger is not closed (it is the caller's). */
-  async close(): Promise<{ remaining: number }> {
-    const r = await this.flush();
+  /**
+   * Stop retrying after one last flush, waiting at most `timeoutMs` (default `closeTimeoutMs`). The
+   * ledger is not closed (it is the caller's).
+   */
+  async close(options: { timeoutMs?: number } = {}): Promise<FlushResult> {
+    const r = await this.flush({ timeoutMs: options.timeoutMs ?? this.closeTimeoutMs });
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     return r;
   }
+}
+
+/** Whether `work` settled within `ms` (it is never cancelled). */
+function within(work: Promise<void>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    timer.unref();
+    work.then(
+      () => {
+        clearTimeout(timer);
+        resolve(true);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(true);
+      },
+    );
+  });
 }
 
 function positive(v: number | undefined, dflt: number, what: string): number {

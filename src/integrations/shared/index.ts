@@ -4,6 +4,7 @@ export {
   Auditor,
   type AuditorOptions,
   type AuditorStats,
+  type FlushResult,
 } from './auditor.js';
 export {
   type Actor,
