@@ -5,7 +5,28 @@ import { type CompressionAlgorithm, Compressor } from '../../src/compression/ind
 import { Ledger } from '../../src/ledger/ledger.js';
 import { events } from './events.js';
 import { dbBytes, freshPath, remove } from './files.js';
-import type { Figure } from './measure.js';
+import { type Figure, median, rate, time } from './measure.js';
+
+/** Random getEntry(id) rate: the read path a compact layout must not slow (median of 3 passes). */
+async function randomReads(ledger: Ledger, n: number): Promise<number> {
+  let x = 7;
+  const pick = () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) % n;
+  };
+  const ids: string[] = [];
+  for (let i = 0; i < 5_000; i++) ids.push((await ledger.getEntryAt(pick()))!.id);
+  const rates = [];
+  for (let r = 0; r < 3; r++) {
+    const ms = await time(async () => {
+      for (const id of ids) await ledger.getEntry(id);
+    });
+    rates.push(rate(ids.length, ms));
+  }
+  return median(rates);
+}
 
 const CODECS: (CompressionAlgorithm | null)[] = [null, 'zlib', 'gzip', 'brotli', 'lz4', 'zstd'];
 
@@ -23,6 +44,7 @@ export async function benchStorage(n: number, log: (m: string) => void): Promise
     const ms = performance.now() - t;
     const stats = await ledger.getStats();
     const ok = (await ledger.verify()).ok;
+    const byId = await randomReads(ledger, n);
     await ledger.close();
     // Fold the WAL into the file and drop free pages, so the size is what the data takes.
     const db = new Database(path);
@@ -39,7 +61,7 @@ export async function benchStorage(n: number, log: (m: string) => void): Promise
       min: bytes,
       max: bytes,
       runs: 1,
-      note: `rows ${(stats.totalSizeBytes / n).toFixed(0)} B (ratio ${stats.compressionRatio.toFixed(2)}), tree ${(stats.treeSizeBytes / n).toFixed(0)} B, batch append ${Math.round((n / ms) * 1000)}/s`,
+      note: `rows ${(stats.totalSizeBytes / n).toFixed(0)} B (ratio ${stats.compressionRatio.toFixed(2)}), tree ${(stats.treeSizeBytes / n).toFixed(0)} B, batch append ${Math.round((n / ms) * 1000)}/s, getEntry by id ${Math.round(byId)}/s`,
     };
     if (!alg) plain = f;
     else {

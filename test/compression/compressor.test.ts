@@ -103,16 +103,18 @@ describe('compressed ledgers', () => {
     await ledger.appendBatch(Array.from({ length: 30 }, (_, i) => event(i)));
     const db = backend.database;
     const t = backend.tables.entries;
-    // Replace entry 20's data with another entry's (valid) compressed data.
+    // Replace entry 20's data with another entry's (valid) compressed data. The compact layout
+    // rebuilds the commitment with the digest of the data it holds: the commitment no longer hashes
+    // to the stored hash.
     db.prepare(`UPDATE ${t} SET data = (SELECT data FROM ${t} WHERE idx = 21) WHERE idx = 20`).run();
     let r = await ledger.verify();
     expect(r.ok).toBe(false);
-    expect(r.failure?.kind).toBe('data_mismatch');
+    expect(r.failure?.kind).toBe('hash_mismatch');
     expect(r.failure?.index).toBe(20);
-    // Flip a byte inside a compressed body: undecodable or different text, reported at its index.
-    const body = db.prepare(`SELECT body FROM ${t} WHERE idx = 5`).pluck().get() as Buffer;
-    body[body.length - 3]! ^= 0xff;
-    db.prepare(`UPDATE ${t} SET body = ? WHERE idx = 5`).run(body);
+    // Flip a byte inside a compressed data frame: undecodable or different text, reported at its index.
+    const data = db.prepare(`SELECT data FROM ${t} WHERE idx = 5`).pluck().get() as Buffer;
+    data[data.length - 3]! ^= 0xff;
+    db.prepare(`UPDATE ${t} SET data = ? WHERE idx = 5`).run(data);
     r = await ledger.verify();
     expect(r.ok).toBe(false);
     expect(r.failure?.index).toBe(5);

@@ -1,7 +1,13 @@
 /** SQLite schema, versioned. One file can hold several ledgers; each has its own tables, prefixed by name. */
 import { ValidationError } from '../../errors.js';
 
-export const SQLITE_SCHEMA_VERSION = 1;
+/**
+ * File versions. 1: every ledger stores whole texts (the version new files start with, so older
+ * signledger versions still open them). 2: the file holds a ledger in the compact layout
+ * (compact-layout.ts), which older versions cannot read: set when such a ledger is created.
+ */
+export const SQLITE_SCHEMA_VERSION_WHOLE = 1;
+export const SQLITE_SCHEMA_VERSION = 2;
 
 const NAME_RE = /^[a-z][a-z0-9_]{0,47}$/;
 
@@ -21,11 +27,25 @@ export interface TableNames {
   tiles: string;
   head: string;
   checkpoints: string;
+  /** Compression bookkeeping: algorithm, byte counts and row layout (present once written compressed). */
+  packing: string;
+  /** Compression dictionaries. */
+  dicts: string;
+  /** Per-block time bounds (compact layout only; replaces the time index). */
+  timeBlocks: string;
 }
 
 export function tableNames(name: string): TableNames {
   const p = `sl_${assertLedgerName(name)}`;
-  return { entries: `${p}_entries`, tiles: `${p}_tiles`, head: `${p}_head`, checkpoints: `${p}_checkpoints` };
+  return {
+    entries: `${p}_entries`,
+    tiles: `${p}_tiles`,
+    head: `${p}_head`,
+    checkpoints: `${p}_checkpoints`,
+    packing: `${p}_packing`,
+    dicts: `${p}_dicts`,
+    timeBlocks: `${p}_tblocks`,
+  };
 }
 
 export const COMMON_DDL = `
@@ -33,7 +53,30 @@ CREATE TABLE IF NOT EXISTS signledger_schema (key TEXT PRIMARY KEY, value TEXT N
 CREATE TABLE IF NOT EXISTS signledger_ledgers (name TEXT PRIMARY KEY, meta TEXT NOT NULL);
 `;
 
-export function ledgerDdl(t: TableNames): string {
+/** Row layouts of the entries table: whole texts (the original), or compact (compact-layout.ts). */
+export const LAYOUT_WHOLE = 1;
+export const LAYOUT_COMPACT = 2;
+export type RowLayout = typeof LAYOUT_WHOLE | typeof LAYOUT_COMPACT;
+
+function entriesDdl(t: TableNames, layout: RowLayout): string {
+  if (layout === LAYOUT_COMPACT) {
+    return `
+CREATE TABLE IF NOT EXISTS ${t.entries} (
+  idx   INTEGER PRIMARY KEY,
+  id    BLOB NOT NULL UNIQUE,
+  ts    INTEGER NOT NULL,
+  hash  BLOB NOT NULL,
+  body  BLOB,
+  data  BLOB,
+  salt  BLOB,
+  sigs  BLOB
+);
+CREATE TABLE IF NOT EXISTS ${t.timeBlocks} (
+  block INTEGER PRIMARY KEY,
+  lo    INTEGER NOT NULL,
+  hi    INTEGER NOT NULL
+);`;
+  }
   return `
 CREATE TABLE IF NOT EXISTS ${t.entries} (
   idx   INTEGER PRIMARY KEY,
@@ -45,7 +88,21 @@ CREATE TABLE IF NOT EXISTS ${t.entries} (
   salt  BLOB,
   sigs  TEXT
 );
-CREATE INDEX IF NOT EXISTS ${t.entries}_ts ON ${t.entries} (ts);
+CREATE INDEX IF NOT EXISTS ${t.entries}_ts ON ${t.entries} (ts);`;
+}
+
+/** Compression bookkeeping; `layout` was added with the compact layout (a table without it is layout 1). */
+export function packingDdl(t: TableNames): string {
+  return `
+CREATE TABLE IF NOT EXISTS ${t.packing} (
+  one INTEGER PRIMARY KEY CHECK (one = 1), algorithm TEXT NOT NULL, stored_bytes INTEGER NOT NULL,
+  raw_bytes INTEGER NOT NULL, layout INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS ${t.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT NULL);`;
+}
+
+export function ledgerDdl(t: TableNames, layout: RowLayout = LAYOUT_WHOLE): string {
+  return `${entriesDdl(t, layout)}
 CREATE TABLE IF NOT EXISTS ${t.tiles} (
   level  INTEGER NOT NULL,
   idx    INTEGER NOT NULL,

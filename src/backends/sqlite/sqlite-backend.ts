@@ -1,7 +1,14 @@
 import { isAlgorithm } from '../../compression/algorithms.js';
 import { Compressor } from '../../compression/compressor.js';
-import { TextCodec } from '../../compression/text-codec.js';
-import { HexStoredEntry } from '../../entry/stored-row.js';
+import { TextCodec, UNDECODABLE } from '../../compression/text-codec.js';
+import { dataDigestHex } from '../../entry/commitment.js';
+import {
+  type CommitmentRest,
+  dataDigestFromHexSalt,
+  rebuildCommitment,
+  splitCommitment,
+} from '../../entry/commitment-columns.js';
+import { HexStoredEntry, storedHashHex } from '../../entry/stored-row.js';
 import type { StoredEntry } from '../../entry/types.js';
 import { ConfigurationError, StorageError } from '../../errors.js';
 import { EMPTY_ROOT } from '../../merkle/hash.js';
@@ -20,8 +27,28 @@ import {
   type StructuredQuery,
 } from '../../storage/backend.js';
 import { parseWherePath, readPath } from '../../storage/where.js';
+import {
+  compactBody,
+  ID_READ,
+  idText,
+  idValue,
+  isCompactBody,
+  readCompactBody,
+  TIME_BLOCK_BITS,
+} from './compact-layout.js';
 import { type Database, loadBetterSqlite3 } from './driver.js';
-import { COMMON_DDL, ledgerDdl, SQLITE_SCHEMA_VERSION, type TableNames, tableNames } from './schema.js';
+import {
+  COMMON_DDL,
+  LAYOUT_COMPACT,
+  LAYOUT_WHOLE,
+  ledgerDdl,
+  packingDdl,
+  type RowLayout,
+  SQLITE_SCHEMA_VERSION,
+  SQLITE_SCHEMA_VERSION_WHOLE,
+  type TableNames,
+  tableNames,
+} from './schema.js';
 
 export interface SQLiteBackendOptions {
   /** Path of the database file (created if missing). `:memory:` works for tests. */
@@ -41,28 +68,33 @@ export interface SQLiteBackendOptions {
   database?: Database;
 }
 
-/** A row as read: hash and salt as lowercase hex (see HexStoredEntry), texts possibly compressed frames. */
+/**
+ * A row as read: hash and salt as lowercase hex (see HexStoredEntry), texts possibly compressed
+ * frames; in the compact layout the id as `ID_READ` gives it, a body possibly compact (NULL or a
+ * marker blob), and — where asked for — the previous row's hash as hex (NULL if there is none).
+ */
 type Row = [
   number,
   string,
   number,
   string,
-  string | Buffer,
+  string | Buffer | null,
   string | Buffer | null,
   string | null,
   string | Buffer | null,
+  (string | null)?,
 ];
 // hex() of NULL is '', so a NULL salt must stay NULL explicitly (it means "erased").
-const SELECT_COLUMNS =
-  'idx, id, ts, lower(hex(hash)), body, data, CASE WHEN salt IS NULL THEN NULL ELSE lower(hex(salt)) END, sigs';
+const SALT_READ = 'CASE WHEN salt IS NULL THEN NULL ELSE lower(hex(salt)) END';
+const SELECT_COLUMNS = `idx, id, ts, lower(hex(hash)), body, data, ${SALT_READ}, sigs`;
+const COMPACT_COLUMNS = `idx, ${ID_READ}, ts, lower(hex(hash)), body, data, ${SALT_READ}, sigs`;
 
 const SCAN_BATCH = 1024;
 const INSERT_COLUMNS = 'idx, id, ts, hash, body, data, salt, sigs';
 
-/** Compression bookkeeping tables of one ledger (present only once it was written compressed). */
-function packingTables(t: TableNames) {
-  const p = t.entries.slice(0, -'_entries'.length);
-  return { packing: `${p}_packing`, dicts: `${p}_dicts` };
+/** The previous row's hash as hex, for reads of single rows (`e` is the row read). */
+function prevColumn(t: TableNames): string {
+  return `(SELECT lower(hex(p.hash)) FROM ${t.entries} p WHERE p.idx = e.idx - 1)`;
 }
 
 function rowToStored(r: Row): StoredEntry {
@@ -95,6 +127,10 @@ export class SQLiteBackend implements StorageBackend {
   /** Set by `useCompression` (or found in the store): compressed texts are BLOBs, plain ones TEXT. */
   private codec: TextCodec | null = null;
   private packed = false;
+  /** How entry rows are stored (fixed when the ledger was created; see compact-layout.ts). */
+  private layout: RowLayout = LAYOUT_WHOLE;
+  /** The ledger's identity: compact rows are rebuilt with its id and hash algorithm. */
+  private meta: LedgerMeta | null = null;
   /** Head and right-edge tiles after this backend's last commit (see `append`). */
   private lastCommitted: AppendContext | null = null;
 
@@ -136,6 +172,7 @@ export class SQLiteBackend implements StorageBackend {
         : this.openWritable(db, name, t, create);
       this.t = t;
       this.ledgerName = name;
+      this.meta = meta;
       await this.openPacking(db, t);
       this.stmts = this.prepare(db, t);
       return meta;
@@ -171,24 +208,31 @@ export class SQLiteBackend implements StorageBackend {
   }
 
   private async openPacking(db: Database, t: TableNames): Promise<void> {
-    const pt = packingTables(t);
+    const pt = t;
     const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?").get(pt.packing);
     if (!exists && this.codec && !this.options.readonly) {
-      db.exec(`
-CREATE TABLE IF NOT EXISTS ${pt.packing} (
-  one INTEGER PRIMARY KEY CHECK (one = 1), algorithm TEXT NOT NULL, stored_bytes INTEGER NOT NULL, raw_bytes INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT NULL);`);
+      // An uncompressed ledger compressed from now on: its rows keep the whole-text layout.
+      db.exec(packingDdl(t));
       db.prepare(
-        `INSERT OR IGNORE INTO ${pt.packing} (one, algorithm, stored_bytes, raw_bytes) VALUES (1, ?, 0, 0)`,
-      ).run(this.codec.compressor.algorithm);
+        `INSERT OR IGNORE INTO ${pt.packing} (one, algorithm, stored_bytes, raw_bytes, layout) VALUES (1, ?, 0, 0, ?)`,
+      ).run(this.codec.compressor.algorithm, LAYOUT_WHOLE);
     }
     if (!exists && !this.codec) return;
+    // Packing tables written before the compact layout existed have no `layout` column: layout 1.
+    const hasLayout = (db.prepare(`PRAGMA table_info(${pt.packing})`).all() as { name: string }[]).some(
+      (c) => c.name === 'layout',
+    );
+    const row = db
+      .prepare(`SELECT algorithm, ${hasLayout ? 'layout' : '1 AS layout'} FROM ${pt.packing} WHERE one = 1`)
+      .get() as { algorithm: string; layout: number } | undefined;
+    if (row && row.layout !== LAYOUT_WHOLE && row.layout !== LAYOUT_COMPACT) {
+      throw new StorageError(`${this.path}: unknown row layout ${row.layout} of ledger ${this.ledgerName}`, {
+        code: 'STORAGE_INCOMPATIBLE',
+      });
+    }
+    this.layout = (row?.layout ?? LAYOUT_WHOLE) as RowLayout;
     if (!this.codec) {
       // A compressed store opened without the option: read it with the algorithm it was written with.
-      const row = db.prepare(`SELECT algorithm FROM ${pt.packing} WHERE one = 1`).get() as
-        | { algorithm: string }
-        | undefined;
       const alg = row?.algorithm;
       if (!isAlgorithm(alg))
         throw new StorageError(`${this.path}: unknown compression algorithm ${JSON.stringify(alg)}`);
@@ -207,7 +251,8 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
     const row = db.prepare("SELECT value FROM signledger_schema WHERE key = 'schema_version'").get() as
       | { value: string }
       | undefined;
-    if (row && Number(row.value) !== SQLITE_SCHEMA_VERSION) {
+    const v = Number(row?.value);
+    if (row && v !== SQLITE_SCHEMA_VERSION_WHOLE && v !== SQLITE_SCHEMA_VERSION) {
       throw new StorageError(
         `${this.path} uses signledger SQLite schema version ${row.value}; this version of signledger reads version ${SQLITE_SCHEMA_VERSION}`,
         { code: 'STORAGE_INCOMPATIBLE' },
@@ -235,14 +280,26 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
       .transaction((): LedgerMeta => {
         db.exec(COMMON_DDL);
         db.prepare("INSERT OR IGNORE INTO signledger_schema (key, value) VALUES ('schema_version', ?)").run(
-          String(SQLITE_SCHEMA_VERSION),
+          String(SQLITE_SCHEMA_VERSION_WHOLE),
         );
         const existing = db.prepare('SELECT meta FROM signledger_ledgers WHERE name = ?').get(name) as
           | { meta: string }
           | undefined;
         if (existing) return JSON.parse(existing.meta) as LedgerMeta;
         const meta = create();
-        db.exec(ledgerDdl(t));
+        // A ledger created compressed uses the compact layout, recorded in its packing row (written
+        // here, with the tables, so the layout is never ambiguous).
+        const compact = this.codec !== null;
+        db.exec(ledgerDdl(t, compact ? LAYOUT_COMPACT : LAYOUT_WHOLE));
+        if (compact) {
+          db.exec(packingDdl(t));
+          db.prepare(
+            `INSERT INTO ${t.packing} (one, algorithm, stored_bytes, raw_bytes, layout) VALUES (1, ?, 0, 0, ?)`,
+          ).run(this.codec!.compressor.algorithm, LAYOUT_COMPACT);
+          db.prepare("UPDATE signledger_schema SET value = ? WHERE key = 'schema_version'").run(
+            String(SQLITE_SCHEMA_VERSION),
+          );
+        }
         db.prepare('INSERT INTO signledger_ledgers (name, meta) VALUES (?, ?)').run(
           name,
           JSON.stringify(meta),
@@ -272,6 +329,10 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
   }
 
   private prepare(db: Database, t: TableNames) {
+    // Compact rows are rebuilt with the previous row's hash: single-row reads fetch it alongside.
+    const compact = this.layout === LAYOUT_COMPACT;
+    const cols = compact ? COMPACT_COLUMNS : SELECT_COLUMNS;
+    const withPrev = compact ? `${cols}, ${prevColumn(t)}` : cols;
     return {
       head: db.prepare(`SELECT size, last_hash, frontier, root FROM ${t.head} WHERE one = 1`),
       tile: db.prepare(`SELECT level, idx, width, hashes FROM ${t.tiles} WHERE level = ? AND idx = ?`),
@@ -284,11 +345,12 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
         `UPDATE ${t.head} SET size = ?, last_hash = ?, frontier = ?, root = ? WHERE one = 1`,
       ),
       erase: db.prepare(`UPDATE ${t.entries} SET data = NULL, salt = NULL WHERE idx = ?`),
-      byIndex: db.prepare(`SELECT ${SELECT_COLUMNS} FROM ${t.entries} WHERE idx = ?`).raw(),
-      byId: db.prepare(`SELECT ${SELECT_COLUMNS} FROM ${t.entries} WHERE id = ?`).raw(),
+      byIndex: db.prepare(`SELECT ${withPrev} FROM ${t.entries} e WHERE idx = ?`).raw(),
+      byId: db.prepare(`SELECT ${withPrev} FROM ${t.entries} e WHERE id = ?`).raw(),
       scan: db
-        .prepare(`SELECT ${SELECT_COLUMNS} FROM ${t.entries} WHERE idx >= ? AND idx < ? ORDER BY idx LIMIT ?`)
+        .prepare(`SELECT ${cols} FROM ${t.entries} WHERE idx >= ? AND idx < ? ORDER BY idx LIMIT ?`)
         .raw(),
+      hashAt: db.prepare(`SELECT lower(hex(hash)) FROM ${t.entries} WHERE idx = ?`).pluck(),
       addCheckpoint: db.prepare(
         `INSERT INTO ${t.checkpoints} (size, root, note, created_ms) VALUES (?, ?, ?, ?)`,
       ),
@@ -304,7 +366,7 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
   }
 
   private preparePacking(db: Database, t: TableNames) {
-    const pt = packingTables(t);
+    const pt = t;
     return {
       addPacking: db.prepare(
         `UPDATE ${pt.packing} SET stored_bytes = stored_bytes + ?, raw_bytes = raw_bytes + ? WHERE one = 1`,
@@ -312,12 +374,28 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
       insertDict: db.prepare(`INSERT INTO ${pt.dicts} (id, bytes) VALUES (?, ?)`),
       dataAt: db.prepare(`SELECT data FROM ${t.entries} WHERE idx = ?`).pluck(),
       firstTexts: db.prepare(`SELECT body, data FROM ${t.entries} ORDER BY idx LIMIT ?`).raw(),
+      ...(this.layout === LAYOUT_COMPACT
+        ? {
+            eraseWhole: db.prepare(
+              `UPDATE ${t.entries} SET body = ?, data = NULL, salt = NULL WHERE idx = ?`,
+            ),
+            bodyAt: db.prepare(`SELECT body FROM ${t.entries} WHERE idx = ?`).pluck(),
+            timeBlock: db.prepare(
+              `INSERT INTO ${t.timeBlocks} (block, lo, hi) VALUES (?, ?, ?)
+               ON CONFLICT (block) DO UPDATE SET lo = min(lo, excluded.lo), hi = max(hi, excluded.hi)`,
+            ),
+          }
+        : {}),
     };
   }
 
-  /** Rows as the ledger sees them: compressed texts decoded. */
-  private toStored(r: Row): StoredEntry {
+  /**
+   * Rows as the ledger sees them: compressed texts decoded, compact commitments rebuilt. `prev` is
+   * the hex hash of the row at `idx - 1` (null: no such row), needed by compact rows only.
+   */
+  private toStored(r: Row, prev: string | null = r[8] ?? null): StoredEntry {
     const c = this.codec;
+    if (this.layout === LAYOUT_COMPACT) return this.compactRow(r, prev);
     if (c && this.packed) {
       r[4] = c.decode(r[4]);
       r[5] = c.decode(r[5]);
@@ -326,38 +404,188 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
     return rowToStored(r);
   }
 
-  /** Encode a batch's texts (outside the write lock), training the first dictionary when due. */
-  private encodeBatch(batch: AppendBatch, sizeBefore: number) {
+  private compactRow(r: Row, prev: string | null): StoredEntry {
     const c = this.codec!;
-    const s = this.s;
-    let dict: { id: number; bytes: Buffer } | null = null;
-    if (c.wantsDictionary(sizeBefore + batch.entries.length)) {
-      const want = c.compressor.trainAfter;
-      const samples: string[] = [];
-      for (const [body, data] of s.firstTexts!.all(want) as [string | Buffer, string | Buffer | null][]) {
-        samples.push(c.decode(body));
-        if (data !== null) samples.push(c.decode(data));
-      }
-      for (const e of batch.entries.slice(0, Math.max(0, want - sizeBefore))) {
-        samples.push(e.body);
-        if (e.data !== null) samples.push(e.data);
-      }
-      dict = c.train(samples);
+    const index = r[0];
+    const id = idText(r[1]);
+    const data = c.decode(r[5]);
+    const b = r[4];
+    const body = isCompactBody(b) ? this.rebuild(r, id, b, data, prev) : c.decode(b);
+    return new HexStoredEntry(index, id, r[2], r[3], body, data, r[6], c.decode(r[7]));
+  }
+
+  /**
+   * The commitment of a compact row, from its columns. A row that cannot be rebuilt (data or salt
+   * gone, no previous row, an unknown marker) reads as UNDECODABLE: verification reports it at its
+   * index, and only tampering produces one (redaction stores the whole text first).
+   */
+  private rebuild(
+    r: Row,
+    id: string,
+    b: Uint8Array | null,
+    data: string | null,
+    prev: string | null,
+  ): string {
+    const c = this.codec!;
+    const index = r[0];
+    const saltHex = r[6];
+    if (data === null || data === UNDECODABLE || saltHex === null) return UNDECODABLE;
+    if (index !== 0 && prev === null) return UNDECODABLE;
+    const rest = readCompactBody(b, (f) => c.decode(f));
+    if (rest.metadataText === UNDECODABLE) return UNDECODABLE;
+    const meta = this.meta!;
+    const digest = dataDigestFromHexSalt(meta.hashAlgorithm, saltHex, data);
+    if (digest === null || !Number.isSafeInteger(r[2])) return UNDECODABLE;
+    return rebuildCommitment(
+      {
+        index,
+        id,
+        timestampMs: r[2],
+        ledgerId: meta.ledgerId,
+        prev: index === 0 ? null : prev,
+        dataDigest: digest,
+      },
+      rest,
+    );
+  }
+
+  /**
+   * Which entries of a batch the compact layout stores without their commitment text: those whose
+   * text `rebuildCommitment` gives back exactly from the columns (checked here, so a file always
+   * reads back as written). The first entry's previous hash is the head's; `append` re-checks it
+   * against the stored row under the write lock.
+   */
+  private compactRests(batch: AppendBatch, head: Head): (CommitmentRest | null)[] {
+    const meta = this.meta!;
+    const list = batch.entries;
+    return list.map((e, i) => {
+      const before = list[i - 1];
+      const prev =
+        i === 0
+          ? e.index === head.size
+            ? head.lastHash
+            : undefined
+          : before!.index === e.index - 1
+            ? storedHashHex(before!)
+            : undefined;
+      if (prev === undefined || e.salt === null || e.data === null || e.salt.length !== 32) return null;
+      return splitCommitment(e.body, {
+        index: e.index,
+        id: e.id,
+        timestampMs: e.timestampMs,
+        ledgerId: meta.ledgerId,
+        prev,
+        dataDigest: dataDigestHex(meta.hashAlgorithm, e.salt, e.data),
+      });
+    });
+  }
+
+  /** Dictionary samples: the texts rows store (compact rows: their metadata, not the rebuilt text). */
+  private samples(batch: AppendBatch, sizeBefore: number, rests: (CommitmentRest | null)[] | null): string[] {
+    const c = this.codec!;
+    const want = c.compressor.trainAfter;
+    const out: string[] = [];
+    for (const [body, data] of this.s.firstTexts!.all(want) as [
+      string | Buffer | null,
+      string | Buffer | null,
+    ][]) {
+      if (isCompactBody(body) && this.layout === LAYOUT_COMPACT) {
+        const meta = readCompactBody(body, (f) => c.decode(f)).metadataText;
+        if (meta !== '{}') out.push(meta);
+      } else out.push(c.decode(body ?? ''));
+      if (data !== null) out.push(c.decode(data));
     }
+    const n = Math.max(0, want - sizeBefore);
+    batch.entries.slice(0, n).forEach((e, i) => {
+      const rest = rests?.[i];
+      if (!rest) out.push(e.body);
+      else if (rest.metadataText !== '{}') out.push(rest.metadataText);
+      if (e.data !== null) out.push(e.data);
+    });
+    return out;
+  }
+
+  /** Encode a batch's texts (outside the write lock), training the first dictionary when due. */
+  private encodeBatch(batch: AppendBatch, head: Head) {
+    const c = this.codec!;
+    const sizeBefore = head.size;
+    const rests = this.layout === LAYOUT_COMPACT ? this.compactRests(batch, head) : null;
+    let dict: { id: number; bytes: Buffer } | null = null;
+    if (c.wantsDictionary(sizeBefore + batch.entries.length))
+      dict = c.train(this.samples(batch, sizeBefore, rests));
     let stored = 0;
     let raw = 0;
-    const rows = batch.entries.map((e) => {
-      const body = c.encode(e.body);
+    const metaFrame = (text: string) => c.encode(text);
+    const rows = batch.entries.map((e, i) => {
+      const rest = rests?.[i];
+      const body = rest ? compactBody(rest, metaFrame) : c.encode(e.body);
       const data = c.encode(e.data);
       const sigs = c.encode(e.signatures);
-      stored += body.length + (data?.length ?? 0) + (sigs?.length ?? 0);
+      stored += (body?.length ?? 0) + (data?.length ?? 0) + (sigs?.length ?? 0);
       raw +=
         Buffer.byteLength(e.body) +
         (e.data === null ? 0 : Buffer.byteLength(e.data)) +
         (e.signatures === null ? 0 : Buffer.byteLength(e.signatures));
-      return { body, data, sigs };
+      return { id: rests ? idValue(e.id) : e.id, body, data, sigs };
     });
-    return { rows, dict, stored, raw };
+    // The first row was compacted against the head's last hash: valid only if the stored row agrees.
+    const checkPrev = rests?.[0] && batch.entries[0]!.index > 0 ? head.lastHash : undefined;
+    return { rows, dict, stored, raw, checkPrev };
+  }
+
+  /** Compact layout, inside the write transaction: rows stored whole instead, and the time blocks. */
+  private writeCompactExtras(batch: AppendBatch, enc: ReturnType<SQLiteBackend['encodeBatch']>): number {
+    const s = this.s;
+    let storedDelta = 0;
+    const first = batch.entries[0];
+    if (first && enc.checkPrev !== undefined && s.hashAt.get(first.index - 1) !== enc.checkPrev) {
+      // Never with an intact store; the row then keeps its whole text (read back as written).
+      const whole = this.codec!.encode(first.body);
+      storedDelta += whole.length - (enc.rows[0]!.body?.length ?? 0);
+      enc.rows[0]!.body = whole;
+    }
+    return storedDelta;
+  }
+
+  private writeTimeBlocks(entries: readonly StoredEntry[]): void {
+    const s = this.s;
+    const size = 2 ** TIME_BLOCK_BITS;
+    let block = Number.NaN;
+    let lo = 0;
+    let hi = 0;
+    for (const e of entries) {
+      const b = Math.floor(e.index / size);
+      if (b !== block) {
+        if (!Number.isNaN(block)) s.timeBlock!.run(block, lo, hi);
+        block = b;
+        lo = e.timestampMs;
+        hi = e.timestampMs;
+      } else {
+        if (e.timestampMs < lo) lo = e.timestampMs;
+        if (e.timestampMs > hi) hi = e.timestampMs;
+      }
+    }
+    if (!Number.isNaN(block)) s.timeBlock!.run(block, lo, hi);
+  }
+
+  /**
+   * Erase a compact row's data and salt: its commitment can no longer be rebuilt (the data digest
+   * goes with them), so it is stored whole first. Returns the change in stored bytes.
+   */
+  private eraseCompact(idx: number): number {
+    const s = this.s;
+    const r = s.byIndex.get(idx) as Row | undefined;
+    if (!r) throw new StorageError(`cannot erase missing entry ${idx}`);
+    if (!isCompactBody(r[4])) {
+      s.erase.run(idx);
+      return 0;
+    }
+    const old = r[4]?.length ?? 0;
+    const body = this.toStored(r).body;
+    // An unrebuildable (tampered) row stays as it is, apart from the erasure.
+    const whole = body === UNDECODABLE ? r[4] : this.codec!.encode(body);
+    s.eraseWhole!.run(whole, idx);
+    return (whole?.length ?? 0) - old;
   }
 
   private get s() {
@@ -411,22 +639,24 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
           .deferred();
       known = null;
       const batch = await build({ head, edgeTiles });
-      const enc = this.packed ? this.encodeBatch(batch, head.size) : null;
+      const enc = this.packed ? this.encodeBatch(batch, head) : null;
       let won: boolean;
       try {
         won = db
           .transaction((): boolean => {
             const now = this.readHeadSync();
             if (now.size !== head.size || now.lastHash !== head.lastHash) return false;
+            const compact = this.layout === LAYOUT_COMPACT;
             if (enc) {
               if (enc.dict) s.insertDict!.run(enc.dict.id, enc.dict.bytes);
+              let stored = enc.stored + (compact ? this.writeCompactExtras(batch, enc) : 0);
               const list = batch.entries;
               for (let i = 0; i < list.length; i++) {
                 const e = list[i]!;
                 const r = enc.rows[i]!;
-                s.insertEntry.run(e.index, e.id, e.timestampMs, e.hash, r.body, r.data, e.salt, r.sigs);
+                s.insertEntry.run(e.index, r.id, e.timestampMs, e.hash, r.body, r.data, e.salt, r.sigs);
               }
-              let stored = enc.stored;
+              if (compact) this.writeTimeBlocks(list);
               let raw = enc.raw;
               for (const idx of batch.erase) {
                 const d = s.dataAt!.get(idx) as string | Buffer | null | undefined;
@@ -434,6 +664,7 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
                   stored -= d.length;
                   raw -= this.codec!.rawLength(d);
                 }
+                if (compact) stored += this.eraseCompact(idx);
               }
               s.addPacking!.run(stored, raw);
             } else {
@@ -441,9 +672,11 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
                 s.insertEntry.run(e.index, e.id, e.timestampMs, e.hash, e.body, e.data, e.salt, e.signatures);
               }
             }
-            for (const idx of batch.erase) {
-              const r = s.erase.run(idx);
-              if (r.changes !== 1) throw new StorageError(`cannot erase missing entry ${idx}`);
+            if (!compact) {
+              for (const idx of batch.erase) {
+                const r = s.erase.run(idx);
+                if (r.changes !== 1) throw new StorageError(`cannot erase missing entry ${idx}`);
+              }
             }
             for (const t of batch.tiles) s.upsertTile.run(t.level, t.index, t.width, t.hashes);
             const h = batch.head;
@@ -485,12 +718,14 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
   }
 
   async getById(id: string): Promise<StoredEntry | null> {
-    const r = this.s.byId.get(id) as Row | undefined;
+    const r = this.s.byId.get(this.layout === LAYOUT_COMPACT ? idValue(id) : id) as Row | undefined;
     return r ? this.toStored(r) : null;
   }
 
   async getRange(q: RangeQuery): Promise<StoredEntry[]> {
-    const { sql, params } = this.rangeSql(q, []);
+    const r = this.rangeSql(q, []);
+    if (!r) return [];
+    const { sql, params } = r;
     return (
       this.db!.prepare(sql)
         .raw()
@@ -498,9 +733,21 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
     ).map((r) => this.toStored(r));
   }
 
-  private rangeSql(q: RangeQuery, extraWhere: string[], extraParams: unknown[] = []) {
+  /** The SQL of a range read; null when no row can match (compact layout: no time block does). */
+  private rangeSql(
+    q: RangeQuery,
+    extraWhere: string[],
+    extraParams: unknown[] = [],
+  ): { sql: string; params: unknown[] } | null {
     const where: string[] = [...extraWhere];
     const params: unknown[] = [...extraParams];
+    const compact = this.layout === LAYOUT_COMPACT;
+    if (compact && (q.startMs !== undefined || q.endMs !== undefined)) {
+      const span = this.timeSpan(q.startMs, q.endMs);
+      if (!span) return null;
+      where.push('idx >= ? AND idx < ?');
+      params.push(span[0], span[1]);
+    }
     if (q.fromIndex !== undefined) {
       where.push('idx >= ?');
       params.push(q.fromIndex);
@@ -517,7 +764,9 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
       where.push('ts <= ?');
       params.push(q.endMs);
     }
-    let sql = `SELECT ${SELECT_COLUMNS} FROM ${this.t!.entries}`;
+    let sql = compact
+      ? `SELECT ${COMPACT_COLUMNS}, ${prevColumn(this.t!)} FROM ${this.t!.entries} e`
+      : `SELECT ${SELECT_COLUMNS} FROM ${this.t!.entries}`;
     if (where.length) sql += ` WHERE ${where.join(' AND ')}`;
     sql += ` ORDER BY idx ${q.order === 'desc' ? 'DESC' : 'ASC'} LIMIT ? OFFSET ?`;
     params.push(q.limit ?? -1, q.offset ?? 0);
@@ -546,7 +795,7 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
         params.push(jsonPath, jsonPath, value);
       }
     }
-    const { sql, params: all } = this.rangeSql(q, clauses, params);
+    const { sql, params: all } = this.rangeSql(q, clauses, params)!;
     return (
       this.db!.prepare(sql)
         .raw()
@@ -557,8 +806,10 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
   /** Compressed texts are opaque to SQLite's JSON functions: filter decoded rows here instead. */
   private queryDecoded(q: StructuredQuery): StoredEntry[] {
     const conds = Object.entries(q.where ?? {}).map(([path, value]) => ({ p: parseWherePath(path), value }));
-    const { sql, params } = this.rangeSql({ ...q, limit: undefined, offset: undefined }, []);
     const out: StoredEntry[] = [];
+    const range = this.rangeSql({ ...q, limit: undefined, offset: undefined }, []);
+    if (!range) return out;
+    const { sql, params } = range;
     let skip = q.offset ?? 0;
     const limit = q.limit ?? Number.POSITIVE_INFINITY;
     if (limit <= 0) return out;
@@ -592,6 +843,21 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
     return out;
   }
 
+  /**
+   * Compact layout: the index range [from, to) that holds every row whose time is within the bounds,
+   * from the per-block time bounds (no time index); null when none does.
+   */
+  private timeSpan(startMs: number | undefined, endMs: number | undefined): [number, number] | null {
+    const r = this.db!.prepare(
+      `SELECT min(block) AS lo, max(block) AS hi FROM ${this.t!.timeBlocks} WHERE hi >= ? AND lo <= ?`,
+    ).get(startMs ?? Number.MIN_SAFE_INTEGER, endMs ?? Number.MAX_SAFE_INTEGER) as {
+      lo: number | null;
+      hi: number | null;
+    };
+    if (r.lo === null || r.hi === null) return null;
+    return [r.lo * 2 ** TIME_BLOCK_BITS, (r.hi + 1) * 2 ** TIME_BLOCK_BITS];
+  }
+
   async *scan(
     options: { fromIndex?: number; toIndex?: number; chunkSize?: number } = {},
   ): AsyncIterable<StoredEntry[]> {
@@ -603,11 +869,34 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
     for (;;) {
       const rows = this.s.scan.all(i, to, chunk) as Row[];
       if (rows.length === 0) return;
-      yield this.packed ? rows.map((r) => this.toStored(r)) : rows.map(rowToStored);
+      yield this.layout === LAYOUT_COMPACT
+        ? this.compactChunk(rows)
+        : this.packed
+          ? rows.map((r) => this.toStored(r))
+          : rows.map(rowToStored);
       const last = rows[rows.length - 1]!;
       i = last[0] + 1;
       if (rows.length < chunk) return;
     }
+  }
+
+  /** Rows read in index order: each compact row's previous hash is the row before it (looked up only across gaps and chunks). */
+  private compactChunk(rows: Row[]): StoredEntry[] {
+    const out: StoredEntry[] = new Array(rows.length);
+    let before: Row | undefined;
+    for (let k = 0; k < rows.length; k++) {
+      const r = rows[k]!;
+      let prev: string | null = null;
+      if (r[0] !== 0 && isCompactBody(r[4])) {
+        prev =
+          before && before[0] === r[0] - 1
+            ? before[3]
+            : ((this.s.hashAt.get(r[0] - 1) as string | undefined) ?? null);
+      }
+      out[k] = this.compactRow(r, prev);
+      before = r;
+    }
+    return out;
   }
 
   async addCheckpoint(cp: StoredCheckpoint): Promise<void> {
@@ -643,10 +932,11 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
     const e = db
       .prepare(
         `SELECT count(*) AS n, min(ts) AS lo, max(ts) AS hi,
-          coalesce(sum(length(hash) + length(CAST(body AS BLOB)) + coalesce(length(CAST(data AS BLOB)), 0) + coalesce(length(salt), 0) + coalesce(length(CAST(sigs AS BLOB)), 0) + length(id) + 16), 0) AS bytes
+          coalesce(sum(length(hash) + coalesce(length(CAST(body AS BLOB)), 0) + coalesce(length(CAST(data AS BLOB)), 0) + coalesce(length(salt), 0) + coalesce(length(CAST(sigs AS BLOB)), 0) + length(CAST(id AS BLOB)) + 16), 0) AS bytes,
+          coalesce(sum(typeof(id) = 'blob'), 0) AS blobIds
          FROM ${t.entries}`,
       )
-      .get() as { n: number; lo: number | null; hi: number | null; bytes: number };
+      .get() as { n: number; lo: number | null; hi: number | null; bytes: number; blobIds: number };
     const first = db.prepare(`SELECT ts FROM ${t.entries} ORDER BY idx ASC LIMIT 1`).get() as
       | { ts: number }
       | undefined;
@@ -658,10 +948,11 @@ CREATE TABLE IF NOT EXISTS ${pt.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT N
     };
     let uncompressed = e.bytes;
     if (this.packed) {
-      const p = db
-        .prepare(`SELECT stored_bytes, raw_bytes FROM ${packingTables(t).packing} WHERE one = 1`)
-        .get() as { stored_bytes: number; raw_bytes: number } | undefined;
-      if (p) uncompressed = e.bytes - p.stored_bytes + p.raw_bytes;
+      const p = db.prepare(`SELECT stored_bytes, raw_bytes FROM ${t.packing} WHERE one = 1`).get() as
+        | { stored_bytes: number; raw_bytes: number }
+        | undefined;
+      // Ids stored as 16 bytes count as their 36-character text uncompressed.
+      if (p) uncompressed = e.bytes - p.stored_bytes + p.raw_bytes + 20 * e.blobIds;
     }
     return {
       entries: e.n,
