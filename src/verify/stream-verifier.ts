@@ -29,6 +29,13 @@ import { Latin1Range } from './latin1-range.js';
 /** Result of checking one signature; KeyRing.check returns this shape. */
 export type SignatureCheck = { ok: true; keyId: string } | { ok: false; kind: string; message: string };
 
+/** A stored signature record's shape: an object with string keyId, algorithm and value. */
+function isRecordShape(r: unknown): r is SignatureRecord {
+  if (r === null || typeof r !== 'object' || Array.isArray(r)) return false;
+  const o = r as Record<string, unknown>;
+  return typeof o.keyId === 'string' && typeof o.algorithm === 'string' && typeof o.value === 'string';
+}
+
 /** How a failed key-ring check is reported on an entry. */
 export function signatureFailureKind(
   checkKind: string,
@@ -198,7 +205,11 @@ export class StreamVerifier {
   }
 
   private fail(f: IntegrityFailure): false {
-    if (!this.failure) this.failure = f;
+    // The first failure in log order wins. Signatures checked on the threadpool settle after the rest
+    // of their chunk, so a later entry's failure can be recorded first: an earlier entry replaces it
+    // (worker threads check synchronously and must report the same entry).
+    const at = this.failure?.index;
+    if (!this.failure || (f.index !== undefined && at !== undefined && f.index < at)) this.failure = f;
     return false;
   }
 
@@ -514,7 +525,7 @@ export class StreamVerifier {
           message: `entry ${where.index}: signatures are not JSON`,
         });
       }
-      if (!Array.isArray(records) || records.length === 0) {
+      if (!Array.isArray(records) || records.length === 0 || !records.every(isRecordShape)) {
         return this.fail({
           kind: 'malformed_entry',
           ...where,

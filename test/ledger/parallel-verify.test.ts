@@ -89,6 +89,47 @@ describe('parallel verification', () => {
     await ledger.close();
   });
 
+  it('reports the first bad entry when a bad signature precedes another edit in the same chunk', async () => {
+    const { ledger, path } = await copyLedger();
+    tamper(
+      path,
+      'UPDATE sl_default_entries SET sigs = (SELECT sigs FROM sl_default_entries WHERE idx = 6001) WHERE idx = ?',
+      6000,
+    );
+    tamper(path, 'UPDATE sl_default_entries SET salt = zeroblob(32) WHERE idx = ?', 6002);
+    const keys = new KeyRing([signer]);
+    // The main thread checks signatures on the threadpool (settled after its chunk); workers check inline.
+    const seq = await ledger.verify({ parallel: false, keys });
+    const par = await ledger.verify({ parallel: 2, parallelThreshold: 1, keys });
+    expect(seq.failure).toMatchObject({ kind: 'signature_invalid', index: 6000 });
+    expect(par.failure).toEqual(seq.failure);
+    await ledger.close();
+  });
+
+  it('a malformed signature list is reported at its entry, with or without keys', async () => {
+    const { ledger, path } = await copyLedger();
+    tamper(path, "UPDATE sl_default_entries SET sigs = '[null]' WHERE idx = ?", 5100);
+    for (const keys of [undefined, new KeyRing([signer])]) {
+      const seq = await ledger.verify({ parallel: false, ...(keys ? { keys } : {}) });
+      const par = await ledger.verify({ parallel: 2, parallelThreshold: 1, ...(keys ? { keys } : {}) });
+      expect(seq.failure).toMatchObject({ kind: 'malformed_entry', index: 5100 });
+      expect(par.failure).toEqual(seq.failure);
+    }
+    await ledger.close();
+  });
+
+  it('settles when there is nothing left to verify, even with parallelThreshold 0', async () => {
+    const { ledger } = await copyLedger();
+    const first = await ledger.verify({ parallel: 2, parallelThreshold: 0, incremental: true });
+    expect(first.ok).toBe(true);
+    const again = await ledger.verify({ parallel: 2, parallelThreshold: 0, incremental: true });
+    expect(again.ok).toBe(true);
+    const empty = new Ledger({ backend: new SQLiteBackend(join(dir, `empty${copies++}.db`)) });
+    expect((await empty.verify({ parallel: 2, parallelThreshold: 0 })).ok).toBe(true);
+    await empty.close();
+    await ledger.close();
+  });
+
   it('requires signatures on every entry in the workers too', async () => {
     const { ledger } = await copyLedger();
     const keys = new KeyRing([signer]);
