@@ -20,6 +20,11 @@ export const UNDECODABLE = '\u0000signledger: undecodable compressed value';
 export class TextCodec {
   readonly dictionaries = new Map<number, Buffer>();
   private current: [number, Buffer] | undefined;
+  /**
+   * Reads the dictionaries stored after this codec loaded its own (another process may train the
+   * first one); called when a value names a dictionary not loaded yet.
+   */
+  reload: (() => EntryCodecState[]) | undefined;
 
   constructor(readonly compressor: Compressor) {}
 
@@ -66,6 +71,8 @@ export class TextCodec {
   decode(v: string | Uint8Array | null): string | null;
   decode(v: string | Uint8Array | null): string | null {
     if (v === null || typeof v === 'string') return v;
+    const dict = v.byteLength >= 2 ? v[1]! : 0;
+    if (dict !== 0 && !this.dictionaries.has(dict) && this.reload) this.load(this.reload());
     try {
       return this.compressor.decodeText(v, this.dictionaries);
     } catch {

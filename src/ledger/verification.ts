@@ -268,6 +268,8 @@ export async function runVerification(
     }
   }
 
+  if (!failure && ctx.backend.auditStore) failure = await ctx.backend.auditStore();
+
   let assurance: AssuranceLevel = 'none';
   if (!failure) {
     assurance = 'chain';
@@ -277,6 +279,8 @@ export async function runVerification(
         : `all ${head.size} entry hashes, links and data digests recomputed`,
       'Merkle root recomputed and equal to the stored head and tree',
     );
+    if (ctx.backend.auditStore)
+      checked.push('no rows stored past the head; the read indexes kept in tables cover every row');
     if (storedCheckpointsOk > 0 && ctx.logKey) {
       assurance = 'checkpoint';
       checked.push(

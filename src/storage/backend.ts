@@ -8,6 +8,7 @@
 import type { Compressor } from '../compression/compressor.js';
 import type { HashAlgorithm } from '../crypto/hash.js';
 import type { StoredEntry } from '../entry/types.js';
+import type { IntegrityFailure } from '../errors.js';
 import type { Tile, TileKey } from '../merkle/tiles.js';
 
 export const STORAGE_SCHEMA_VERSION = 1;
@@ -128,6 +129,13 @@ export interface StorageBackend {
 
   stats(): Promise<StorageStats>;
   close(): Promise<void>;
+
+  /**
+   * Optional: check what reads rely on but entry verification cannot see — rows stored past the head,
+   * auxiliary indexes kept in ordinary tables. Called by `verify()` after the entries verified; null
+   * when everything agrees. Reads already ignore such rows; this makes their presence a failure.
+   */
+  auditStore?(): Promise<IntegrityFailure | null>;
 
   /** Optional: how worker threads can open their own reader of this store (parallel verification). */
   parallelScanSpec?(): ParallelScanSpec | null;

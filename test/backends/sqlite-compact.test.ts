@@ -219,6 +219,29 @@ describe('SQLite compact layout (compressed ledgers)', () => {
         'hash_mismatch',
       ],
       ['signatures stripped', `UPDATE ${t.entries} SET sigs = NULL WHERE idx = 1000`, null, 'tree_mismatch'],
+      [
+        // The same id in the other stored form: it must not read back as the committed id.
+        'a UUID id stored as its text',
+        `UPDATE ${t.entries} SET id = lower(substr(hex(id), 1, 8) || '-' || substr(hex(id), 9, 4) || '-' ||
+           substr(hex(id), 13, 4) || '-' || substr(hex(id), 17, 4) || '-' || substr(hex(id), 21)) WHERE idx = 30`,
+        30,
+        'hash_mismatch',
+      ],
+      [
+        'an id blob one byte short',
+        `UPDATE ${t.entries} SET id = substr(id, 1, 15) WHERE idx = 31`,
+        31,
+        'hash_mismatch',
+      ],
+      ['time bounds narrowed', `UPDATE ${t.timeBlocks} SET hi = lo WHERE block = 1`, 1024, 'column_mismatch'],
+      ['time bounds deleted', `DELETE FROM ${t.timeBlocks}`, 0, 'column_mismatch'],
+      [
+        'a row stored past the head',
+        `INSERT INTO ${t.entries} (idx, id, ts, hash, body, data, salt, sigs)
+           SELECT 5000, randomblob(16), ts, hash, body, data, salt, sigs FROM ${t.entries} WHERE idx = 10`,
+        5000,
+        'head_mismatch',
+      ],
     ];
 
     it.each(cases)('%s', async (_name, sql, index, kind) => {
@@ -429,6 +452,45 @@ CREATE TABLE ${t.dicts} (id INTEGER PRIMARY KEY, bytes BLOB NOT NULL);`);
         db.prepare(`SELECT count(*) FROM sqlite_master WHERE name = '${t.entries}_ts'`).pluck().get(),
       ).toBe(1);
     });
+  });
+
+  it('an id moved to its other stored form cannot redirect lookups to a row past the head', async () => {
+    const path = fresh('idforge');
+    const ledger = await Ledger.open({ backend: compressed(path) });
+    const written = await ledger.appendBatch(Array.from({ length: 40 }, (_, i) => event(i)));
+    await ledger.close();
+    raw(path, (db) => {
+      // Entry 10's id kept as text; a forged row past the head takes the blob form of the same id.
+      db.exec(`CREATE TEMP TABLE original AS SELECT * FROM ${t.entries} WHERE idx = 10`);
+      db.exec(`UPDATE ${t.entries} SET id = '${written[10]!.id}' WHERE idx = 10`);
+      db.exec(`INSERT INTO ${t.entries} (idx, id, ts, hash, body, data, salt, sigs)
+                 SELECT 40, id, ts, hash, body, (SELECT data FROM ${t.entries} WHERE idx = 11), salt, sigs
+                 FROM original`);
+    });
+    const l = await Ledger.open({ backend: new SQLiteBackend(path) });
+    expect(await l.getEntry(written[10]!.id)).toBeNull();
+    expect(await l.getEntryAt(40)).toBeNull();
+    expect((await l.getEntries()).length).toBe(40);
+    const r = await l.verify({ parallel: false });
+    expect(r.failure).toMatchObject({ kind: 'hash_mismatch', index: 10 });
+    await l.close();
+  });
+
+  it('a process that opened the file before another trained the dictionary uses that dictionary', async () => {
+    const path = fresh('twowriters');
+    const a = await Ledger.open({ backend: compressed(path, 30) });
+    await a.appendBatch(Array.from({ length: 5 }, (_, i) => event(i)));
+    const b = await Ledger.open({ backend: compressed(path, 30) });
+    await b.appendBatch(Array.from({ length: 40 }, (_, i) => event(5 + i))); // trains dictionary 1
+    // `a` reads b's rows (framed with a dictionary it has not loaded) and appends after them.
+    expect((await a.getEntryAt(20))?.data).toEqual(event(20));
+    const more = await a.appendBatch(Array.from({ length: 10 }, (_, i) => event(45 + i)));
+    expect(more[0]!.index).toBe(45);
+    expect((await a.verify({ parallel: false })).ok).toBe(true);
+    expect((await b.verify({ parallel: false })).ok).toBe(true);
+    await a.close();
+    await b.close();
+    raw(path, (db) => expect(db.prepare(`SELECT count(*) FROM ${t.dicts}`).pluck().get()).toBe(1));
   });
 
   it('an uncompressed ledger opened with compression keeps the whole-text layout', async () => {

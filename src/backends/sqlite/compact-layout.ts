@@ -33,10 +33,18 @@ export function idValue(id: string): Buffer | string {
   );
 }
 
-/** The id text from what `ID_READ` returned. */
+/**
+ * The id text from what `ID_READ` returned. A value in a form the writer never uses — a lowercase
+ * UUID kept as text, a blob that is not 16 bytes — comes back still marked (`~…`, `#…`): it is not
+ * the committed id, so verification reports the row (otherwise one id could be stored twice, once
+ * per form, and lookups redirected without changing any hash).
+ */
 export function idText(v: string): string {
-  if (v.charCodeAt(0) === 0x7e) return v.slice(1);
-  if (v.length !== 32) return v;
+  if (v.charCodeAt(0) === 0x7e) {
+    const text = v.slice(1);
+    return text.length === 36 && UUID.test(text) ? v : text;
+  }
+  if (v.length !== 32) return `#${v}`;
   return `${v.slice(0, 8)}-${v.slice(8, 12)}-${v.slice(12, 16)}-${v.slice(16, 20)}-${v.slice(20)}`;
 }
 

@@ -10,7 +10,7 @@ import {
 } from '../../entry/commitment-columns.js';
 import { HexStoredEntry, storedHashHex } from '../../entry/stored-row.js';
 import type { StoredEntry } from '../../entry/types.js';
-import { ConfigurationError, StorageError } from '../../errors.js';
+import { ConfigurationError, type IntegrityFailure, SignLedgerError, StorageError } from '../../errors.js';
 import { EMPTY_ROOT } from '../../merkle/hash.js';
 import { edgeTilesAfter, rightEdgeTiles, type Tile, type TileKey } from '../../merkle/tiles.js';
 import {
@@ -239,11 +239,10 @@ export class SQLiteBackend implements StorageBackend {
       this.codec = new TextCodec(new Compressor({ algorithm: alg }));
     }
     await this.codec.init();
-    const dicts = db.prepare(`SELECT id, bytes FROM ${pt.dicts} ORDER BY id`).all() as {
-      id: number;
-      bytes: Buffer;
-    }[];
-    this.codec.load(dicts);
+    const readDicts = db.prepare(`SELECT id, bytes FROM ${pt.dicts} ORDER BY id`);
+    const codec = this.codec;
+    codec.reload = () => readDicts.all() as { id: number; bytes: Buffer }[];
+    codec.load(codec.reload());
     this.packed = true;
   }
 
@@ -333,6 +332,9 @@ export class SQLiteBackend implements StorageBackend {
     const compact = this.layout === LAYOUT_COMPACT;
     const cols = compact ? COMPACT_COLUMNS : SELECT_COLUMNS;
     const withPrev = compact ? `${cols}, ${prevColumn(t)}` : cols;
+    // Reads never return rows past the head: a committed append moves both in one transaction, so
+    // such a row was put there behind the library's back (verify() reports it, see auditStore).
+    const inLog = `idx < (SELECT size FROM ${t.head} WHERE one = 1)`;
     return {
       head: db.prepare(`SELECT size, last_hash, frontier, root FROM ${t.head} WHERE one = 1`),
       tile: db.prepare(`SELECT level, idx, width, hashes FROM ${t.tiles} WHERE level = ? AND idx = ?`),
@@ -345,11 +347,18 @@ export class SQLiteBackend implements StorageBackend {
         `UPDATE ${t.head} SET size = ?, last_hash = ?, frontier = ?, root = ? WHERE one = 1`,
       ),
       erase: db.prepare(`UPDATE ${t.entries} SET data = NULL, salt = NULL WHERE idx = ?`),
-      byIndex: db.prepare(`SELECT ${withPrev} FROM ${t.entries} e WHERE idx = ?`).raw(),
-      byId: db.prepare(`SELECT ${withPrev} FROM ${t.entries} e WHERE id = ?`).raw(),
+      byIndex: db.prepare(`SELECT ${withPrev} FROM ${t.entries} e WHERE idx = ? AND ${inLog}`).raw(),
+      byId: db.prepare(`SELECT ${withPrev} FROM ${t.entries} e WHERE id = ? AND ${inLog}`).raw(),
       scan: db
-        .prepare(`SELECT ${cols} FROM ${t.entries} WHERE idx >= ? AND idx < ? ORDER BY idx LIMIT ?`)
+        .prepare(
+          `SELECT ${cols} FROM ${t.entries} WHERE idx >= ? AND idx < ? AND ${inLog} ORDER BY idx LIMIT ?`,
+        )
         .raw(),
+      pastHead: db
+        .prepare(
+          `SELECT idx FROM ${t.entries} WHERE idx >= (SELECT size FROM ${t.head} WHERE one = 1) LIMIT 1`,
+        )
+        .pluck(),
       hashAt: db.prepare(`SELECT lower(hex(hash)) FROM ${t.entries} WHERE idx = ?`).pluck(),
       addCheckpoint: db.prepare(
         `INSERT INTO ${t.checkpoints} (size, root, note, created_ms) VALUES (?, ?, ?, ?)`,
@@ -630,6 +639,9 @@ export class SQLiteBackend implements StorageBackend {
         db
           .transaction(() => {
             const h = this.readHeadSync();
+            // Another process may have trained the dictionary meanwhile: use it rather than a second one.
+            if (this.codec?.reload && this.codec.wantsDictionary(h.size + 1))
+              this.codec.load(this.codec.reload());
             const keys = rightEdgeTiles(h.size);
             const tiles = this.readTilesSync(keys);
             if (tiles.length !== keys.length)
@@ -686,7 +698,12 @@ export class SQLiteBackend implements StorageBackend {
           .immediate();
       } catch (err) {
         if (enc?.dict) this.codec!.untrain(enc.dict.id);
-        throw err;
+        if (err instanceof SignLedgerError) throw err;
+        // A constraint, a full disk, a locked or corrupt file: nothing was written (the transaction
+        // rolled back); the driver's error stays as the cause.
+        throw new StorageError(`SQLite append failed: ${(err as Error)?.message ?? String(err)}`, {
+          cause: err,
+        });
       }
       if (won) {
         // The batch is durable now: nothing below may turn this append into a failure.
@@ -706,6 +723,39 @@ export class SQLiteBackend implements StorageBackend {
 
   async readHead(): Promise<Head> {
     return this.readHeadSync();
+  }
+
+  /**
+   * Rows past the head (reads skip them), and in the compact layout time blocks that do not cover
+   * their rows' times (a time-range read would skip rows). Each check is one statement, so it sees
+   * one consistent state even while other processes append.
+   */
+  async auditStore(): Promise<IntegrityFailure | null> {
+    const t = this.t!;
+    const past = this.s.pastHead.get() as number | undefined;
+    if (past !== undefined) {
+      return {
+        kind: 'head_mismatch',
+        index: past,
+        message: `a row with index ${past} is stored past the head: it is not part of the log`,
+      };
+    }
+    if (this.layout !== LAYOUT_COMPACT) return null;
+    // Bounds may be wider than the rows (harmless: a wider scan); narrower or missing loses rows.
+    const bad = this.db!.prepare(
+      `SELECT r.block AS block FROM
+         (SELECT idx >> ${TIME_BLOCK_BITS} AS block, min(ts) AS lo, max(ts) AS hi FROM ${t.entries}
+          WHERE idx < (SELECT size FROM ${t.head} WHERE one = 1) GROUP BY block) r
+       LEFT JOIN ${t.timeBlocks} b ON b.block = r.block
+       WHERE b.block IS NULL OR b.lo > r.lo OR b.hi < r.hi LIMIT 1`,
+    ).get() as { block: number } | undefined;
+    if (!bad) return null;
+    const first = bad.block * 2 ** TIME_BLOCK_BITS;
+    return {
+      kind: 'column_mismatch',
+      index: first,
+      message: `the time bounds of rows ${first}..${first + 2 ** TIME_BLOCK_BITS - 1} do not cover their times: time-range reads would miss entries`,
+    };
   }
 
   async readTiles(keys: readonly TileKey[]): Promise<Tile[]> {
@@ -739,7 +789,7 @@ export class SQLiteBackend implements StorageBackend {
     extraWhere: string[],
     extraParams: unknown[] = [],
   ): { sql: string; params: unknown[] } | null {
-    const where: string[] = [...extraWhere];
+    const where: string[] = [...extraWhere, `idx < (SELECT size FROM ${this.t!.head} WHERE one = 1)`];
     const params: unknown[] = [...extraParams];
     const compact = this.layout === LAYOUT_COMPACT;
     if (compact && (q.startMs !== undefined || q.endMs !== undefined)) {
