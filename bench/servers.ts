@@ -6,6 +6,7 @@
  * (rows for an unset server are left out). `bench/run.ts` calls `benchServers`.
  */
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PostgreSQLBackend } from '../src/backends/postgres/index.js';
 import { RedisBackend } from '../src/backends/redis/index.js';
@@ -30,9 +31,25 @@ const CALLERS = 64;
 const PROCS = 4;
 const SELF = fileURLToPath(import.meta.url);
 
-function makeBackend(kind: Kind, prefix: string, queryIndexes = true): StorageBackend {
+/**
+ * `BENCH_PG_MODULE` (a path to another copy of postgres-backend.ts) swaps the PostgreSQL backend in
+ * the child processes: before/after comparisons of a change in the same run (`--pg --compare`).
+ */
+async function pgBackendClass(): Promise<typeof PostgreSQLBackend> {
+  const m = process.env.BENCH_PG_MODULE;
+  return m
+    ? ((await import(m)) as { PostgreSQLBackend: typeof PostgreSQLBackend }).PostgreSQLBackend
+    : PostgreSQLBackend;
+}
+
+function makeBackend(
+  kind: Kind,
+  prefix: string,
+  queryIndexes = true,
+  Pg: typeof PostgreSQLBackend = PostgreSQLBackend,
+): StorageBackend {
   return kind === 'postgres'
-    ? new PostgreSQLBackend({
+    ? new Pg({
         connectionString: process.env.SIGNLEDGER_TEST_POSTGRES_URL,
         tablePrefix: prefix,
         queryIndexes,
@@ -61,15 +78,27 @@ function stats(name: string, unit: string, xs: number[]): BenchRow {
 async function child(): Promise<void> {
   const kind = process.env.BENCH_KIND as Kind;
   const ledger = new Ledger({
-    backend: makeBackend(kind, process.env.BENCH_PREFIX!, process.env.BENCH_QUERY_INDEXES !== '0'),
+    backend: makeBackend(
+      kind,
+      process.env.BENCH_PREFIX!,
+      process.env.BENCH_QUERY_INDEXES !== '0',
+      await pgBackendClass(),
+    ),
     name: 'bench',
   });
   await ledger.open();
   process.stdout.write('ready\n');
   await new Promise<void>((r) => process.stdin.once('data', () => r()));
+  const cpu0 = process.cpuUsage();
   await appendConcurrently(ledger, Number(process.env.BENCH_COUNT), Number(process.env.BENCH_WORKER));
+  const cpu = process.cpuUsage(cpu0);
+  process.stdout.write(`cpu ${cpu.user + cpu.system}\ndone\n`);
+  // Close (ending the server sessions) only after the parent has read the server's CPU time.
+  await new Promise<void>((r) => {
+    process.stdin.once('end', () => r());
+    process.stdin.resume();
+  });
   await ledger.close();
-  process.stdout.write('done\n');
 }
 
 async function multiProcess(
@@ -77,6 +106,8 @@ async function multiProcess(
   prefix: string,
   perProc: number,
   queryIndexes = true,
+  pgModule?: string,
+  cpu?: { node: number; server: number },
 ): Promise<number> {
   const procs = Array.from({ length: PROCS }, (_, w) =>
     spawn(process.execPath, ['--import', 'tsx', SELF], {
@@ -88,6 +119,7 @@ async function multiProcess(
         BENCH_COUNT: String(perProc),
         BENCH_WORKER: String(w),
         BENCH_QUERY_INDEXES: queryIndexes ? '1' : '0',
+        ...(pgModule ? { BENCH_PG_MODULE: pgModule } : {}),
       },
       stdio: ['pipe', 'pipe', 'inherit'],
     }),
@@ -97,18 +129,50 @@ async function multiProcess(
       let out = '';
       p.stdout!.on('data', (b: Buffer) => {
         out += b.toString();
-        if (out.includes(`${word}\n`)) resolve();
+        if (!out.includes(`${word}\n`)) return;
+        const m = /^cpu (\d+)$/m.exec(out);
+        if (word === 'done' && m && cpu) cpu.node += Number(m[1]);
+        resolve();
       });
       p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`bench child exited with ${code}`))));
     });
   await Promise.all(procs.map((p) => waitFor(p, 'ready')));
   const done = Promise.all(procs.map((p) => waitFor(p, 'done')));
+  const server0 = serverCpuUs();
   const t = performance.now();
   for (const p of procs) p.stdin!.write('go\n');
   await done;
   const s = (performance.now() - t) / 1000;
+  if (cpu) cpu.server += serverCpuUs() - server0;
   for (const p of procs) p.stdin!.end();
+  await Promise.all(procs.map((p) => (p.exitCode !== null ? null : new Promise((r) => p.once('exit', r)))));
   return (PROCS * perProc) / s;
+}
+
+/**
+ * CPU time of every `postgres` process on this machine, µs (Linux /proc; NaN elsewhere). Includes
+ * background workers and anyone else's queries on the same server: an upper bound for the bench.
+ */
+function serverCpuUs(): number {
+  try {
+    const tick = 1e6 / 100; // USER_HZ
+    let total = 0;
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const close = stat.lastIndexOf(')');
+        if (stat.slice(stat.indexOf('(') + 1, close) !== 'postgres') continue;
+        const f = stat.slice(close + 2).split(' ');
+        total += (Number(f[11]) + Number(f[12])) * tick;
+      } catch {
+        // exited meanwhile
+      }
+    }
+    return total;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 async function rawBaseline(kind: Kind, rows: StoredEntry[], scratch: string): Promise<number> {
@@ -301,8 +365,65 @@ export async function benchServers(opts: { quick: boolean }): Promise<BenchRow[]
   return rows;
 }
 
+/**
+ * PostgreSQL only, 4 processes: `node --import tsx bench/servers.ts --pg [--runs 5] [--per-proc 10000]
+ * [--no-indexes] [--compare path/to/postgres-backend.ts]`. Each run does the raw INSERT baseline and
+ * the variants in alternating order (the machine is noisy: compare within a run).
+ */
+async function benchPg(argv: string[]): Promise<void> {
+  const arg = (k: string) => {
+    const i = argv.indexOf(k);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const runs = Number(arg('--runs') ?? 5);
+  const perProc = Number(arg('--per-proc') ?? 10000);
+  const compare = arg('--compare');
+  const variants: { name: string; queryIndexes: boolean; module?: string }[] = [
+    { name: 'default', queryIndexes: true },
+    ...(compare ? [{ name: `compare`, queryIndexes: true, module: compare }] : []),
+    ...(argv.includes('--no-indexes') ? [{ name: 'queryIndexes: false', queryIndexes: false }] : []),
+  ];
+  const res = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  const raw: number[] = [];
+  const prefix = `benchpg${process.pid}_`;
+  for (let r = 0; r < runs; r++) {
+    const order = r % 2 === 0 ? variants : [...variants].reverse();
+    for (const v of order) {
+      await cleanup('postgres', prefix);
+      const cpu = { node: 0, server: 0 };
+      const rate = await multiProcess('postgres', prefix, perProc, v.queryIndexes, v.module, cpu);
+      res.get(v.name)!.push(rate);
+      const n = PROCS * perProc;
+      console.log(
+        `run ${r} ${v.name}: ${Math.round(rate)}/s; CPU per append: node ${(cpu.node / n).toFixed(1)} µs, postgres ${(cpu.server / n).toFixed(1)} µs`,
+      );
+      if (raw.length === r) {
+        const ledger = new Ledger({ backend: makeBackend('postgres', prefix), name: 'bench' });
+        await ledger.open();
+        const rows: StoredEntry[] = [];
+        for await (const chunk of ledger.backend.scan()) rows.push(...chunk);
+        await ledger.close();
+        raw.push(await rawBaseline('postgres', rows, `benchpg${process.pid}_raw`));
+        console.log(`run ${r} raw: ${Math.round(raw[r]!)}/s`);
+      }
+    }
+  }
+  await cleanup('postgres', prefix);
+  const base = stats('raw', 'rows/s', raw);
+  for (const v of variants) {
+    const s = stats(v.name, 'appends/s', res.get(v.name)!);
+    const ratios = res.get(v.name)!.map((x, i) => (x / raw[i]!).toFixed(3));
+    console.log(
+      `${v.name}: median ${Math.round(s.median)} [${Math.round(s.min)}..${Math.round(s.max)}] ${(s.median / base.median).toFixed(3)}x raw; per-run ratios ${ratios.join(' ')}`,
+    );
+  }
+  console.log(`raw: median ${Math.round(base.median)} [${Math.round(base.min)}..${Math.round(base.max)}]`);
+}
+
 if (process.env.BENCH_SERVERS_CHILD === '1' && process.argv[1] === SELF) {
   await child();
+} else if (process.argv[1] === SELF && process.argv.includes('--pg')) {
+  await benchPg(process.argv.slice(2));
 } else if (process.argv[1] === SELF) {
   // Run directly: print the rows.
   for (const r of await benchServers({ quick: process.argv.includes('--quick') })) {

@@ -1,7 +1,8 @@
 /**
  * PostgreSQL-specific paths the conformance suite does not reach: tables created without the GIN
- * query indexes, the strict commit mode, SQL literals with quotes and backslashes, and the binary
- * COPY scan across pages with gaps.
+ * query indexes, the partial metadata index, the strict commit mode, texts with quotes and
+ * backslashes, a group write whose guard fails (its COPY skipped), and the binary COPY scan across
+ * pages with gaps.
  */
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -56,6 +57,82 @@ describe.skipIf(!PG)('postgres backend paths', () => {
       expect(
         (await ledger.query({ where: { 'data.user': 'bob', 'metadata.n': 0 } })).map((e) => e.index),
       ).toEqual([2, 4, 8, 10]);
+    } finally {
+      await ledger.close();
+    }
+  });
+
+  it('indexes only non-empty metadata, and metadata queries still find every match', async () => {
+    const p = prefix('meta');
+    await dropPgPrefix(p);
+    const ledger = new Ledger({
+      backend: new PostgreSQLBackend({ connectionString: PG, tablePrefix: p }),
+      name: 'm',
+    });
+    try {
+      await ledger.open();
+      await ledger.append({ i: 0 });
+      // Nested keys that spell the empty-metadata pattern must not hide the entry from the index.
+      await ledger.append({ i: 1 }, { metadata: { a: { metadata: {}, prev: 1 }, tag: 'x' } });
+      await ledger.append({ i: 2 }, { metadata: { metadata: {}, tag: 'x' } });
+      await ledger.append({ i: 3 }, { metadata: { tag: 'y' } });
+      await ledger.append({ i: 4 }, { metadata: { "q'\\": 'x', tag: 'x' } });
+      const t = pgTables(p);
+      const indexed = await sql<{ idx: string }>(
+        `SELECT idx FROM ${t.entries} WHERE strpos(body, '"metadata":{},') <> strpos(body, '"metadata":') ORDER BY idx`,
+      );
+      expect(indexed.map((r) => Number(r.idx))).toEqual([1, 2, 3, 4]);
+      expect((await ledger.query({ where: { 'metadata.tag': 'x' } })).map((e) => e.index)).toEqual([1, 2, 4]);
+      expect((await ledger.query({ where: { 'metadata.a.prev': 1 } })).map((e) => e.index)).toEqual([1]);
+      expect((await ledger.query({ where: { 'data.i': 0 } })).map((e) => e.index)).toEqual([0]);
+      // The query function is inlinable (not STRICT), so the index expressions cost no function call.
+      const [fn] = await sql<{ proisstrict: boolean }>(
+        `SELECT proisstrict FROM pg_proc WHERE proname = '${p}jsonb'`,
+      );
+      expect(fn?.proisstrict).toBe(false);
+      const [pred] = await sql<{ def: string }>(
+        `SELECT pg_get_indexdef('${p}entries_meta'::regclass) AS def`,
+      );
+      expect(pred?.def).toMatch(/WHERE \(strpos\(body/);
+    } finally {
+      await ledger.close();
+    }
+  });
+
+  it('a group whose guard fails writes nothing, and its connection stays usable', async () => {
+    const p = prefix('guard');
+    await dropPgPrefix(p);
+    // One connection: the next append reuses the one that had copy data sent behind a failed statement.
+    const backend = new PostgreSQLBackend({ connectionString: PG, tablePrefix: p, max: 1 });
+    const ledger = new Ledger({ backend, name: 'g' });
+    try {
+      await ledger.open();
+      await ledger.append({ i: 0 });
+      await expect(
+        backend.append((ctx) => ({
+          entries: [
+            {
+              index: ctx.head.size,
+              id: 'x',
+              timestampMs: 1,
+              hash: Buffer.alloc(32),
+              body: '{}',
+              data: '{}',
+              salt: Buffer.alloc(32),
+              signatures: null,
+            },
+          ],
+          tiles: [],
+          erase: [12345],
+          head: { ...ctx.head, size: ctx.head.size + 1 },
+        })),
+      ).rejects.toThrow(/cannot erase a missing entry/);
+      const [n] = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM ${pgTables(p).entries}`);
+      expect(n?.n).toBe(1);
+      await ledger.append({ i: 1 });
+      const report = await ledger.verify();
+      expect(report.ok).toBe(true);
+      expect(report.entriesChecked).toBe(2);
     } finally {
       await ledger.close();
     }

@@ -18,10 +18,11 @@ import {
 } from '../../storage/backend.js';
 import { parseWherePath } from '../../storage/where.js';
 import { assertLedgerName } from '../sqlite/schema.js';
+import { copyBinary, copyInQuery } from './copy-in.js';
 import { CopyRows } from './copy-rows.js';
-import { loadPg } from './driver.js';
+import { loadPg, type PgModule } from './driver.js';
 import { byteaLit, intLit, textLit } from './literals.js';
-import { ddl, jsonbSafe, type PgTables, POSTGRES_SCHEMA_VERSION, pgTables } from './schema.js';
+import { ddl, HAS_METADATA, jsonbSafe, type PgTables, POSTGRES_SCHEMA_VERSION, pgTables } from './schema.js';
 
 export interface PostgreSQLConnectionOptions {
   host?: string;
@@ -46,7 +47,7 @@ export interface PostgreSQLBackendOptions extends PostgreSQLConnectionOptions {
   schema?: string;
   /**
    * Create the two GIN indexes that serve `query({ where })` when creating the tables (default
-   * true). Without them appends cost the server about a third less and `where` queries stay correct
+   * true). Without them appends cost the server ~15% less CPU and `where` queries stay correct
    * but scan the ledger's rows. Applies only when this backend creates the tables.
    */
   queryIndexes?: boolean;
@@ -86,6 +87,16 @@ function rowToStored(r: Row): StoredEntry {
  */
 const FLUSH = `SELECT pg_logical_emit_message(true, 'signledger', '')`;
 
+/**
+ * The right-edge tiles: at level L, index floor(size / 256^(L+1)) (7 levels cover 2^53 leaves). Where
+ * (size / 256^L) % 256 = 0 that tile would hold entries past the head, so no row matches. OR-ed
+ * equalities plan in a fraction of the time the generate_series join this replaced took.
+ */
+const EDGE_KEYS = Array.from(
+  { length: 7 },
+  (_, l) => `x.level = ${l} AND x.idx = h.size >> ${8 * (l + 1)}`,
+).join(' OR ');
+
 type TypeParsers = NonNullable<QueryConfig['types']>;
 
 /**
@@ -105,6 +116,7 @@ export class PostgreSQLBackend implements StorageBackend {
   private closed = false;
   /** Commit groups asynchronously and flush after the lock is released (see holdLockUntilDurable). */
   private earlyRelease = false;
+  private pg: PgModule | null = null;
 
   constructor(options: PostgreSQLBackendOptions = {}) {
     if (options === null || typeof options !== 'object')
@@ -118,6 +130,7 @@ export class PostgreSQLBackend implements StorageBackend {
     assertLedgerName(name);
     this.openedName = name;
     const pg = await loadPg();
+    this.pg = pg;
     // int8 as JS numbers (indexes and times stay far below 2^53), everything else as pg parses it.
     this.types = {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
@@ -313,14 +326,10 @@ export class PostgreSQLBackend implements StorageBackend {
   private async beginLocked(c: PoolClient): Promise<{ head: Head; edgeTiles: Tile[] }> {
     const t = this.tables;
     const ledger = intLit(this.ledgerKey);
-    // Right-edge tile at level L: index floor(size / 256^(L+1)), present when (size / 256^L) % 256 != 0.
     const sql = `BEGIN ISOLATION LEVEL READ COMMITTED;${this.earlyRelease ? ' SET LOCAL synchronous_commit = off;' : ''}
       SELECT size, last_hash, frontier, root FROM ${t.heads} WHERE ledger = ${ledger} FOR UPDATE;
-      SELECT x.level, x.idx, x.width, x.hashes
-      FROM ${t.heads} h JOIN ${t.tiles} x ON x.ledger = h.ledger AND (x.level, x.idx) IN (
-        SELECT l, h.size >> (8 * (l + 1)) FROM generate_series(0, 6) AS l
-        WHERE h.size >> (8 * l) > 0 AND (h.size >> (8 * l)) & 255 <> 0)
-      WHERE h.ledger = ${ledger}
+      SELECT x.level, x.idx, x.width, x.hashes FROM ${t.tiles} x, ${t.heads} h
+      WHERE h.ledger = ${ledger} AND x.ledger = ${ledger} AND (${EDGE_KEYS})
       ORDER BY x.level`;
     const res = (await c.query({
       text: sql,
@@ -357,21 +366,17 @@ export class PostgreSQLBackend implements StorageBackend {
   }
 
   /**
-   * The group's write as one statement, followed by COMMIT in the same message: one round trip while
-   * the lock is held. The head update comes first and guards everything: `size` and `root` are
-   * NOT NULL, so a head that moved or an erase that missed its row makes the statement fail (the
-   * COMMIT after it is then skipped and the transaction rolled back); entries and tiles are inserted
-   * only if the head row was updated.
+   * The group's write, COMMIT and the flush as one message: one round trip while the lock is held.
+   * The first statement moves the head and guards everything: `size` and `root` are NOT NULL, so a
+   * head that moved or an erase that missed its row fails it, and a missing head row fails the
+   * division; the rest of the message (the COPY of the entries, COMMIT) is then skipped and the
+   * transaction rolled back. Tiles are written only if the head row was updated.
    */
   private commitSql(old: Head, batch: AppendBatch): string {
     const t = this.tables;
     const L = intLit(this.ledgerKey);
     const h = batch.head;
     const erase = [...new Set(batch.erase)].map(intLit);
-    const rows = batch.entries.map(
-      (e) =>
-        `(${L},${intLit(e.index)},${textLit(e.id)},${intLit(e.timestampMs)},${byteaLit(e.hash)},${textLit(e.body)},${textLit(e.data)},${byteaLit(e.salt)},${textLit(e.signatures)})`,
-    );
     const tiles = batch.tiles.map(
       (x) => `(${L},${intLit(x.level)},${intLit(x.index)},${intLit(x.width)},${byteaLit(x.hashes)})`,
     );
@@ -387,13 +392,6 @@ export class PostgreSQLBackend implements StorageBackend {
   UPDATE ${t.heads} SET size = CASE WHEN size = ${intLit(old.size)} THEN ${intLit(h.size)} END,
     last_hash = ${textLit(h.lastHash)}, frontier = ${byteaLit(h.frontier)}, root = ${root}
   WHERE ledger = ${L} RETURNING 1
-), e AS (${
-      rows.length
-        ? `
-  INSERT INTO ${t.entries} (ledger, ${COLS})
-  SELECT * FROM (VALUES ${rows.join(',\n')}) v WHERE EXISTS (SELECT FROM h) RETURNING 1`
-        : 'SELECT WHERE false'
-    }
 )${
       tiles.length
         ? `, tl AS (
@@ -403,7 +401,9 @@ export class PostgreSQLBackend implements StorageBackend {
 )`
         : ''
     }
-SELECT (SELECT count(*) FROM h)::int, (SELECT count(*) FROM e)::int;
+SELECT 1 / (SELECT count(*) FROM h)::int;${
+      batch.entries.length ? `\nCOPY ${t.entries} (ledger, ${COLS}) FROM STDIN (FORMAT binary);` : ''
+    }
 COMMIT${this.earlyRelease ? `;\n${FLUSH}` : ''}`;
   }
 
@@ -422,22 +422,32 @@ COMMIT${this.earlyRelease ? `;\n${FLUSH}` : ''}`;
           throw new StorageError(`entry index ${e.index} is not contiguous with head ${head.size}`);
       });
       const sql = this.commitSql(head, batch);
-      let res: { rows: unknown[][] }[];
+      let res: { rows: unknown[][]; rowCount: number | null }[];
       try {
-        res = (await c.query({ text: sql, rowMode: 'array' } as QueryArrayConfig)) as unknown as {
-          rows: unknown[][];
-        }[];
+        const config = { text: sql, rowMode: 'array' };
+        res = (await (es.length
+          ? new Promise<typeof res>((resolve, reject) => {
+              const data = copyBinary(this.ledgerKey, es);
+              c.query(
+                copyInQuery(this.pg!, config, data, (err, r) =>
+                  err ? reject(err) : resolve(r as typeof res),
+                ) as never,
+              );
+            })
+          : c.query(config as QueryArrayConfig))) as { rows: unknown[][]; rowCount: number | null }[];
       } catch (err) {
+        if (err instanceof StorageError) throw err;
         const e = err as { code?: string; column?: string; message: string };
         if (e.code === '23502' && e.column === 'size')
           throw new StorageError('the head moved while it was locked: the store is corrupt', { cause: err });
         if (e.code === '23502' && e.column === 'root')
           throw new StorageError('cannot erase a missing entry', { cause: err });
+        if (e.code === '22012')
+          throw new StorageError('the head row is missing: the store is corrupt', { cause: err });
         throw new StorageError(`PostgreSQL commit failed: ${e.message}`, { cause: err });
       }
-      const counts = res[0]?.rows[0] as [number, number] | undefined;
-      if (counts?.[0] !== 1 || counts[1] !== es.length)
-        throw new StorageError('the head row is missing: the store is corrupt');
+      if (es.length && res[1]?.rowCount !== es.length)
+        throw new StorageError('PostgreSQL stored a different number of entries than the group holds');
       return batch;
     } catch (err) {
       // After a failed statement the transaction is still open (its COMMIT was skipped).
@@ -536,7 +546,8 @@ COMMIT${this.earlyRelease ? `;\n${FLUSH}` : ''}`;
     }
     if (Object.keys(metadata).length) {
       params.push(jsonbSafe(JSON.stringify(metadata)));
-      extra.push(`(${t.jsonb}(body) -> 'metadata') @> $${params.length + 1}::jsonb`);
+      // HAS_METADATA lets the planner use the partial metadata index (schema.ts).
+      extra.push(`(${t.jsonb}(body) -> 'metadata') @> $${params.length + 1}::jsonb`, HAS_METADATA);
     }
     const { text, values } = this.rangeSql(q, extra, params);
     return this.unnamed(text, values);
