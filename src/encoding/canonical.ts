@@ -202,7 +202,7 @@ function visitPlain(obj: Record<string, unknown>, walk: Walk): JsonValue {
   sortKeys(names);
   const out: Record<string, JsonValue> | undefined = walk.copy ? {} : undefined;
   const keys = walk.keys;
-  walk.text += '{';
+  if (names.length === 0) walk.text += '{';
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
     keys.push(name);
@@ -211,9 +211,7 @@ function visitPlain(obj: Record<string, unknown>, walk: Walk): JsonValue {
     if (d === undefined || d.writable === undefined)
       fail(walk, 'accessor (getter/setter) properties are not allowed');
     if (!d.enumerable) fail(walk, 'non-enumerable properties are not allowed');
-    if (i !== 0) walk.text += ',';
-    walk.text += quote(name, walk);
-    walk.text += ':';
+    walk.text += memberPrefix(name, i === 0, walk);
     const c = visit(d.value, walk);
     if (out !== undefined) {
       // Plain assignment of "__proto__" would set the prototype instead of a property.
@@ -242,6 +240,28 @@ function visitDate(d: Date, walk: Walk): JsonValue {
   const iso = Date.prototype.toISOString.call(d);
   walk.text += '"' + iso + '"';
   return iso;
+}
+
+// Member prefixes by name: `{"name":` for the first member, `,"name":` for the others. Objects of
+// one application repeat their names, and one cached piece replaces four concatenations (the text
+// was a third of prepareJson, measured). Bounded: names up to 64 characters, cleared when full.
+const FIRST_MEMBER = new Map<string, string>();
+const NEXT_MEMBER = new Map<string, string>();
+const MEMBER_CACHE = 4096;
+const CACHED_NAME = 64;
+
+function memberPrefix(name: string, first: boolean, walk: Walk): string {
+  if (name.length > CACHED_NAME) return (first ? '{' : ',') + quote(name, walk) + ':';
+  const cache = first ? FIRST_MEMBER : NEXT_MEMBER;
+  let piece = cache.get(name);
+  if (piece === undefined) {
+    // quote() validates the name; only names it accepted are cached.
+    piece = (first ? '{' : ',') + quote(name, walk) + ':';
+    piece.charCodeAt(0); // flat, so every later use copies it without walking a rope
+    if (cache.size >= MEMBER_CACHE) cache.clear();
+    cache.set(name, piece);
+  }
+  return piece;
 }
 
 /** JSON string literal; JSON.stringify matches RFC 8785 §3.2.2.2 for well-formed strings. */

@@ -30,24 +30,34 @@ export interface CommitmentFields {
 }
 
 export function commitmentText(f: CommitmentFields): string {
-  return flatten(
+  return flatten(commitmentRope(f));
+}
+
+// The text between the index and the metadata is fixed per ledger: one piece instead of three.
+let ledgerKey: string | null = null;
+let ledgerPart = '';
+
+/**
+ * commitmentText without the flattening: for a text hashed at once (hashing flattens the rope in
+ * place, so flattening first would copy it twice).
+ */
+export function commitmentRope(f: CommitmentFields): string {
+  if (f.ledgerId !== ledgerKey) {
+    ledgerPart = flatten(',"ledger":"' + f.ledgerId + '","metadata":');
+    ledgerKey = f.ledgerId;
+  }
+  return (
     '{"dataDigest":"' +
-      f.dataDigest +
-      '","id":"' +
-      f.id +
-      '","index":' +
-      f.index +
-      ',"ledger":"' +
-      f.ledgerId +
-      '","metadata":' +
-      f.metadataText +
-      ',"prev":' +
-      (f.prev === null ? 'null' : '"' + f.prev + '"') +
-      ',"timestamp":"' +
-      f.timestamp +
-      '","type":"' +
-      f.type +
-      '","v":1}',
+    f.dataDigest +
+    '","id":"' +
+    f.id +
+    '","index":' +
+    f.index +
+    ledgerPart +
+    f.metadataText +
+    (f.prev === null ? ',"prev":null,"timestamp":"' : ',"prev":"' + f.prev + '","timestamp":"') +
+    f.timestamp +
+    (f.type === 'event' ? '","type":"event","v":1}' : '","type":"' + f.type + '","v":1}')
   );
 }
 
@@ -74,7 +84,8 @@ export function newSalt(): Buffer {
     saltOffset = 0;
   }
   const salt = Buffer.allocUnsafe(SALT_BYTES);
-  saltPool.copy(salt, 0, saltOffset, saltOffset + SALT_BYTES);
+  // A byte loop: Buffer#copy's argument handling costs more than 32 bytes of copying.
+  for (let i = 0; i < SALT_BYTES; i++) salt[i] = saltPool[saltOffset + i]!;
   saltOffset += SALT_BYTES;
   return salt;
 }
@@ -83,6 +94,16 @@ export function newSalt(): Buffer {
 // object and two Buffers per entry. Safe because hashing is synchronous.
 let scratch = Buffer.allocUnsafe(64 * 1024);
 
+interface Utf8Writer {
+  utf8Write(s: string, offset: number): number;
+}
+
+// Digests wanted as bytes are taken as latin1 text ('binary', one char per byte) and copied: the
+// Buffer output of crypto.hash costs ~810 ns against ~290 ns for text (Node 20, measured).
+function bytesOf(latin1: string): Buffer {
+  return Buffer.from(latin1, 'latin1');
+}
+
 export function dataDigestOf(algorithm: HashAlgorithm, salt: Uint8Array, dataText: string): Buffer {
   const max = SALT_BYTES + dataText.length * 3;
   if (salt.byteLength !== SALT_BYTES || max > scratch.length) {
@@ -90,12 +111,12 @@ export function dataDigestOf(algorithm: HashAlgorithm, salt: Uint8Array, dataTex
       scratch = Buffer.allocUnsafe(Math.max(max, scratch.length * 2));
     } else {
       const joined = Buffer.concat([salt, Buffer.from(dataText, 'utf8')]);
-      return oneShotHash(algorithm, joined, 'buffer') as unknown as Buffer;
+      return bytesOf(oneShotHash(algorithm, joined, 'binary'));
     }
   }
   scratch.set(salt, 0);
   const n = scratch.write(dataText, SALT_BYTES, 'utf8');
-  return oneShotHash(algorithm, scratch.subarray(0, SALT_BYTES + n), 'buffer') as unknown as Buffer;
+  return bytesOf(oneShotHash(algorithm, scratch.subarray(0, SALT_BYTES + n), 'binary'));
 }
 
 /**
@@ -106,8 +127,9 @@ export function dataDigestHex(algorithm: HashAlgorithm, salt: Uint8Array, dataTe
   const max = SALT_BYTES + dataText.length * 3;
   if (salt.byteLength !== SALT_BYTES || max > scratch.length)
     return dataDigestOf(algorithm, salt, dataText).toString('hex');
-  scratch.set(salt, 0);
-  const n = scratch.write(dataText, SALT_BYTES, 'utf8');
+  for (let i = 0; i < SALT_BYTES; i++) scratch[i] = salt[i]!;
+  // Buffer's own utf8Write: `write` re-checks its arguments, a measurable share here.
+  const n = (scratch as unknown as Utf8Writer).utf8Write(dataText, SALT_BYTES);
   return oneShotHash(algorithm, scratch.subarray(0, SALT_BYTES + n), 'hex');
 }
 
@@ -117,31 +139,40 @@ export function hashTextHex(algorithm: HashAlgorithm, text: string): string {
 
 /** HASH(UTF-8(text)) in one call (the entry hash of a commitment body). */
 export function hashText(algorithm: HashAlgorithm, text: string): Buffer {
-  if (text.length * 3 > scratch.length)
-    return oneShotHash(algorithm, Buffer.from(text, 'utf8'), 'buffer') as unknown as Buffer;
-  const n = scratch.write(text, 0, 'utf8');
-  return oneShotHash(algorithm, scratch.subarray(0, n), 'buffer') as unknown as Buffer;
+  return bytesOf(oneShotHash(algorithm, text, 'binary'));
 }
+
+// Leaf hashes take the text as a string with a U+0000 in front: its UTF-8 is the 0x00 prefix, and a
+// string input beats writing the text into a scratch buffer (400 vs 660 ns with a 100-byte leaf).
 
 /** SHA-256(0x00 || UTF-8(leafText)): the RFC 9162 leaf hash of an entry, without intermediate Buffers. */
 export function leafHashOfText(text: string): Buffer {
-  if (1 + text.length * 3 > scratch.length) {
-    const b = Buffer.allocUnsafe(1 + Buffer.byteLength(text, 'utf8'));
-    b[0] = 0;
-    b.write(text, 1, 'utf8');
-    return oneShotHash('sha256', b, 'buffer') as unknown as Buffer;
-  }
-  scratch[0] = 0;
-  const n = scratch.write(text, 1, 'utf8');
-  return oneShotHash('sha256', scratch.subarray(0, 1 + n), 'buffer') as unknown as Buffer;
+  return bytesOf(oneShotHash('sha256', '\x00' + text, 'binary'));
 }
 
 /** SHA-256(0x00 || UTF-8(leafText)) as hex (verification workers keep leaves as hex). */
 export function leafHashHexOfText(text: string): string {
-  if (1 + text.length * 3 > scratch.length) return leafHashOfText(text).toString('hex');
-  scratch[0] = 0;
-  const n = scratch.write(text, 1, 'utf8');
-  return oneShotHash('sha256', scratch.subarray(0, 1 + n), 'hex');
+  return oneShotHash('sha256', '\x00' + text, 'hex');
+}
+
+/** SHA-256(0x00 || UTF-8(leafText)) as latin1 text (32 chars, one per byte). */
+export function leafHashLatin1OfText(text: string): string {
+  return oneShotHash('sha256', '\x00' + text, 'binary');
+}
+
+// 0x00 || the leaf text of an unsigned entry with a 32-byte hash: only its 64 hex digits vary, so
+// they are written into this fixed text and the buffer hashed as is (60 ns less than a string).
+const HEX_AT = 10;
+const UNSIGNED_LEAF = Buffer.from(`\x00${leafText('0'.repeat(64), null)}`, 'latin1');
+const leafWriter = UNSIGNED_LEAF as unknown as {
+  latin1Write(s: string, offset: number, length: number): number;
+};
+
+/** leafHashLatin1OfText(leafText(hashHex, null)), for the common unsigned entry. */
+export function unsignedLeafHashLatin1(hashHex: string): string {
+  if (hashHex.length !== 64) return leafHashLatin1OfText(leafText(hashHex, null));
+  leafWriter.latin1Write(hashHex, HEX_AT, 64);
+  return oneShotHash('sha256', UNSIGNED_LEAF, 'binary');
 }
 
 /** The Merkle leaf input. `signaturesText` is the canonical JSON array of signature records, or null for none. */

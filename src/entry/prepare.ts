@@ -1,5 +1,5 @@
 import type { HashAlgorithm } from '../crypto/hash.js';
-import { type JsonObject, prepareJson } from '../encoding/canonical.js';
+import { type CanonicalOptions, type JsonObject, prepareJson } from '../encoding/canonical.js';
 import { ValidationError } from '../errors.js';
 import { dataDigestHex, flatten, newSalt } from './commitment.js';
 import { entryId } from './entry-id.js';
@@ -91,9 +91,13 @@ export function prepareEntry(
   };
 }
 
+// The options of the last limit used: one object instead of one per event (always the same limit).
+let lastOptions: CanonicalOptions = { maxBytes: DEFAULT_MAX_ENTRY_BYTES, dates: 'iso' };
+
 function prepareWithPath(value: unknown, prefix: string, maxBytes: number) {
+  if (lastOptions.maxBytes !== maxBytes) lastOptions = { maxBytes, dates: 'iso' };
   try {
-    return prepareJson(value, { maxBytes, dates: 'iso' });
+    return prepareJson(value, lastOptions);
   } catch (err) {
     if (err instanceof ValidationError) {
       throw new ValidationError(`${prefix.slice(1)}: ${err.message}`, {

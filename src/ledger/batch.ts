@@ -68,6 +68,7 @@ interface Item {
 }
 
 const noop = () => {};
+const RESOLVED: Promise<void> = Promise.resolve();
 
 function positive(n: number | undefined, name: string, fallback: number): number {
   if (n === undefined) return fallback;
@@ -126,28 +127,34 @@ export class BatchProcessor {
   addEntry(data: Record<string, unknown>, options?: AppendOptions): Promise<void> {
     if (this.closed) throw new ClosedError('the BatchProcessor is closed');
     if (this.waiting.length === 0 && this.queue.length < this.maxPending) {
-      this.enqueue(data, options);
-      return Promise.resolve();
+      this.push({ position: this.positions++, data, options, resolve: noop, reject: noop });
+      return RESOLVED;
     }
     return new Promise<void>((resolve) => {
       this.waiting.push(() => {
-        this.enqueue(data, options);
+        this.push({ position: this.positions++, data, options, resolve: noop, reject: noop });
         resolve();
       });
       this.kick(false);
     });
   }
 
+  /** Queue an entry whose outcome someone awaits (`add`). */
   private enqueue(data: Record<string, unknown>, options: AppendOptions | undefined): Promise<Entry> {
     let item!: Item;
     const p = new Promise<Entry>((resolve, reject) => {
       item = { position: this.positions++, data, options, resolve, reject };
     });
     p.catch(noop); // failures are reported; an un-awaited promise must not crash the process
+    this.push(item);
+    return p;
+  }
+
+  /** `addEntry` items resolve to nothing: no promise per entry (its outcome is in the report). */
+  private push(item: Item): void {
     this.queue.push(item);
     if (this.queue.length >= this.batchSize) this.kick(false);
     else this.arm();
-    return p;
   }
 
   private arm(): void {

@@ -6,12 +6,14 @@
 
 import type { SignatureRecord, Signer } from '../crypto/signatures/types.js';
 import { canonicalize } from '../encoding/canonical.js';
-import { commitmentText, hashTextHex, leafHashHexOfText, leafText } from '../entry/commitment.js';
+import { BuiltRow } from '../entry/built-row.js';
+import { hashTextHex, leafHashLatin1OfText, leafText, unsignedLeafHashLatin1 } from '../entry/commitment.js';
 import { immutableDate } from '../entry/immutable-date.js';
 import type { PreparedEntry } from '../entry/prepare.js';
 import type { Entry, StoredEntry } from '../entry/types.js';
 import { decodeFrontier, encodeFrontier, frontierRoot } from '../merkle/frontier.js';
-import { appendLeavesToTiles, frontierAfterAppend } from '../merkle/tiles.js';
+import { HASH_SIZE, type Latin1Writer } from '../merkle/hash.js';
+import { appendPackedLeavesToTiles, frontierAfterAppend } from '../merkle/tiles.js';
 import type { AppendBatch, AppendContext, LedgerMeta } from '../storage/backend.js';
 import { PartialGroupError } from './sequencer.js';
 
@@ -44,35 +46,31 @@ export async function buildBatch(
   const hashes: string[] = new Array(items.length);
   for (let i = 0; i < items.length; i++) {
     const p = items[i]!.prepared;
-    const index = head.size + i;
-    const body = commitmentText({
-      dataDigest: p.dataDigest,
-      id: p.id,
-      index,
-      ledgerId: meta.ledgerId,
-      metadataText: p.metadataText,
-      prev,
-      timestamp: p.timestamp,
-      type: p.type,
-    });
+    const row = new BuiltRow(
+      {
+        dataDigest: p.dataDigest,
+        id: p.id,
+        index: head.size + i,
+        ledgerId: meta.ledgerId,
+        metadataText: p.metadataText,
+        prev,
+        timestamp: p.timestamp,
+        type: p.type,
+      },
+      p.timestampMs,
+      p.dataText,
+      p.salt,
+    );
     // Hex output and one decode are cheaper than Buffer output plus an encode (measured 0.8 vs 1.3 µs).
-    const hex = hashTextHex(alg, body);
-    const hash = Buffer.from(hex, 'hex');
+    const hex = hashTextHex(alg, row.body);
+    row.hash = Buffer.from(hex, 'hex');
     hashes[i] = hex;
-    rows[i] = {
-      index,
-      id: p.id,
-      timestampMs: p.timestampMs,
-      hash,
-      body,
-      data: p.dataText,
-      salt: p.salt,
-      signatures: null,
-    };
+    rows[i] = row;
     prev = hex;
   }
   // Sign the whole group concurrently (async signers run in parallel; local keys on the threadpool).
-  const sigs: SignatureRecord[][] = items.map(() => []);
+  // One shared empty list for the unsigned (never mutated: signing replaces the slot).
+  const sigs: SignatureRecord[][] = new Array(items.length).fill(NO_SIGNATURES as SignatureRecord[]);
   const failed = new Map<number, unknown>();
   const jobs: Promise<void>[] = [];
   items.forEach((item, i) => {
@@ -90,13 +88,19 @@ export async function buildBatch(
   });
   if (jobs.length) await Promise.all(jobs);
   if (failed.size) throw new PartialGroupError(failed);
-  const leaves: Buffer[] = new Array(items.length);
+  // The leaf hashes side by side in one buffer, each written straight from its digest text.
+  const leaves = Buffer.allocUnsafe(items.length * HASH_SIZE);
+  const out = leaves as unknown as Latin1Writer;
   for (let i = 0; i < items.length; i++) {
     const sigText = sigs[i]!.length ? canonicalize(sigs[i]) : null;
     rows[i]!.signatures = sigText;
-    leaves[i] = Buffer.from(leafHashHexOfText(leafText(hashes[i]!, sigText)), 'hex');
+    const leaf =
+      sigText === null
+        ? unsignedLeafHashLatin1(hashes[i]!)
+        : leafHashLatin1OfText(leafText(hashes[i]!, sigText));
+    out.latin1Write(leaf, i * HASH_SIZE, HASH_SIZE);
   }
-  const tiles = appendLeavesToTiles(head.size, ctx.edgeTiles, leaves);
+  const tiles = appendPackedLeavesToTiles(head.size, ctx.edgeTiles, leaves);
   const frontier = frontierAfterAppend(
     decodeFrontier(head.frontier, head.size),
     head.size,

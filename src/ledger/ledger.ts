@@ -235,11 +235,23 @@ export class Ledger {
    * Append one event. Resolves once the entry is durably stored; throws (and stores nothing) on bad
    * input. Concurrent calls are committed together in one transaction.
    */
-  async append(data: Record<string, unknown>, options: AppendOptions = {}): Promise<Entry> {
-    // Open ledgers skip the await (one microtask per append on the hot path).
-    const meta = this.meta !== null && !this.closed ? this.meta : await this.ready();
-    const item = this.prepareItem(meta, data, options);
+  append(data: Record<string, unknown>, options: AppendOptions = {}): Promise<Entry> {
+    // Not an async function: on an open ledger the caller gets the sequencer's promise itself (an
+    // async wrapper would add a promise and two microtasks per append). Errors still reject.
+    const meta = this.meta;
+    if (meta === null || this.closed) return this.appendWhenReady(data, options);
+    let item: AppendItem;
+    try {
+      item = this.prepareItem(meta, data, options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return this.sequencer.submit(item);
+  }
+
+  private async appendWhenReady(data: Record<string, unknown>, options: AppendOptions): Promise<Entry> {
+    const meta = await this.ready();
+    return this.sequencer.submit(this.prepareItem(meta, data, options));
   }
 
   /** Append several events atomically: all are stored, or (on error) none. */

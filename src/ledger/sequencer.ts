@@ -75,7 +75,7 @@ export class Sequencer<I, R> {
       while (this.queue.length > 0) {
         let group = this.takeGroup();
         while (group.length > 0) {
-          const items = group.flatMap((u) => u.items);
+          const items = itemsOf(group);
           try {
             const results = await this.commit(items);
             let at = 0;
@@ -110,4 +110,15 @@ export class Sequencer<I, R> {
       this.running = null;
     }
   }
+}
+
+/** The items of a group in order (a loop: Array#flatMap was 3% of an append, profiled). */
+function itemsOf<I, R>(group: Unit<I, R>[]): I[] {
+  const out: I[] = [];
+  for (const u of group) {
+    const items = u.items;
+    if (items.length === 1) out.push(items[0]!);
+    else for (const it of items) out.push(it);
+  }
+  return out;
 }

@@ -11,7 +11,7 @@
  */
 import { IntegrityError, ProofError, ValidationError } from '../errors.js';
 import { frontierNodeIds } from './frontier.js';
-import { HASH_SIZE, nodeHash, nodeHashAt } from './hash.js';
+import { HASH_SIZE, nodeHash, nodeHashAt, nodeHashInto } from './hash.js';
 import { isTreeSize, MAX_TREE_SIZE } from './math.js';
 import { type NodeId, nodeExists } from './node-id.js';
 
@@ -143,25 +143,41 @@ export function appendLeavesToTiles(
   edgeTiles: readonly Tile[],
   leafHashes: readonly Uint8Array[],
 ): Tile[] {
-  if (!isTreeSize(size)) throw new ValidationError('tree size must be a safe non-negative integer');
-  if (leafHashes.length > MAX_TREE_SIZE - size) throw new ValidationError('tree size would exceed 2^53 - 1');
   for (let i = 0; i < leafHashes.length; i++) {
     const h = leafHashes[i];
     if (!(h instanceof Uint8Array) || h.byteLength !== HASH_SIZE) {
       throw new ValidationError(`leaf hash ${i} is not 32 bytes`);
     }
   }
+  const packed = Buffer.allocUnsafe(leafHashes.length * HASH_SIZE);
+  for (let i = 0; i < leafHashes.length; i++) packed.set(leafHashes[i]!, i * HASH_SIZE);
+  return appendPackedLeavesToTiles(size, edgeTiles, packed);
+}
+
+/**
+ * appendLeavesToTiles with the leaf hashes concatenated in one buffer (32 bytes each): what the
+ * append path builds, so no object per leaf is made and each tile takes its leaves in one copy.
+ */
+export function appendPackedLeavesToTiles(size: number, edgeTiles: readonly Tile[], leaves: Buffer): Tile[] {
+  if (!isTreeSize(size)) throw new ValidationError('tree size must be a safe non-negative integer');
+  if (!Buffer.isBuffer(leaves) || leaves.length % HASH_SIZE !== 0)
+    throw new ValidationError('packed leaf hashes must be a Buffer of 32-byte hashes');
+  if (leaves.length / HASH_SIZE > MAX_TREE_SIZE - size)
+    throw new ValidationError('tree size would exceed 2^53 - 1');
   const edges = matchEdgeTiles(size, edgeTiles);
   const out: Tile[] = [];
   // New bottom nodes of the current level: leaf hashes, then the roots of tiles filled below.
-  let inputs: readonly Uint8Array[] = leafHashes;
+  let inputs = leaves;
   let start = size; // index of the first new bottom node at this level
   for (let level = 0; inputs.length > 0; level++) {
-    const filled: Buffer[] = [];
-    for (let i = 0, pos = start; i < inputs.length; ) {
+    const n = inputs.length / HASH_SIZE;
+    // At most one root per tile this level fills: ceil(n / 256) + 1 bounds them.
+    const filled = Buffer.allocUnsafe((Math.floor(n / TILE_WIDTH) + 2) * HASH_SIZE);
+    let filledCount = 0;
+    for (let i = 0, pos = start; i < n; ) {
       const index = Math.floor(pos / TILE_WIDTH);
       const oldWidth = pos % TILE_WIDTH;
-      const count = Math.min(TILE_WIDTH - oldWidth, inputs.length - i);
+      const count = Math.min(TILE_WIDTH - oldWidth, n - i);
       const width = oldWidth + count;
       // Every byte is written below (old sections copied, new nodes computed).
       const blob = Buffer.allocUnsafeSlow(tileBlobLength(width));
@@ -169,28 +185,29 @@ export function appendLeavesToTiles(
         const old = edges.get(tileKeyString({ level, index }))!;
         for (let h = 0; h < TILE_HEIGHT; h++) {
           const from = section(oldWidth, h) * HASH_SIZE;
-          const n = Math.floor(oldWidth / 2 ** h) * HASH_SIZE;
-          old.copy(blob, section(width, h) * HASH_SIZE, from, from + n);
+          const len = Math.floor(oldWidth / 2 ** h) * HASH_SIZE;
+          old.copy(blob, section(width, h) * HASH_SIZE, from, from + len);
         }
       }
-      for (let p = oldWidth; p < width; p++, i++) blob.set(inputs[i]!, p * HASH_SIZE);
+      inputs.copy(blob, oldWidth * HASH_SIZE, i * HASH_SIZE, (i + count) * HASH_SIZE);
+      i += count;
       for (let h = 1; h < TILE_HEIGHT; h++) {
         const below = section(width, h - 1) * HASH_SIZE;
         const here = section(width, h) * HASH_SIZE;
         const end = Math.floor(width / 2 ** h);
         for (let p = Math.floor(oldWidth / 2 ** h); p < end; p++) {
           const left = below + 2 * p * HASH_SIZE;
-          nodeHashAt(blob, left, left + HASH_SIZE).copy(blob, here + p * HASH_SIZE);
+          nodeHashInto(blob, left, left + HASH_SIZE, blob, here + p * HASH_SIZE);
         }
       }
       out.push({ level, index, width, hashes: blob });
       if (width === TILE_WIDTH) {
         const top = section(TILE_WIDTH, TILE_HEIGHT - 1) * HASH_SIZE;
-        filled.push(nodeHashAt(blob, top, top + HASH_SIZE));
+        nodeHashInto(blob, top, top + HASH_SIZE, filled, filledCount++ * HASH_SIZE);
       }
       pos += count;
     }
-    inputs = filled;
+    inputs = filled.subarray(0, filledCount * HASH_SIZE);
     start = Math.floor(start / TILE_WIDTH);
   }
   return out;

@@ -2,12 +2,15 @@
  * The in-memory backend keeps rows in a compact columnar form (commitments rebuilt from their parts).
  * Whatever it is given, every read must return exactly the values written.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { InMemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import { Compressor } from '../../src/compression/index.js';
 import type { HashAlgorithm } from '../../src/crypto/hash.js';
 import { Ed25519Signer } from '../../src/crypto/signatures/ed25519.js';
+import { BuiltRow } from '../../src/entry/built-row.js';
+import { commitmentText } from '../../src/entry/commitment.js';
+import { isoTimestamp } from '../../src/entry/timestamp.js';
 import type { StoredEntry } from '../../src/entry/types.js';
 import { StorageError } from '../../src/errors.js';
 import { Ledger } from '../../src/ledger/ledger.js';
@@ -159,6 +162,76 @@ describe('in-memory backend storage', () => {
       expect(await backend.getById(fresh)).toBeNull();
       await expectReadsEqual(backend, rows);
     }
+  });
+
+  it('takes a ledger-built row from its parts only while they describe its text', async () => {
+    const { backend, rows, ledger } = await ledgerRows();
+    const { ledgerId } = await ledger.getMeta();
+    const ms = rows[rows.length - 1]!.timestampMs + 1;
+    const built: StoredEntry[] = [];
+    let prev = rows[rows.length - 1]!.hash.toString('hex');
+    const make = (
+      edit: (f: ConstructorParameters<typeof BuiltRow>[0]) => void,
+      after?: (r: BuiltRow) => void,
+    ) => {
+      const fields = {
+        dataDigest: 'ab'.repeat(32),
+        id: randomUUID(),
+        index: rows.length + built.length,
+        ledgerId,
+        metadataText: '{"k":"v"}',
+        prev: prev as string | null,
+        timestamp: isoTimestamp(ms),
+        type: 'event' as const,
+      };
+      edit(fields);
+      const row = new BuiltRow(fields, ms, '{"a":1}', Buffer.alloc(32, built.length));
+      expect(row.body).toBe(commitmentText(fields));
+      after?.(row);
+      row.hash = createHash('sha256').update(row.body).digest();
+      prev = row.hash.toString('hex');
+      built.push(row);
+    };
+    make(() => {});
+    make((f) => {
+      f.prev = 'cd'.repeat(32); // not the stored hash before it
+    });
+    make((f) => {
+      f.timestamp = isoTimestamp(ms + 1); // not the time column's text
+    });
+    make((f) => {
+      f.metadataText = '{"who":"Zoë"}';
+      f.type = 'redaction';
+    });
+    make(
+      () => {},
+      (r) => {
+        r.body = r.body.replace('"k":"v"', '"k":"w"'); // replaced after it was built
+      },
+    );
+    make(
+      () => {},
+      (r) => {
+        r.id = randomUUID(); // the row's own id is what gets stored
+      },
+    );
+    const head = await backend.readHead();
+    const at = rows.length;
+    const entries = built.map(copy);
+    await backend.append(() => ({
+      entries: built,
+      tiles: [],
+      head: { ...head, size: head.size + 6 },
+      erase: [],
+    }));
+    expect(rows.slice(at)).toEqual(entries); // recorded as handed over
+    await expectReadsEqual(backend, rows);
+    const t = tails(backend);
+    expect(t[at]).toBe('{"k":"v"}');
+    expect(t[at + 3]).toBe('{"who":"Zoë"}');
+    // Its replaced text is read, not its stale parts (and it still fits the compact form).
+    expect(t[at + 4]).toBe('{"k":"w"}');
+    for (const k of [1, 2, 5]) expect(t[at + k]).toBe(entries[k]!.body);
   });
 
   it('finds rows by id among many (the id index grows)', async () => {

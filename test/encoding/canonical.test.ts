@@ -77,6 +77,39 @@ describe('canonicalize', () => {
   });
 });
 
+describe('member names (their text is cached by name)', () => {
+  it('writes a name the same first, later, escaped and again', () => {
+    const names = ['a', 'b"q', 'line\nbreak', '\u2028', 'é', '\ud83d\ude00', '', 'long"'.repeat(20)];
+    const q = (s: string) => JSON.stringify(s); // RFC 8785 string form for well-formed strings
+    for (let round = 0; round < 2; round++) {
+      for (const n of names) {
+        const inner = `{${q(n)}:[${q(n)}]}`;
+        // Members sort by UTF-16 code units (plain string comparison).
+        const pair = (k1: string, v1: string, k2: string, v2: string) =>
+          k1 < k2 ? `{${q(k1)}:${v1},${q(k2)}:${v2}}` : `{${q(k2)}:${v2},${q(k1)}:${v1}}`;
+        const o = { [n]: 1, zz: { [n]: [n] } };
+        expect(canonicalize(o)).toBe(pair(n, '1', 'zz', inner));
+        expect(canonicalize({ '!': 0, [n]: 2 })).toBe(pair('!', '0', n, '2'));
+        expect(prepareJson(o).text).toBe(canonicalize(o));
+      }
+    }
+  });
+
+  it('refuses a lone-surrogate name every time (refused names are not cached)', () => {
+    for (let round = 0; round < 2; round++) {
+      expect(() => canonicalize({ '\ud800': 1 })).toThrow(/lone surrogate/);
+      expect(() => canonicalize({ a: 0, '\ud800': 1 })).toThrow(/lone surrogate/);
+    }
+  });
+
+  it('stays correct past the cache bound', () => {
+    for (let i = 0; i < 10_000; i++) {
+      const o = { [`k${i}`]: i, [`m${i}`]: i };
+      expect(canonicalize(o)).toBe(`{"k${i}":${i},"m${i}":${i}}`);
+    }
+  });
+});
+
 describe('canonicalizeBytes', () => {
   it('is the UTF-8 encoding of canonicalize', () => {
     const v = { '€': ['é', '\u{1f600}'] };

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { IntegrityError, ProofError, ValidationError } from '../../src/errors.js';
+import { nodeHashAt, nodeHashInto } from '../../src/merkle/hash.js';
 import {
   appendLeavesToTiles,
   frontierAppend,
@@ -18,6 +19,7 @@ import {
   tilesForTree,
   validateTile,
 } from '../../src/merkle/index.js';
+import { appendPackedLeavesToTiles } from '../../src/merkle/tiles.js';
 import { fakeLeafHashes, hex, TileStore, vectors } from './helpers.js';
 
 function byKey(tiles: readonly Tile[]): Map<string, Tile> {
@@ -191,6 +193,43 @@ describe('appendLeavesToTiles, property-based', () => {
       ),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('appendPackedLeavesToTiles (the append path)', () => {
+  it('gives exactly the tiles of appendLeavesToTiles', () => {
+    const leaves = fakeLeafHashes(700, 5);
+    for (const [size, k] of [
+      [0, 1],
+      [0, 256],
+      [255, 2],
+      [300, 400],
+      [511, 189],
+    ] as const) {
+      const all = byKey(tilesForTree(leaves.slice(0, size)));
+      const edges = rightEdgeTiles(size).map((key) => all.get(tileKeyString(key))!);
+      const batch = leaves.slice(size, size + k);
+      const packed = appendPackedLeavesToTiles(size, edges, Buffer.concat(batch));
+      expectSameTiles(byKey(packed), byKey(appendLeavesToTiles(size, edges, batch)));
+      expect(packed.map(tileKeyString)).toEqual(expectedChangedKeys(size, size + k));
+    }
+  });
+
+  it('refuses leaves that are not whole 32-byte hashes', () => {
+    expect(() => appendPackedLeavesToTiles(0, [], Buffer.alloc(33))).toThrow(ValidationError);
+    expect(() => appendPackedLeavesToTiles(0, [], new Uint8Array(32) as Buffer)).toThrow(ValidationError);
+    expect(appendPackedLeavesToTiles(0, [], Buffer.alloc(0))).toEqual([]);
+  });
+
+  it('nodeHashInto writes the node hash in place', () => {
+    const [a, b] = fakeLeafHashes(2, 9);
+    const src = Buffer.concat([Buffer.alloc(7, 1), a!, b!]);
+    const dst = Buffer.alloc(40, 0xee);
+    nodeHashInto(src, 7, 39, dst, 4);
+    expect(dst.subarray(4, 36).equals(nodeHash(a!, b!))).toBe(true);
+    expect(nodeHashAt(src, 7, 39).equals(nodeHash(a!, b!))).toBe(true);
+    expect(dst.subarray(0, 4).equals(Buffer.alloc(4, 0xee))).toBe(true);
+    expect(dst.subarray(36).equals(Buffer.alloc(4, 0xee))).toBe(true);
   });
 });
 

@@ -8,6 +8,8 @@
  * The id index is an open-addressing table of (hash, position) pairs. Anything that does not fit the columns (only tampering or a
  * foreign builder produces it) is kept as is in `odd`, so every row reads back exactly as written.
  */
+import { BuiltRow } from '../../entry/built-row.js';
+import type { CommitmentFields } from '../../entry/commitment.js';
 import type { StoredEntry } from '../../entry/types.js';
 
 const CHUNK_BITS = 12;
@@ -154,6 +156,11 @@ function copyOut(src: Uint8Array, o: number, len: number): Buffer {
   return b;
 }
 
+/** `src[0..len]` into `dst[o..]` (a loop beats TypedArray#set at these sizes). */
+function copyIn(src: Uint8Array, dst: Uint8Array, o: number, len: number): void {
+  for (let i = 0; i < len; i++) dst[o + i] = src[i]!;
+}
+
 /** Write the decimal digits of a non-negative safe integer at `p`; returns the position after them. */
 function putInt(t: DataView, p: number, v: number): number {
   let digits = 1;
@@ -194,6 +201,25 @@ function putUuid(t: DataView, p: number, bytes: Uint8Array, o: number): void {
  */
 function standalone(s: string): string {
   return s.length < 13 ? s : (JSON.parse(JSON.stringify(s)) as string);
+}
+
+/** Decode `2 * len` lowercase hex characters of `hex` into `out[o..]`; false unless exactly that. */
+function hexInto(hex: string, out: Uint8Array, o: number, len: number): boolean {
+  if (hex.length !== 2 * len) return false;
+  for (let i = 0; i < len; i++) {
+    const a = hex.charCodeAt(2 * i);
+    const c = hex.charCodeAt(2 * i + 1);
+    const hi = a < 128 ? HEX1[a]! : -1;
+    const lo = c < 128 ? HEX1[c]! : -1;
+    if ((hi | lo) < 0) return false;
+    out[o + i] = (hi << 4) | lo;
+  }
+  return true;
+}
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
 }
 
 /** Texts built by concatenation are rope strings (~4x the text); reading a char flattens them. */
@@ -257,7 +283,7 @@ export class Columns {
    */
   constructor(
     private readonly hashLen: number,
-    ledgerId: string,
+    private readonly ledgerId: string,
     compactBodies: boolean,
   ) {
     // Ledger ids are UUIDs; anything else is simply never compacted.
@@ -337,7 +363,7 @@ export class Columns {
     let odd: Odd | null = null;
     if (e.index !== pos) odd = { index: e.index };
     const hash = e.hash;
-    if (hash.length === H) b.set(hash, o);
+    if (hash.length === H) copyIn(hash, b, o, H);
     else {
       b.fill(0, o, o + H);
       odd = { ...odd, hash: Buffer.from(hash) };
@@ -345,14 +371,18 @@ export class Columns {
     let flags = 0;
     const salt = e.salt;
     if (salt !== null && salt.length === SALT_LEN) {
-      b.set(salt, o + 2 * H);
+      copyIn(salt, b, o + 2 * H, SALT_LEN);
       flags |= F_SALT;
     } else {
       b.fill(0, o + 2 * H, o + 2 * H + SALT_LEN);
       if (salt !== null) odd = { ...odd, salt: Buffer.from(salt) };
     }
     c.ts[i] = e.timestampMs;
-    const compact = this.compactBodies ? this.compact(pos, e, b, o) : 0;
+    let compact = 0;
+    if (this.compactBodies) {
+      const f = BuiltRow.fieldsOf(e);
+      compact = f !== null ? this.compactBuilt(pos, e, f, b, o) : this.compact(pos, e, b, o);
+    }
     if (compact === 0) {
       this.tail[pos] = flat(e.body);
       if (!this.idBytes(e.id, b, o + this.idOff)) {
@@ -448,6 +478,72 @@ export class Columns {
     }
     this.tail[pos] = meta;
     return flags;
+  }
+
+  /**
+   * compact() for a row the ledger built, from the fields its commitment was made of (BuiltRow):
+   * the same checks without reading the text back. The id and index are the row's own (fieldsOf).
+   */
+  private compactBuilt(
+    pos: number,
+    e: StoredEntry,
+    f: Readonly<CommitmentFields>,
+    b: Buffer,
+    o: number,
+  ): number {
+    const H = this.hashLen;
+    const body = e.body;
+    if (body.length > MAX_COMPACT || f.ledgerId !== this.ledgerId || f.index !== pos) return 0;
+    if (!hexInto(f.dataDigest, b, o + H, H) || !this.idBytes(e.id, b, o + this.idOff)) return 0;
+    let flags = F_COMPACT;
+    if (f.type === 'redaction') flags |= F_REDACTION;
+    else if (f.type !== 'event') return 0;
+    const ts = e.timestampMs;
+    if (!Number.isInteger(ts) || ts < 0 || ts >= MAX_TS) return 0;
+    const iso = f.timestamp;
+    if (iso !== this.checkedIso || ts !== this.checkedTs) {
+      if (!this.isIsoOf(iso, ts)) return 0;
+      // Entries of one millisecond share one text: check it once.
+      this.checkedIso = iso;
+      this.checkedTs = ts;
+    }
+    if (pos === 0 ? f.prev !== null : f.prev === null || !this.isHashHex(pos - 1, f.prev)) return 0;
+    // Equal metadata texts share one string (as compact() does).
+    let meta = f.metadataText;
+    if (meta === EMPTY_META) meta = EMPTY_META;
+    else if (meta === this.lastMeta) meta = this.lastMeta;
+    else this.lastMeta = meta;
+    if (isAscii(meta)) flags |= F_ASCII;
+    this.tail[pos] = meta;
+    return flags;
+  }
+
+  private checkedIso = '';
+  private checkedTs = Number.NaN;
+
+  /** Whether `iso` is the 24-character ISO text of `ts` (an integer time in range). */
+  private isIsoOf(iso: string, ts: number): boolean {
+    this.setSecond(ts);
+    const ms = ts % 1000;
+    return (
+      iso.length === 24 &&
+      iso.startsWith(this.secPrefixText) &&
+      iso.charCodeAt(20) === 48 + Math.floor(ms / 100) &&
+      iso.charCodeAt(21) === 48 + (Math.floor(ms / 10) % 10) &&
+      iso.charCodeAt(22) === 48 + (ms % 10) &&
+      iso.charCodeAt(23) === 90
+    );
+  }
+
+  /** Whether `hex` is the lowercase hex of the hash stored at `pos`. */
+  private isHashHex(pos: number, hex: string): boolean {
+    const r = this.hashRef(pos);
+    if (hex.length !== 2 * r.len) return false;
+    for (let i = 0; i < r.len; i++) {
+      const pair = PAIR[r.bytes[r.off + i]!]!;
+      if (hex.charCodeAt(2 * i) !== (pair & 0xff) || hex.charCodeAt(2 * i + 1) !== pair >>> 8) return false;
+    }
+    return true;
   }
 
   private readonly ref: { bytes: Buffer; off: number; len: number } = {
