@@ -412,6 +412,25 @@ export function describeConformance(factory: BackendFactory): void {
         await expectFailure(ledger, ['reorder', 'broken_link', 'column_mismatch', 'duplicate'], 3);
       });
 
+      it('never reads a row stored past the head, and verify() reports it where the store can say', async () => {
+        const { ledger, store, entries } = await tampered();
+        const row = (await store.tamper.readEntry(5))!;
+        const forged = randomUUID();
+        await store.tamper.insertEntryAt(6, {
+          ...row,
+          id: forged,
+          data: JSON.stringify({ i: 5, user: 'mallory' }),
+        });
+        expect(await ledger.getEntryAt(6)).toBeNull();
+        expect(await ledger.getEntry(forged)).toBeNull();
+        expect((await ledger.getEntries()).map((e) => e.id)).toEqual(entries.map((e) => e.id));
+        expect(await ledger.query({ where: { 'data.user': 'mallory' } })).toEqual([]);
+        const streamed: string[] = [];
+        for await (const e of ledger.entries()) streamed.push(e.id);
+        expect(streamed).toEqual(entries.map((e) => e.id));
+        if (store.backend.auditStore) await expectFailure(ledger, ['head_mismatch'], 6);
+      });
+
       it('detects a truncated tail against a trusted checkpoint, even with the head rewritten', async () => {
         const { ledger, store, entries } = await tampered(8);
         const cp = await ledger.checkpoint();

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient, PoolConfig, QueryArrayConfig, QueryConfig } from 'pg';
 import type { StoredEntry } from '../../entry/types.js';
-import { ConfigurationError, StorageError } from '../../errors.js';
+import { ConfigurationError, type IntegrityFailure, StorageError } from '../../errors.js';
 import { EMPTY_ROOT } from '../../merkle/hash.js';
 import { rightEdgeTiles, type Tile, type TileKey } from '../../merkle/tiles.js';
 import {
@@ -468,10 +468,39 @@ COMMIT${this.earlyRelease ? `;\n${FLUSH}` : ''}`;
     return this.tilesOf(keys);
   }
 
+  /**
+   * Rows below the head only, decided in the same statement (one snapshot): an append moves rows
+   * and head in one transaction, so a row past the head was put there behind the library's back.
+   */
+  private inLog(ledger: string): string {
+    return `idx < (SELECT size FROM ${this.tables.heads} WHERE ledger = ${ledger})`;
+  }
+
+  /** A row stored past the head (reads skip them): reported by verify(). */
+  async auditStore(): Promise<IntegrityFailure | null> {
+    const t = this.tables;
+    let r: { rows: { idx: string }[] };
+    try {
+      r = await this.p.query(
+        `SELECT idx::text AS idx FROM ${t.entries} WHERE ledger = $1 AND NOT ${this.inLog('$1')} ORDER BY idx LIMIT 1`,
+        [this.ledgerKey],
+      );
+    } catch (err) {
+      throw new StorageError(`PostgreSQL query failed: ${(err as Error).message}`, { cause: err });
+    }
+    const past = r.rows[0];
+    if (!past) return null;
+    return {
+      kind: 'head_mismatch',
+      index: Number(past.idx),
+      message: `a row with index ${past.idx} is stored past the head: it is not part of the log`,
+    };
+  }
+
   async getByIndex(index: number): Promise<StoredEntry | null> {
     const r = await this.rows<Row>(
       'by_index',
-      `SELECT ${COLS} FROM ${this.tables.entries} WHERE ledger = $1 AND idx = $2`,
+      `SELECT ${COLS} FROM ${this.tables.entries} WHERE ledger = $1 AND idx = $2 AND ${this.inLog('$1')}`,
       [this.ledgerKey, index],
     );
     return r[0] ? rowToStored(r[0]) : null;
@@ -480,7 +509,7 @@ COMMIT${this.earlyRelease ? `;\n${FLUSH}` : ''}`;
   async getById(id: string): Promise<StoredEntry | null> {
     const r = await this.rows<Row>(
       'by_id',
-      `SELECT ${COLS} FROM ${this.tables.entries} WHERE ledger = $1 AND id = $2`,
+      `SELECT ${COLS} FROM ${this.tables.entries} WHERE ledger = $1 AND id = $2 AND ${this.inLog('$1')}`,
       [this.ledgerKey, id],
     );
     return r[0] ? rowToStored(r[0]) : null;
@@ -488,7 +517,7 @@ COMMIT${this.earlyRelease ? `;\n${FLUSH}` : ''}`;
 
   /** WHERE clauses for a range; values are always parameters. */
   private rangeSql(q: RangeQuery, extra: string[], params: unknown[]): { text: string; values: unknown[] } {
-    const where = ['ledger = $1', ...extra];
+    const where = ['ledger = $1', this.inLog('$1'), ...extra];
     const values: unknown[] = [this.ledgerKey, ...params];
     const add = (clause: string, v: unknown) => {
       values.push(v);
@@ -587,7 +616,8 @@ COMMIT${this.earlyRelease ? `;\n${FLUSH}` : ''}`;
   private async copyRows(from: number, to: number, limit: number): Promise<StoredEntry[]> {
     const t = this.tables;
     // COPY takes no parameters: every value here is an integer checked by intLit.
-    const sql = `COPY (SELECT ${COLS} FROM ${t.entries} WHERE ledger = ${intLit(this.ledgerKey)} AND idx >= ${intLit(from)} AND idx < ${intLit(to)} ORDER BY idx LIMIT ${intLit(limit)}) TO STDOUT (FORMAT binary)`;
+    const ledger = intLit(this.ledgerKey);
+    const sql = `COPY (SELECT ${COLS} FROM ${t.entries} WHERE ledger = ${ledger} AND idx >= ${intLit(from)} AND idx < ${intLit(to)} AND ${this.inLog(ledger)} ORDER BY idx LIMIT ${intLit(limit)}) TO STDOUT (FORMAT binary)`;
     const c = await this.p.connect();
     let broken: Error | undefined;
     try {
