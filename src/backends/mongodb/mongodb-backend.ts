@@ -4,6 +4,7 @@ import {
   CommitOutcomeUnknownError,
   ConfigurationError,
   ConflictError,
+  type IntegrityFailure,
   SignLedgerError,
   StorageError,
 } from '../../errors.js';
@@ -485,23 +486,46 @@ export class MongoDBBackend implements StorageBackend {
     return this.tilesOf(keys);
   }
 
+  /**
+   * The head's size: reads return rows below it only. An append moves rows and head in one
+   * transaction, so a document past the head was put there behind the library's back (verify()
+   * reports it, see auditStore). The head only grows, so reading it first never hides a row.
+   */
+  private async headSize(): Promise<number> {
+    return (await this.readHead()).size;
+  }
+
+  /** A document stored past the head (reads skip them). */
+  async auditStore(): Promise<IntegrityFailure | null> {
+    const size = await this.headSize();
+    const d = await this.col.entries.findOne({ l: this.ledgerName, i: { $gte: size } }, READ_ENTRY);
+    if (!d) return null;
+    return {
+      kind: 'head_mismatch',
+      index: d.i,
+      message: `an entry with index ${d.i} is stored past the head: it is not part of the log`,
+    };
+  }
+
   async getByIndex(index: number): Promise<StoredEntry | null> {
+    if (!Number.isSafeInteger(index) || index < 0 || index >= (await this.headSize())) return null;
     const d = await this.col.entries.findOne({ l: this.ledgerName, i: index }, READ_ENTRY);
     return d ? fromDoc(d) : null;
   }
 
   async getById(id: string): Promise<StoredEntry | null> {
     if (typeof id !== 'string') return null;
-    const d = await this.col.entries.findOne({ l: this.ledgerName, id }, READ_ENTRY);
+    const size = await this.headSize();
+    const d = await this.col.entries.findOne({ l: this.ledgerName, id, i: { $lt: size } }, READ_ENTRY);
     return d ? fromDoc(d) : null;
   }
 
-  private rangeFilter(q: RangeQuery): Record<string, unknown> {
+  private async rangeFilter(q: RangeQuery): Promise<Record<string, unknown>> {
     const filter: Record<string, unknown> = { l: this.ledgerName };
-    const i: Record<string, number> = {};
+    const size = await this.headSize();
+    const i: Record<string, number> = { $lt: Math.min(size, q.toIndex ?? size) };
     if (q.fromIndex !== undefined) i.$gte = q.fromIndex;
-    if (q.toIndex !== undefined) i.$lt = q.toIndex;
-    if (Object.keys(i).length) filter.i = i;
+    filter.i = i;
     const ts: Record<string, number> = {};
     if (q.startMs !== undefined) ts.$gte = q.startMs;
     if (q.endMs !== undefined) ts.$lte = q.endMs;
@@ -512,7 +536,7 @@ export class MongoDBBackend implements StorageBackend {
   async getRange(q: RangeQuery): Promise<StoredEntry[]> {
     if (q.limit === 0) return [];
     let cur = this.col.entries
-      .find(this.rangeFilter(q), READ_ENTRY)
+      .find(await this.rangeFilter(q), READ_ENTRY)
       .sort({ l: 1, i: q.order === 'desc' ? -1 : 1 })
       .skip(q.offset ?? 0);
     if (q.limit !== undefined) cur = cur.limit(q.limit);
@@ -534,7 +558,7 @@ export class MongoDBBackend implements StorageBackend {
     let skip = q.offset ?? 0;
     const out: StoredEntry[] = [];
     const cur = this.col.entries
-      .find({ ...this.rangeFilter(q), ...candidates }, READ_ENTRY)
+      .find({ ...(await this.rangeFilter(q)), ...candidates }, READ_ENTRY)
       .sort({ l: 1, i: q.order === 'desc' ? -1 : 1 });
     try {
       for await (const d of cur) {
@@ -558,7 +582,9 @@ export class MongoDBBackend implements StorageBackend {
   ): AsyncIterable<StoredEntry[]> {
     const chunk = Math.max(1, options.chunkSize ?? 5000);
     let i = options.fromIndex ?? 0;
-    const to = options.toIndex ?? Number.MAX_SAFE_INTEGER;
+    // Rows up to the head as it is when the scan starts (a snapshot of the log's length).
+    const size = await this.headSize();
+    const to = Math.min(options.toIndex ?? size, size);
     for (;;) {
       const docs = await this.col.entries
         .find({ l: this.ledgerName, i: { $gte: i, $lt: to } }, READ_ENTRY)
