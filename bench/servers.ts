@@ -74,6 +74,22 @@ function stats(name: string, unit: string, xs: number[]): BenchRow {
   return { name, unit, median: s[Math.floor(s.length / 2)]!, min: s[0]!, max: s[s.length - 1]! };
 }
 
+/** CPU µs of each of this process's threads (Linux /proc; empty elsewhere): tid -> [name, µs]. */
+function threadCpu(): Map<string, [string, number]> {
+  const out = new Map<string, [string, number]>();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      const f = stat.slice(close + 2).split(' ');
+      out.set(tid, [stat.slice(stat.indexOf('(') + 1, close), (Number(f[11]) + Number(f[12])) * 1e4]);
+    }
+  } catch {
+    // not Linux
+  }
+  return out;
+}
+
 /** Child mode: open, say "ready", wait for "go" on stdin, append, say "done". */
 async function child(): Promise<void> {
   const kind = process.env.BENCH_KIND as Kind;
@@ -87,12 +103,43 @@ async function child(): Promise<void> {
     name: 'bench',
   });
   await ledger.open();
+  // BENCH_WARMUP: appends before the timed phase (JIT warm-up; not part of the figures).
+  const warm = Number(process.env.BENCH_WARMUP ?? 0);
+  if (warm > 0) await appendConcurrently(ledger, warm, Number(process.env.BENCH_WORKER));
   process.stdout.write('ready\n');
   await new Promise<void>((r) => process.stdin.once('data', () => r()));
+  // BENCH_CPU_PROF=DIR: a CPU profile of the append phase only (no startup), one file per child.
+  const profDir = process.env.BENCH_CPU_PROF;
+  const session = profDir ? new (await import('node:inspector')).Session() : null;
+  const post = (m: string, p?: object) =>
+    new Promise<unknown>((res, rej) => session!.post(m, p ?? {}, (e, r) => (e ? rej(e) : res(r))));
+  if (session) {
+    session.connect();
+    await post('Profiler.enable');
+    await post('Profiler.setSamplingInterval', { interval: 200 });
+    await post('Profiler.start');
+  }
+  const threads0 = threadCpu();
   const cpu0 = process.cpuUsage();
   await appendConcurrently(ledger, Number(process.env.BENCH_COUNT), Number(process.env.BENCH_WORKER));
   const cpu = process.cpuUsage(cpu0);
-  process.stdout.write(`cpu ${cpu.user + cpu.system}\ndone\n`);
+  if (process.env.BENCH_THREADS) {
+    // CPU of each thread over the append phase, by thread name (main thread, V8 GC/JIT workers, libuv).
+    const t1 = threadCpu();
+    const by = new Map<string, number>();
+    for (const [tid, [name, us]] of t1) by.set(`${name}/${tid}`, us - (threads0.get(tid)?.[1] ?? 0));
+    process.stderr.write(`threads ${JSON.stringify(Object.fromEntries(by))}\n`);
+  }
+  if (session) {
+    const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(
+      `${profDir}/child-${process.env.BENCH_WORKER}-${process.pid}.cpuprofile`,
+      JSON.stringify(profile),
+    );
+    session.disconnect();
+  }
+  process.stdout.write(`cpu ${cpu.user + cpu.system}\nsys ${cpu.system}\ndone\n`);
   // Close (ending the server sessions) only after the parent has read the server's CPU time.
   await new Promise<void>((r) => {
     process.stdin.once('end', () => r());
@@ -107,10 +154,13 @@ async function multiProcess(
   perProc: number,
   queryIndexes = true,
   pgModule?: string,
-  cpu?: { node: number; server: number },
+  cpu?: { node: number; server: number; sys?: number },
+  nProcs = PROCS,
 ): Promise<number> {
-  const procs = Array.from({ length: PROCS }, (_, w) =>
-    spawn(process.execPath, ['--import', 'tsx', SELF], {
+  // BENCH_CHILD_NODE_ARGS: extra node flags for the children (e.g. `--cpu-prof --cpu-prof-dir=DIR`).
+  const extra = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const procs = Array.from({ length: nProcs }, (_, w) =>
+    spawn(process.execPath, [...extra, '--import', 'tsx', SELF], {
       env: {
         ...process.env,
         BENCH_SERVERS_CHILD: '1',
@@ -131,7 +181,10 @@ async function multiProcess(
         out += b.toString();
         if (!out.includes(`${word}\n`)) return;
         const m = /^cpu (\d+)$/m.exec(out);
-        if (word === 'done' && m && cpu) cpu.node += Number(m[1]);
+        if (word === 'done' && m && cpu) {
+          cpu.node += Number(m[1]);
+          cpu.sys = (cpu.sys ?? 0) + Number(/^sys (\d+)$/m.exec(out)?.[1] ?? 0);
+        }
         resolve();
       });
       p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`bench child exited with ${code}`))));
@@ -146,7 +199,7 @@ async function multiProcess(
   if (cpu) cpu.server += serverCpuUs() - server0;
   for (const p of procs) p.stdin!.end();
   await Promise.all(procs.map((p) => (p.exitCode !== null ? null : new Promise((r) => p.once('exit', r)))));
-  return (PROCS * perProc) / s;
+  return (nProcs * perProc) / s;
 }
 
 /**
@@ -367,7 +420,11 @@ export async function benchServers(opts: { quick: boolean }): Promise<BenchRow[]
 
 /**
  * PostgreSQL only, 4 processes: `node --import tsx bench/servers.ts --pg [--runs 5] [--per-proc 10000]
- * [--no-indexes] [--compare path/to/postgres-backend.ts]`. Each run does the raw INSERT baseline and
+ * [--no-indexes] [--compare path/to/postgres-backend.ts] [--procs 4] [--warmup 0]`.
+ * `--warmup N`: each child appends N entries before the timed phase (V8 compiles the hot paths
+ * during the first few thousand appends of a process: see docs/PERFORMANCE.md). Env for the
+ * children: BENCH_CHILD_NODE_ARGS (extra node flags), BENCH_CPU_PROF=DIR (a CPU profile of the timed
+ * phase per child), BENCH_THREADS=1 (CPU per thread of each child on stderr). Each run does the raw INSERT baseline and
  * the variants in alternating order (the machine is noisy: compare within a run).
  */
 async function benchPg(argv: string[]): Promise<void> {
@@ -378,6 +435,8 @@ async function benchPg(argv: string[]): Promise<void> {
   const runs = Number(arg('--runs') ?? 5);
   const perProc = Number(arg('--per-proc') ?? 10000);
   const compare = arg('--compare');
+  const nProcs = Number(arg('--procs') ?? PROCS);
+  if (arg('--warmup')) process.env.BENCH_WARMUP = arg('--warmup');
   const variants: { name: string; queryIndexes: boolean; module?: string }[] = [
     { name: 'default', queryIndexes: true },
     ...(compare ? [{ name: `compare`, queryIndexes: true, module: compare }] : []),
@@ -390,12 +449,12 @@ async function benchPg(argv: string[]): Promise<void> {
     const order = r % 2 === 0 ? variants : [...variants].reverse();
     for (const v of order) {
       await cleanup('postgres', prefix);
-      const cpu = { node: 0, server: 0 };
-      const rate = await multiProcess('postgres', prefix, perProc, v.queryIndexes, v.module, cpu);
+      const cpu = { node: 0, server: 0, sys: 0 };
+      const rate = await multiProcess('postgres', prefix, perProc, v.queryIndexes, v.module, cpu, nProcs);
       res.get(v.name)!.push(rate);
-      const n = PROCS * perProc;
+      const n = nProcs * perProc;
       console.log(
-        `run ${r} ${v.name}: ${Math.round(rate)}/s; CPU per append: node ${(cpu.node / n).toFixed(1)} µs, postgres ${(cpu.server / n).toFixed(1)} µs`,
+        `run ${r} ${v.name}: ${Math.round(rate)}/s; CPU per append: node ${(cpu.node / n).toFixed(1)} µs (${(cpu.sys / n).toFixed(1)} system), postgres ${(cpu.server / n).toFixed(1)} µs`,
       );
       if (raw.length === r) {
         const ledger = new Ledger({ backend: makeBackend('postgres', prefix), name: 'bench' });
