@@ -5,6 +5,7 @@ import {
   CommitOutcomeUnknownError,
   ConfigurationError,
   ConflictError,
+  type IntegrityFailure,
   StorageError,
   ValidationError,
 } from '../../errors.js';
@@ -629,6 +630,26 @@ export class RedisBackend implements StorageBackend {
 
   async readHead(): Promise<Head> {
     return RedisBackend.parseHead(await this.run('read', (c, k) => c.hgetallBuffer(k.head)));
+  }
+
+  /**
+   * Index entries beyond the head (reads skip them: an append writes rows and head in one script, so
+   * only tampering leaves one). verify() calls this after the entries verified, so every field below
+   * the head is present and a count above it means fields past the head.
+   */
+  async auditStore(): Promise<IntegrityFailure | null> {
+    const [size, entries, ids, times] = (await this.run('read', (c, k) =>
+      c.pipeline().hget(k.head, 'size').hlen(k.entries).hlen(k.ids).zcard(k.times).exec().then(values),
+    )) as [string | null, number, number, number];
+    if (size === null) throw new StorageError('the head is missing: the store is corrupt');
+    const n = Number(size);
+    const extra = Math.max(entries, ids, times) - n;
+    if (extra <= 0) return null;
+    return {
+      kind: 'head_mismatch',
+      index: n,
+      message: `${extra} entr${extra === 1 ? 'y is' : 'ies are'} stored past the head (size ${n}): not part of the log`,
+    };
   }
 
   async readTiles(keys: readonly TileKey[]): Promise<Tile[]> {

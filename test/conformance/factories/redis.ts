@@ -40,6 +40,9 @@ export function redisTamper(prefix: string): Tamper {
     await c.zadd(k.times, row.timestampMs, String(row.index));
   };
   const remove = async (c: Redis, i: number) => {
+    // Like a careful tamperer: the id index goes too (a leftover one is reported by verify()).
+    const row = await read(c, i);
+    if (row) await c.hdel(k.ids, row.id);
     await c.hdel(k.entries, String(i));
     await c.hdel(k.data, String(i));
     await c.zrem(k.times, String(i));
