@@ -81,6 +81,18 @@ describe('Ledger basics', () => {
     expect((await ledger.getEntry(es[0]!.id))?.hash).toBe(es[0]!.hash);
     expect(spy).toHaveBeenCalledTimes(1);
   });
+
+  it('keeps exactly the last maxEntriesMemory entries over many evictions, batches included', async () => {
+    const backend = new InMemoryBackend();
+    const ledger = new Ledger({ backend, maxEntriesMemory: 5 });
+    const es = [...(await ledger.appendBatch(Array.from({ length: 7 }, (_, i) => ({ i }))))];
+    for (let i = 7; i < 23; i++) es.push(await ledger.append({ i }));
+    const spy = vi.spyOn(backend, 'getById');
+    for (const e of es.slice(-5)) expect(await ledger.getEntry(e.id)).toBe(e);
+    expect(spy).not.toHaveBeenCalled();
+    for (const e of es.slice(0, -5)) expect((await ledger.getEntry(e.id))?.index).toBe(e.index);
+    expect(spy).toHaveBeenCalledTimes(es.length - 5);
+  });
 });
 
 describe('signatures through the ledger', () => {
