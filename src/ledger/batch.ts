@@ -84,6 +84,8 @@ export class BatchProcessor {
   private queue: Item[] = [];
   private waiting: Array<() => void> = [];
   private running: Promise<void> | null = null;
+  /** Groups being committed (more than one only on a pipelined ledger). */
+  private readonly inflight = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
   private positions = 0;
   private closed = false;
@@ -188,14 +190,25 @@ export class BatchProcessor {
     await Promise.resolve();
     for (;;) {
       this.admit();
-      if (this.queue.length === 0 || (!all && this.queue.length < this.batchSize)) return;
+      if (this.queue.length === 0 || (!all && this.queue.length < this.batchSize)) {
+        if (this.inflight.size === 0) return;
+        await Promise.race(this.inflight);
+        continue;
+      }
       if (this.timer && this.queue.length <= this.batchSize) {
         clearTimeout(this.timer);
         this.timer = null;
       }
       const group = this.queue.splice(0, this.batchSize);
       this.admit();
-      await this.commitGroup(group);
+      // A pipelined ledger builds the next group while one commits: keep that many groups going.
+      const depth = this.ledger.pipelineDepth;
+      if (depth <= 1) await this.commitGroup(group);
+      else {
+        const p: Promise<void> = this.commitGroup(group).finally(() => this.inflight.delete(p));
+        this.inflight.add(p);
+        while (this.inflight.size >= depth) await Promise.race(this.inflight);
+      }
     }
   }
 

@@ -136,7 +136,11 @@ export class Ledger {
     );
     const maxBatch = checkCount(options.maxBatchSize, 'maxBatchSize') ?? 4096;
     if (maxBatch < 1) throw new ConfigurationError('maxBatchSize must be at least 1');
-    this.sequencer = new Sequencer((items) => this.commitGroup(items), maxBatch);
+    this.sequencer = new Sequencer(
+      (items) => this.commitGroup(items),
+      maxBatch,
+      () => this.pipelineDepth,
+    );
     const signerList = [...(options.signer ? [options.signer] : []), ...(options.signers ?? [])];
     this.defaultSigners = signerList.map((s) => this.resolve(s));
     for (const s of this.defaultSigners) this.trustImplicitly(s);
@@ -321,6 +325,15 @@ export class Ledger {
 
   private trustImplicitly(s: Signer): void {
     if (!this.implicitKeys.get(s.keyId)) this.implicitKeys.add(s);
+  }
+
+  /**
+   * Groups the backend can take at once: 2 when it commits on its own thread (SQLite
+   * `writerThread`), so the next group is built while one commits; 1 otherwise.
+   */
+  get pipelineDepth(): number {
+    const d = this.backend.pipelineDepth;
+    return d !== undefined && d > 1 ? Math.floor(d) : 1;
   }
 
   /** Build and commit one group: runs inside the backend's sequencing (CAS or lock). */

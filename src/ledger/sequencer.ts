@@ -12,6 +12,9 @@ interface Unit<I, R> {
   reject(e: unknown): void;
 }
 
+/** A pipelined drain splits what waits into two groups only if each gets at least this many items. */
+const SPLIT_MIN = 256;
+
 /** Thrown by a group commit to reject some items (by position in the group) and retry the others. */
 export class PartialGroupError extends Error {
   constructor(readonly failed: ReadonlyMap<number, unknown>) {
@@ -22,10 +25,19 @@ export class PartialGroupError extends Error {
 export class Sequencer<I, R> {
   private queue: Unit<I, R>[] = [];
   private running: Promise<void> | null = null;
+  /** Wakes a pipelined drain that waits for a slot or for work (see `drainPipelined`). */
+  private wake: (() => void) | null = null;
 
+  /**
+   * `depth()`: how many groups may be in flight at once (read when a drain starts). 1 (default):
+   * one group at a time. 2: a backend that commits off the main thread (SQLite `writerThread`)
+   * builds group N+1 on the head group N will produce while N commits; the commits themselves still
+   * happen in order, and the backend's head check refuses a group built on a group that failed.
+   */
   constructor(
     private readonly commit: (items: I[]) => Promise<R[]>,
     private readonly maxBatch: number,
+    private readonly depth: () => number = () => 1,
   ) {}
 
   /** Items waiting for a group. */
@@ -39,6 +51,7 @@ export class Sequencer<I, R> {
     return new Promise<R>((resolveOne, reject) => {
       this.queue.push({ items: [item], resolveOne, reject });
       if (!this.running) this.running = this.drain();
+      else this.wake?.();
     });
   }
 
@@ -48,6 +61,7 @@ export class Sequencer<I, R> {
     return new Promise<R[]>((resolve, reject) => {
       this.queue.push({ items, resolve, reject });
       if (!this.running) this.running = this.drain();
+      else this.wake?.();
     });
   }
 
@@ -56,12 +70,12 @@ export class Sequencer<I, R> {
     while (this.running) await this.running;
   }
 
-  private takeGroup(): Unit<I, R>[] {
+  private takeGroup(max = this.maxBatch): Unit<I, R>[] {
     const group: Unit<I, R>[] = [];
     let n = 0;
     while (this.queue.length > 0) {
       const next = this.queue[0]!;
-      if (group.length > 0 && n + next.items.length > this.maxBatch) break;
+      if (group.length > 0 && n + next.items.length > max) break;
       group.push(this.queue.shift()!);
       n += next.items.length;
     }
@@ -72,42 +86,77 @@ export class Sequencer<I, R> {
     // Yield once so that appends issued in the same tick join the first group.
     await Promise.resolve();
     try {
-      while (this.queue.length > 0) {
-        let group = this.takeGroup();
-        while (group.length > 0) {
-          const items = itemsOf(group);
-          try {
-            const results = await this.commit(items);
-            let at = 0;
-            for (const u of group) {
-              if (u.resolveOne) u.resolveOne(results[at]!);
-              else u.resolve!(results.slice(at, at + u.items.length));
-              at += u.items.length;
-            }
-            group = [];
-          } catch (err) {
-            if (!(err instanceof PartialGroupError)) {
-              for (const u of group) u.reject(err);
-              group = [];
-              continue;
-            }
-            // Reject the units that hold a failed item; retry the rest as a new group.
-            const rest: Unit<I, R>[] = [];
-            let at = 0;
-            for (const u of group) {
-              let failedAt = -1;
-              for (let i = 0; i < u.items.length && failedAt < 0; i++)
-                if (err.failed.has(at + i)) failedAt = at + i;
-              at += u.items.length;
-              if (failedAt >= 0) u.reject(err.failed.get(failedAt));
-              else rest.push(u);
-            }
-            group = rest;
-          }
-        }
-      }
+      const depth = this.depth();
+      if (depth > 1) await this.drainPipelined(depth);
+      else while (this.queue.length > 0) await this.runGroup(this.takeGroup());
     } finally {
       this.running = null;
+      this.wake = null;
+      // A pipelined drain returns across an await after its last check: anything queued since
+      // then (it found `running` set and nothing to wake) starts a new drain.
+      if (this.queue.length > 0) this.running = this.drain();
+    }
+  }
+
+  /**
+   * Up to `depth` groups in flight. With nothing in flight a group takes at most half of what waits
+   * (but a whole unit) when both halves are large, so the next group is built while the first commits.
+   */
+  private async drainPipelined(depth: number): Promise<void> {
+    const inflight = new Set<Promise<void>>();
+    while (this.queue.length > 0 || inflight.size > 0) {
+      if (this.queue.length > 0 && inflight.size < depth) {
+        // Halves only when both are large enough to amortise a commit (BatchProcessor's groups, not
+        // 64 single appends: two 32-entry commits measured slower than one of 64).
+        const pending = this.pending;
+        const max =
+          inflight.size === 0 && pending >= 2 * SPLIT_MIN
+            ? Math.min(this.maxBatch, Math.ceil(pending / 2))
+            : this.maxBatch;
+        const p: Promise<void> = this.runGroup(this.takeGroup(max)).finally(() => inflight.delete(p));
+        inflight.add(p);
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        for (const p of inflight) void p.then(resolve);
+      });
+      this.wake = null;
+    }
+  }
+
+  /** Commit one group, retrying it without the units a PartialGroupError rejects. Never throws. */
+  private async runGroup(first: Unit<I, R>[]): Promise<void> {
+    let group = first;
+    while (group.length > 0) {
+      const items = itemsOf(group);
+      try {
+        const results = await this.commit(items);
+        let at = 0;
+        for (const u of group) {
+          if (u.resolveOne) u.resolveOne(results[at]!);
+          else u.resolve!(results.slice(at, at + u.items.length));
+          at += u.items.length;
+        }
+        group = [];
+      } catch (err) {
+        if (!(err instanceof PartialGroupError)) {
+          for (const u of group) u.reject(err);
+          return;
+        }
+        // Reject the units that hold a failed item; retry the rest as a new group.
+        const rest: Unit<I, R>[] = [];
+        let at = 0;
+        for (const u of group) {
+          let failedAt = -1;
+          for (let i = 0; i < u.items.length && failedAt < 0; i++)
+            if (err.failed.has(at + i)) failedAt = at + i;
+          at += u.items.length;
+          if (failedAt >= 0) u.reject(err.failed.get(failedAt));
+          else rest.push(u);
+        }
+        group = rest;
+      }
     }
   }
 }

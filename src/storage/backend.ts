@@ -110,6 +110,13 @@ export interface StorageBackend {
    */
   append(build: (ctx: AppendContext) => AppendBatch | Promise<AppendBatch>): Promise<AppendBatch>;
 
+  /**
+   * Optional: how many `append` calls may overlap (default 1). A backend that says 2 accepts a
+   * second `append` while one commits: it builds on the head the first will produce, and its head
+   * check refuses (and retries) that build if the first fails.
+   */
+  readonly pipelineDepth?: number;
+
   readHead(): Promise<Head>;
   readTiles(keys: readonly TileKey[]): Promise<Tile[]>;
 
