@@ -114,7 +114,8 @@ export async function verifyInParallel(
   let nextAbsorb = 0;
   let unknown = 0;
   let stop = false;
-  const busy = new Set<Worker>();
+  // Jobs posted to each worker and not yet answered (at most two: see feed).
+  const inFlight = new Map<Worker, number>();
   try {
     await new Promise<void>((resolve, reject) => {
       const absorb = () => {
@@ -138,18 +139,14 @@ export async function verifyInParallel(
         if (stop || nextAbsorb === jobs.length) resolve();
       };
       // Each worker holds up to two jobs, so it starts its next segment without waiting for a reply.
-      const inFlight = new Map<Worker, number>();
       const feed = (w: Worker) => {
         if (stop || nextJob >= jobs.length) return;
         inFlight.set(w, (inFlight.get(w) ?? 0) + 1);
-        busy.add(w);
         w.postMessage(jobs[nextJob++]);
       };
       for (const w of workers) {
         w.on('message', (reply: SegmentReply) => {
-          const left = (inFlight.get(w) ?? 1) - 1;
-          inFlight.set(w, left);
-          if (left === 0) busy.delete(w);
+          inFlight.set(w, (inFlight.get(w) ?? 1) - 1);
           done.set(reply.id, reply);
           feed(w);
           absorb();
@@ -165,7 +162,7 @@ export async function verifyInParallel(
   } finally {
     // A worker still busy (the run stopped early) is terminated: its segment no longer matters.
     for (const w of workers)
-      if (busy.has(w)) void w.terminate();
+      if ((inFlight.get(w) ?? 0) > 0) void w.terminate();
       else retire(w);
   }
   return { unknownKeySignatures: unknown, threads: workers.length };

@@ -492,7 +492,11 @@ export class MongoDBBackend implements StorageBackend {
    * reports it, see auditStore). The head only grows, so reading it first never hides a row.
    */
   private async headSize(): Promise<number> {
-    return (await this.readHead()).size;
+    // Only the size: the frontier and root are not needed to bound a read.
+    const d = await this.col.heads.findOne({ _id: this.ledgerName }, { projection: { size: 1 } });
+    if (!d || !Number.isSafeInteger(d.size))
+      throw new StorageError('the head document is missing: the store is corrupt');
+    return d.size;
   }
 
   /** A document stored past the head (reads skip them). */

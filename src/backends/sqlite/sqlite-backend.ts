@@ -101,6 +101,14 @@ const SCAN_BATCH = 1024;
 const THREAD_MIN_GROUP = 256;
 const INSERT_COLUMNS = 'idx, id, ts, hash, body, data, salt, sigs';
 
+/**
+ * Rows below the head, decided in the same statement: an append moves rows and head in one
+ * transaction, so a row at or past the head was put there behind the library's back.
+ */
+function inLog(t: TableNames): string {
+  return `idx < (SELECT size FROM ${t.head} WHERE one = 1)`;
+}
+
 /** The previous row's hash as hex, for reads of single rows (`e` is the row read). */
 function prevColumn(t: TableNames): string {
   return `(SELECT lower(hex(p.hash)) FROM ${t.entries} p WHERE p.idx = e.idx - 1)`;
@@ -363,9 +371,8 @@ export class SQLiteBackend implements StorageBackend {
     const compact = this.layout === LAYOUT_COMPACT;
     const cols = compact ? COMPACT_COLUMNS : SELECT_COLUMNS;
     const withPrev = compact ? `${cols}, ${prevColumn(t)}` : cols;
-    // Reads never return rows past the head: a committed append moves both in one transaction, so
-    // such a row was put there behind the library's back (verify() reports it, see auditStore).
-    const inLog = `idx < (SELECT size FROM ${t.head} WHERE one = 1)`;
+    // Reads never return rows past the head (verify() reports them, see auditStore).
+    const below = inLog(t);
     return {
       head: db.prepare(`SELECT size, last_hash, frontier, root FROM ${t.head} WHERE one = 1`),
       tile: db.prepare(`SELECT level, idx, width, hashes FROM ${t.tiles} WHERE level = ? AND idx = ?`),
@@ -378,11 +385,11 @@ export class SQLiteBackend implements StorageBackend {
         `UPDATE ${t.head} SET size = ?, last_hash = ?, frontier = ?, root = ? WHERE one = 1`,
       ),
       erase: db.prepare(`UPDATE ${t.entries} SET data = NULL, salt = NULL WHERE idx = ?`),
-      byIndex: db.prepare(`SELECT ${withPrev} FROM ${t.entries} e WHERE idx = ? AND ${inLog}`).raw(),
-      byId: db.prepare(`SELECT ${withPrev} FROM ${t.entries} e WHERE id = ? AND ${inLog}`).raw(),
+      byIndex: db.prepare(`SELECT ${withPrev} FROM ${t.entries} e WHERE idx = ? AND ${below}`).raw(),
+      byId: db.prepare(`SELECT ${withPrev} FROM ${t.entries} e WHERE id = ? AND ${below}`).raw(),
       scan: db
         .prepare(
-          `SELECT ${cols} FROM ${t.entries} WHERE idx >= ? AND idx < ? AND ${inLog} ORDER BY idx LIMIT ?`,
+          `SELECT ${cols} FROM ${t.entries} WHERE idx >= ? AND idx < ? AND ${below} ORDER BY idx LIMIT ?`,
         )
         .raw(),
       pastHead: db
@@ -939,7 +946,7 @@ export class SQLiteBackend implements StorageBackend {
     const bad = this.db!.prepare(
       `SELECT r.block AS block FROM
          (SELECT idx >> ${TIME_BLOCK_BITS} AS block, min(ts) AS lo, max(ts) AS hi FROM ${t.entries}
-          WHERE idx < (SELECT size FROM ${t.head} WHERE one = 1) GROUP BY block) r
+          WHERE ${inLog(t)} GROUP BY block) r
        LEFT JOIN ${t.timeBlocks} b ON b.block = r.block
        WHERE b.block IS NULL OR b.lo > r.lo OR b.hi < r.hi LIMIT 1`,
     ).get() as { block: number } | undefined;
@@ -983,7 +990,7 @@ export class SQLiteBackend implements StorageBackend {
     extraWhere: string[],
     extraParams: unknown[] = [],
   ): { sql: string; params: unknown[] } | null {
-    const where: string[] = [...extraWhere, `idx < (SELECT size FROM ${this.t!.head} WHERE one = 1)`];
+    const where: string[] = [...extraWhere, inLog(this.t!)];
     const params: unknown[] = [...extraParams];
     const compact = this.layout === LAYOUT_COMPACT;
     if (compact && (q.startMs !== undefined || q.endMs !== undefined)) {
