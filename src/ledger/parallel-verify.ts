@@ -80,7 +80,7 @@ export async function verifyInParallel(
   // finish together instead of one waiting on another's last large segment.
   // Checking a signature costs ~20× the rest of an entry: signed logs end on smaller segments so the
   // last one does not leave a thread idle for a second.
-  const minSegment = o.keyring && o.keyring.keys.length > 0 ? 1024 : 8192;
+  const minSegment = o.keyring && o.keyring.keys.length > 0 ? 512 : 8192;
   const jobs: SegmentJob[] = [];
   for (let from = o.from, id = 0; from < o.to; id++) {
     let segSize = 131_072;
