@@ -116,6 +116,69 @@ export function rightEdgeTiles(size: number): TileKey[] {
 }
 
 /**
+ * The right-edge tiles of a tree of `size` as an append sees them, rebuilt from the tree's frontier
+ * (the roots of its complete right-edge subtrees, `frontierNodeIds(size)` order) instead of read
+ * from storage. appendPackedLeavesToTiles reads an old node only where it is the left sibling of a
+ * new one, and such a node is always a frontier node (bit H of `size` is set exactly when the
+ * section of height H in its level's edge tile holds an odd number of nodes); every other old node
+ * is only copied. So these tiles hold the frontier nodes in place and zeros elsewhere: appending to
+ * them yields the right new nodes (`tileNewNodes`), while their old sections are placeholders that a
+ * backend must not write (it keeps the stored bytes: see the PostgreSQL backend).
+ */
+export function edgeTilesFromFrontier(size: number, frontier: readonly Uint8Array[]): Tile[] {
+  const keys = rightEdgeTiles(size);
+  const ids = frontierNodeIds(size);
+  if (frontier.length !== ids.length)
+    throw new ValidationError(`frontier has ${frontier.length} hashes, size ${size} needs ${ids.length}`);
+  const tiles: Tile[] = [];
+  const byLevel = new Map<number, Tile>();
+  for (const k of keys) {
+    const width = Math.floor(size / TILE_WIDTH ** k.level) % TILE_WIDTH;
+    const tile = { level: k.level, index: k.index, width, hashes: Buffer.alloc(tileBlobLength(width)) };
+    tiles.push(tile);
+    byLevel.set(k.level, tile);
+  }
+  for (let i = 0; i < ids.length; i++) {
+    const { height, index } = ids[i]!;
+    const level = Math.floor(height / TILE_HEIGHT);
+    const h = height - level * TILE_HEIGHT;
+    const tile = byLevel.get(level);
+    const node = frontier[i]!;
+    if (!tile || !(node instanceof Uint8Array) || node.byteLength !== HASH_SIZE)
+      throw new ValidationError(`frontier node ${i} does not fit size ${size}`);
+    const position = index - tile.index * 2 ** (TILE_HEIGHT - h);
+    tile.hashes.set(node, (section(tile.width, h) + position) * HASH_SIZE);
+  }
+  return tiles;
+}
+
+/**
+ * Where an append that took a tile from `oldWidth` to `width` nodes changed its blob: for each
+ * height section, the old nodes (unchanged by any append: complete nodes never change) as a byte
+ * range of the old blob, followed by the new nodes as a byte range of the new blob. Concatenating
+ * the pieces in order gives the new blob.
+ */
+export function tileSplice(
+  oldWidth: number,
+  width: number,
+): { oldStart: number; oldLength: number; newStart: number; newLength: number }[] {
+  if (!Number.isInteger(oldWidth) || oldWidth < 0 || !isWidth(width) || oldWidth > width)
+    throw new ValidationError(`cannot grow a tile from width ${oldWidth} to ${width}`);
+  const out = [];
+  for (let h = 0; h < TILE_HEIGHT; h++) {
+    const oldN = Math.floor(oldWidth / 2 ** h);
+    const newN = Math.floor(width / 2 ** h);
+    out.push({
+      oldStart: oldWidth === 0 ? 0 : section(oldWidth, h) * HASH_SIZE,
+      oldLength: oldN * HASH_SIZE,
+      newStart: (section(width, h) + oldN) * HASH_SIZE,
+      newLength: (newN - oldN) * HASH_SIZE,
+    });
+  }
+  return out;
+}
+
+/**
  * The right-edge tiles after an append: for each key of rightEdgeTiles(newSize), the tile the
  * append wrote, else the unchanged one from before it. Lets a writer build its next group on its
  * own last commit without reading the tiles back.

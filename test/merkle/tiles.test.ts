@@ -19,7 +19,12 @@ import {
   tilesForTree,
   validateTile,
 } from '../../src/merkle/index.js';
-import { appendPackedLeavesToTiles } from '../../src/merkle/tiles.js';
+import {
+  appendPackedLeavesToTiles,
+  edgeTilesFromFrontier,
+  frontierAfterAppend,
+  tileSplice,
+} from '../../src/merkle/tiles.js';
 import { fakeLeafHashes, hex, TileStore, vectors } from './helpers.js';
 
 function byKey(tiles: readonly Tile[]): Map<string, Tile> {
@@ -302,5 +307,72 @@ describe('tile errors fail closed', () => {
     expect(nodesFromTiles([{ height: 1, index: 3 }], [t])[0]!.equals(nodeHash(leaves[6]!, leaves[7]!))).toBe(
       true,
     );
+  });
+});
+
+describe('edgeTilesFromFrontier and tileSplice (appending without reading the edge tiles)', () => {
+  /** The new tile as a backend stores it: the stored old blob's sections with the new nodes spliced in. */
+  function splice(old: Tile | undefined, grown: Tile): Buffer {
+    const parts: Buffer[] = [];
+    for (const p of tileSplice(old?.width ?? 0, grown.width)) {
+      if (p.oldLength) parts.push(old!.hashes.subarray(p.oldStart, p.oldStart + p.oldLength));
+      parts.push(grown.hashes.subarray(p.newStart, p.newStart + p.newLength));
+    }
+    return Buffer.concat(parts);
+  }
+
+  it('appending to tiles rebuilt from the frontier and splicing gives the true tiles and frontier', () => {
+    const pool = fakeLeafHashes(1400, 11);
+    const sizes = [0, 1, 2, 3, 127, 128, 255, 256, 257, 511, 700, 1023, 1024, 1300];
+    const counts = [1, 2, 63, 64, 100, 256, 257];
+    for (const size of sizes) {
+      const before = byKey(tilesForTree(pool.slice(0, size)));
+      const frontier = frontierAppend([], 0, pool.slice(0, size)).frontier;
+      const edges = edgeTilesFromFrontier(size, frontier);
+      expect(edges.map(tileKeyString)).toEqual(rightEdgeTiles(size).map(tileKeyString));
+      for (const k of counts) {
+        if (size + k > pool.length) continue;
+        const batch = pool.slice(size, size + k);
+        const grown = appendPackedLeavesToTiles(size, edges, Buffer.concat(batch));
+        const truth = byKey(tilesForTree(pool.slice(0, size + k)));
+        expect(grown.map(tileKeyString)).toEqual(expectedChangedKeys(size, size + k));
+        for (const t of grown) {
+          const want = truth.get(tileKeyString(t))!;
+          expect(t.width).toBe(want.width);
+          expect(
+            splice(before.get(tileKeyString(t)), t).equals(want.hashes),
+            `${size}+${k} ${tileKeyString(t)}`,
+          ).toBe(true);
+        }
+        const next = frontierAfterAppend(frontier, size, size + k, grown);
+        expect(
+          Buffer.concat(next).equals(Buffer.concat(frontierAppend(frontier, size, batch).frontier)),
+        ).toBe(true);
+      }
+    }
+  });
+
+  it('across the 65536 boundary (level 2)', () => {
+    const pool = fakeLeafHashes(65536 + 300, 12);
+    const size = 65536 - 40;
+    const before = byKey(tilesForTree(pool.slice(0, size)));
+    const frontier = frontierAppend([], 0, pool.slice(0, size)).frontier;
+    const grown = appendPackedLeavesToTiles(
+      size,
+      edgeTilesFromFrontier(size, frontier),
+      Buffer.concat(pool.slice(size)),
+    );
+    const truth = byKey(tilesForTree(pool));
+    expect(grown.map(tileKeyString)).toEqual(expectedChangedKeys(size, pool.length));
+    for (const t of grown)
+      expect(splice(before.get(tileKeyString(t)), t).equals(truth.get(tileKeyString(t))!.hashes)).toBe(true);
+  });
+
+  it('refuses a frontier that does not fit the size, and impossible splices', () => {
+    const f = frontierAppend([], 0, fakeLeafHashes(3, 1)).frontier;
+    expect(() => edgeTilesFromFrontier(4, f)).toThrow(ValidationError);
+    expect(() => edgeTilesFromFrontier(3, [f[0]!, Buffer.alloc(31)])).toThrow(ValidationError);
+    expect(() => tileSplice(5, 4)).toThrow(ValidationError);
+    expect(() => tileSplice(0, 257)).toThrow(ValidationError);
   });
 });

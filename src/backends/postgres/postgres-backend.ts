@@ -1,8 +1,9 @@
 import type { Pool, PoolClient, PoolConfig, QueryArrayConfig, QueryConfig } from 'pg';
 import type { StoredEntry } from '../../entry/types.js';
 import { ConfigurationError, type IntegrityFailure, StorageError } from '../../errors.js';
+import { decodeFrontier } from '../../merkle/frontier.js';
 import { EMPTY_ROOT } from '../../merkle/hash.js';
-import { rightEdgeTiles, type Tile, type TileKey } from '../../merkle/tiles.js';
+import { edgeTilesFromFrontier, type Tile, type TileKey, tileSplice } from '../../merkle/tiles.js';
 import {
   type AppendBatch,
   type AppendContext,
@@ -86,16 +87,6 @@ function rowToStored(r: Row): StoredEntry {
  * before with synchronous_commit off among it.
  */
 const FLUSH = `SELECT pg_logical_emit_message(true, 'signledger', '')`;
-
-/**
- * The right-edge tiles: at level L, index floor(size / 256^(L+1)) (7 levels cover 2^53 leaves). Where
- * (size / 256^L) % 256 = 0 that tile would hold entries past the head, so no row matches. OR-ed
- * equalities plan in a fraction of the time the generate_series join this replaced took.
- */
-const EDGE_KEYS = Array.from(
-  { length: 7 },
-  (_, l) => `x.level = ${l} AND x.idx = h.size >> ${8 * (l + 1)}`,
-).join(' OR ');
 
 type TypeParsers = NonNullable<QueryConfig['types']>;
 
@@ -318,19 +309,17 @@ export class PostgreSQLBackend implements StorageBackend {
   }
 
   /**
-   * BEGIN, lock the head row and read the right-edge tiles, in one round trip (simple protocol: the
-   * only value is our own integer ledger key, checked to be one). The tiles are read by a statement
-   * of their own: under READ COMMITTED it takes a new snapshot after the lock is granted, so it sees
-   * the tiles the previous lock holder committed.
+   * BEGIN and lock the head row, in one round trip (simple protocol: the only value is our own
+   * integer ledger key, checked to be one). The right-edge tiles are not read: an append needs only
+   * their frontier nodes, which the head holds (`edgeTilesFromFrontier`), and writes only their new
+   * nodes, spliced into the stored blobs by the commit statement (`commitSql`). Reading them took
+   * a statement and up to ~26 KiB of hex each way per group while the lock was held.
    */
   private async beginLocked(c: PoolClient): Promise<{ head: Head; edgeTiles: Tile[] }> {
     const t = this.tables;
     const ledger = intLit(this.ledgerKey);
     const sql = `BEGIN ISOLATION LEVEL READ COMMITTED;${this.earlyRelease ? ' SET LOCAL synchronous_commit = off;' : ''}
-      SELECT size, last_hash, frontier, root FROM ${t.heads} WHERE ledger = ${ledger} FOR UPDATE;
-      SELECT x.level, x.idx, x.width, x.hashes FROM ${t.tiles} x, ${t.heads} h
-      WHERE h.ledger = ${ledger} AND x.ledger = ${ledger} AND (${EDGE_KEYS})
-      ORDER BY x.level`;
+      SELECT size, last_hash, frontier, root FROM ${t.heads} WHERE ledger = ${ledger} FOR UPDATE`;
     const res = (await c.query({
       text: sql,
       rowMode: 'array',
@@ -338,29 +327,16 @@ export class PostgreSQLBackend implements StorageBackend {
     } as QueryArrayConfig)) as unknown as {
       rows: unknown[][];
     }[];
-    const n = res.length;
-    const first = res[n - 2]?.rows[0] as [number, string | null, Buffer, Buffer] | undefined;
+    const first = res[res.length - 1]?.rows[0] as [number, string | null, Buffer, Buffer] | undefined;
     if (!first) throw new StorageError('the head row is missing: the store is corrupt');
     const head: Head = { size: first[0], lastHash: first[1], frontier: first[2], rootHash: first[3] };
-    let edgeTiles: Tile[] = [];
-    for (const r of (res[n - 1]?.rows ?? []) as [number, number, number, Buffer][])
-      edgeTiles.push({ level: r[0], index: r[1], width: r[2], hashes: r[3] });
-    const keys = rightEdgeTiles(head.size);
-    const fits = (ts: Tile[]) =>
-      ts.length === keys.length &&
-      keys.every((k, i) => {
-        const x = ts[i]!;
-        return (
-          x.level === k.level &&
-          x.index === k.index &&
-          x.width === Math.floor(head.size / 256 ** k.level) % 256
-        );
+    let edgeTiles: Tile[];
+    try {
+      edgeTiles = edgeTilesFromFrontier(head.size, decodeFrontier(head.frontier, head.size));
+    } catch (err) {
+      throw new StorageError(`the head's frontier does not fit its size: the store is corrupt`, {
+        cause: err,
       });
-    if (!fits(edgeTiles)) {
-      // Not expected (the tiles are read after the lock); read them once more before calling it corrupt.
-      edgeTiles = await this.tilesOf(keys, c);
-      if (!fits(edgeTiles))
-        throw new StorageError('right-edge tiles are missing or do not match the head: the store is corrupt');
     }
     return { head, edgeTiles };
   }
@@ -372,14 +348,33 @@ export class PostgreSQLBackend implements StorageBackend {
    * division; the rest of the message (the COPY of the entries, COMMIT) is then skipped and the
    * transaction rolled back. Tiles are written only if the head row was updated.
    */
-  private commitSql(old: Head, batch: AppendBatch): string {
+  private commitSql(old: Head, edgeTiles: readonly Tile[], batch: AppendBatch): string {
     const t = this.tables;
     const L = intLit(this.ledgerKey);
     const h = batch.head;
     const erase = [...new Set(batch.erase)].map(intLit);
-    const tiles = batch.tiles.map(
-      (x) => `(${L},${intLit(x.level)},${intLit(x.index)},${intLit(x.width)},${byteaLit(x.hashes)})`,
-    );
+    // Tiles the group started (old width 0) are written whole; an edge tile it grew keeps its
+    // stored nodes and gets the new ones spliced in, guarded: a stored width other than the one the
+    // head implies fails the statement (NOT NULL on width), and so does a missing tile (ln(0)).
+    const tiles: string[] = [];
+    const grown: string[] = [];
+    for (const x of batch.tiles) {
+      const edge = edgeTiles.find((e) => e.level === x.level && e.index === x.index);
+      if (!edge || edge.width === 0) {
+        tiles.push(`(${L},${intLit(x.level)},${intLit(x.index)},${intLit(x.width)},${byteaLit(x.hashes)})`);
+        continue;
+      }
+      const pieces: string[] = [];
+      for (const p of tileSplice(edge.width, x.width)) {
+        if (p.oldLength) pieces.push(`substring(hashes from ${p.oldStart + 1} for ${p.oldLength})`);
+        if (p.newLength) pieces.push(byteaLit(x.hashes.subarray(p.newStart, p.newStart + p.newLength)));
+      }
+      grown.push(`g${grown.length} AS (
+  UPDATE ${t.tiles} SET width = CASE WHEN width = ${intLit(edge.width)} THEN ${intLit(x.width)} END,
+    hashes = ${pieces.join(' || ')}
+  WHERE ledger = ${L} AND level = ${intLit(x.level)} AND idx = ${intLit(x.index)} AND EXISTS (SELECT FROM h) RETURNING 1
+)`);
+    }
     // Without erasures the statement has no UPDATE of entries, so a role granted only INSERT on
     // entries can append (docs/BACKENDS.md).
     const x = erase.length
@@ -400,10 +395,12 @@ export class PostgreSQLBackend implements StorageBackend {
   ON CONFLICT (ledger, level, idx) DO UPDATE SET width = excluded.width, hashes = excluded.hashes
 )`
         : ''
-    }
-SELECT 1 / (SELECT count(*) FROM h)::int;${
-      batch.entries.length ? `\nCOPY ${t.entries} (ledger, ${COLS}) FROM STDIN (FORMAT binary);` : ''
-    }
+    }${grown.length ? `,\n${grown.join(',\n')}` : ''}
+SELECT 1 / (SELECT count(*) FROM h)::int${
+      grown.length
+        ? `, ln(${grown.map((_, i) => `(SELECT count(*) FROM g${i})`).join(' + ')} - ${grown.length - 1})`
+        : ''
+    };${batch.entries.length ? `\nCOPY ${t.entries} (ledger, ${COLS}) FROM STDIN (FORMAT binary);` : ''}
 COMMIT${this.earlyRelease ? `;\n${FLUSH}` : ''}`;
   }
 
@@ -421,7 +418,7 @@ COMMIT${this.earlyRelease ? `;\n${FLUSH}` : ''}`;
         if (e.index !== head.size + i)
           throw new StorageError(`entry index ${e.index} is not contiguous with head ${head.size}`);
       });
-      const sql = this.commitSql(head, batch);
+      const sql = this.commitSql(head, edgeTiles, batch);
       let res: { rows: unknown[][]; rowCount: number | null }[];
       try {
         const config = { text: sql, rowMode: 'array' };
@@ -442,6 +439,13 @@ COMMIT${this.earlyRelease ? `;\n${FLUSH}` : ''}`;
           throw new StorageError('the head moved while it was locked: the store is corrupt', { cause: err });
         if (e.code === '23502' && e.column === 'root')
           throw new StorageError('cannot erase a missing entry', { cause: err });
+        if ((e.code === '23502' && e.column === 'width') || e.code === '2201E')
+          throw new StorageError(
+            'right-edge tiles are missing or do not match the head: the store is corrupt',
+            {
+              cause: err,
+            },
+          );
         if (e.code === '22012')
           throw new StorageError('the head row is missing: the store is corrupt', { cause: err });
         throw new StorageError(`PostgreSQL commit failed: ${e.message}`, { cause: err });
