@@ -57,7 +57,11 @@ export interface AppendBatch {
 
 export interface AppendContext {
   head: Head;
-  /** The right-edge partial tiles at `head.size` (merkle/tiles rightEdgeTiles). */
+  /**
+   * The right-edge partial tiles at `head.size` (merkle/tiles rightEdgeTiles). A backend may instead
+   * pass `edgeTilesFromFrontier(head)`: the build reads only frontier nodes, but the returned tiles'
+   * old nodes are then placeholders, so that backend must write only the new nodes (`tileSplice`).
+   */
   edgeTiles: Tile[];
 }
 
