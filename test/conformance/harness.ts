@@ -21,6 +21,8 @@ export interface Tamper {
   swapEntries(i: number, j: number): Promise<void>;
   /** Insert a row with the given contents at `index`, shifting every later row up by one (head untouched). */
   insertEntryAt(index: number, row: Omit<StoredEntry, 'index'>): Promise<void>;
+  /** Store a row at index -1 (only stores that can hold one: SQLite, PostgreSQL, MongoDB). */
+  insertBelowZero?(row: Omit<StoredEntry, 'index'>): Promise<void>;
   /** Delete the last k entries AND rewrite the head and tiles consistently as if they never existed (needs `rebuild`). */
   setHead(head: { size: number; lastHash: string | null; frontier: Buffer; rootHash: Buffer }): Promise<void>;
   /** Overwrite one tile blob. */

@@ -431,6 +431,29 @@ export function describeConformance(factory: BackendFactory): void {
         if (store.backend.auditStore) await expectFailure(ledger, ['head_mismatch'], 6);
       });
 
+      it('never reads a row stored below index 0, and verify() reports it where the store can hold one', async () => {
+        const { ledger, store, entries } = await tampered();
+        if (!store.tamper.insertBelowZero) return; // the store cannot hold such a row (memory, Redis)
+        const row = (await store.tamper.readEntry(0))!;
+        const forged = randomUUID();
+        await store.tamper.insertBelowZero({
+          ...row,
+          id: forged,
+          data: JSON.stringify({ i: 0, user: 'mallory' }),
+        });
+        expect(await ledger.getEntry(forged)).toBeNull();
+        expect((await ledger.getEntries()).map((e) => e.id)).toEqual(entries.map((e) => e.id));
+        expect((await ledger.getEntries({ order: 'desc' })).map((e) => e.id)).toEqual(
+          entries.map((e) => e.id).reverse(),
+        );
+        expect(
+          (await ledger.getEntries({ startTime: new Date(0), endTime: new Date(8.64e15) })).length,
+        ).toBe(entries.length);
+        expect(await ledger.query({ where: { 'data.user': 'mallory' } })).toEqual([]);
+        expect((await ledger.getStats()).totalEntries).toBe(entries.length);
+        if (store.backend.auditStore) await expectFailure(ledger, ['head_mismatch'], -1);
+      });
+
       it('detects a truncated tail against a trusted checkpoint, even with the head rewritten', async () => {
         const { ledger, store, entries } = await tampered(8);
         const cp = await ledger.checkpoint();

@@ -499,15 +499,17 @@ export class MongoDBBackend implements StorageBackend {
     return d.size;
   }
 
-  /** A document stored past the head (reads skip them). */
+  /** A document stored outside [0, head) (reads skip them; verify() reads from 0, so never sees one below). */
   async auditStore(): Promise<IntegrityFailure | null> {
     const size = await this.headSize();
-    const d = await this.col.entries.findOne({ l: this.ledgerName, i: { $gte: size } }, READ_ENTRY);
+    const d =
+      (await this.col.entries.findOne({ l: this.ledgerName, i: { $lt: 0 } }, READ_ENTRY)) ??
+      (await this.col.entries.findOne({ l: this.ledgerName, i: { $gte: size } }, READ_ENTRY));
     if (!d) return null;
     return {
       kind: 'head_mismatch',
       index: d.i,
-      message: `an entry with index ${d.i} is stored past the head: it is not part of the log`,
+      message: `an entry with index ${d.i} is stored ${d.i < 0 ? 'below index 0' : 'past the head'}: it is not part of the log`,
     };
   }
 
@@ -520,15 +522,17 @@ export class MongoDBBackend implements StorageBackend {
   async getById(id: string): Promise<StoredEntry | null> {
     if (typeof id !== 'string') return null;
     const size = await this.headSize();
-    const d = await this.col.entries.findOne({ l: this.ledgerName, id, i: { $lt: size } }, READ_ENTRY);
+    const d = await this.col.entries.findOne({ l: this.ledgerName, id, i: { $gte: 0, $lt: size } }, READ_ENTRY);
     return d ? fromDoc(d) : null;
   }
 
   private async rangeFilter(q: RangeQuery): Promise<Record<string, unknown>> {
     const filter: Record<string, unknown> = { l: this.ledgerName };
     const size = await this.headSize();
-    const i: Record<string, number> = { $lt: Math.min(size, q.toIndex ?? size) };
-    if (q.fromIndex !== undefined) i.$gte = q.fromIndex;
+    const i: Record<string, number> = {
+      $gte: Math.max(0, q.fromIndex ?? 0),
+      $lt: Math.min(size, q.toIndex ?? size),
+    };
     filter.i = i;
     const ts: Record<string, number> = {};
     if (q.startMs !== undefined) ts.$gte = q.startMs;
@@ -585,7 +589,7 @@ export class MongoDBBackend implements StorageBackend {
     options: { fromIndex?: number; toIndex?: number; chunkSize?: number } = {},
   ): AsyncIterable<StoredEntry[]> {
     const chunk = Math.max(1, options.chunkSize ?? 5000);
-    let i = options.fromIndex ?? 0;
+    let i = Math.max(0, options.fromIndex ?? 0);
     // Rows up to the head as it is when the scan starts (a snapshot of the log's length).
     const size = await this.headSize();
     const to = Math.min(options.toIndex ?? size, size);
@@ -648,9 +652,11 @@ export class MongoDBBackend implements StorageBackend {
   async stats(): Promise<StorageStats> {
     const l = this.ledgerName;
     const col = this.col;
+    // Entries of the log only: documents outside [0, head) are not part of it (auditStore reports them).
+    const inLog = { l, i: { $gte: 0, $lt: await this.headSize() } };
     const [agg] = await col.entries
       .aggregate<{ n: number; bytes: number }>([
-        { $match: { l } },
+        { $match: inLog },
         {
           $group: {
             _id: null,
@@ -678,8 +684,8 @@ export class MongoDBBackend implements StorageBackend {
         { $group: { _id: null, b: { $sum: { $binarySize: '$h' } } } },
       ])
       .toArray();
-    const first = await col.entries.find({ l }, READ_ENTRY).sort({ l: 1, i: 1 }).limit(1).toArray();
-    const last = await col.entries.find({ l }, READ_ENTRY).sort({ l: 1, i: -1 }).limit(1).toArray();
+    const first = await col.entries.find(inLog, READ_ENTRY).sort({ l: 1, i: 1 }).limit(1).toArray();
+    const last = await col.entries.find(inLog, READ_ENTRY).sort({ l: 1, i: -1 }).limit(1).toArray();
     return {
       entries: agg?.n ?? 0,
       entryBytes: agg?.bytes ?? 0,

@@ -473,20 +473,26 @@ COMMIT${this.earlyRelease ? `;\n${FLUSH}` : ''}`;
   }
 
   /**
-   * Rows below the head only, decided in the same statement (one snapshot): an append moves rows
-   * and head in one transaction, so a row past the head was put there behind the library's back.
+   * Rows in [0, head) only, decided in the same statement (one snapshot): an append moves rows and
+   * head in one transaction, so a row past the head, or at a negative index (which verify(),
+   * reading from 0, would never see), was put there behind the library's back.
    */
   private inLog(ledger: string): string {
-    return `idx < (SELECT size FROM ${this.tables.heads} WHERE ledger = ${ledger})`;
+    return `idx >= 0 AND idx < (SELECT size FROM ${this.tables.heads} WHERE ledger = ${ledger})`;
   }
 
-  /** A row stored past the head (reads skip them): reported by verify(). */
+  /** A row stored outside [0, head) (reads skip them): reported by verify(). */
   async auditStore(): Promise<IntegrityFailure | null> {
     const t = this.tables;
     let r: { rows: { idx: string }[] };
     try {
+      // Two index range probes (an OR of the two conditions would scan the ledger's rows).
       r = await this.p.query(
-        `SELECT idx::text AS idx FROM ${t.entries} WHERE ledger = $1 AND NOT ${this.inLog('$1')} ORDER BY idx LIMIT 1`,
+        `(SELECT idx::text AS idx FROM ${t.entries} WHERE ledger = $1 AND idx < 0 ORDER BY idx LIMIT 1)
+         UNION ALL
+         (SELECT idx::text FROM ${t.entries} WHERE ledger = $1
+            AND idx >= (SELECT size FROM ${t.heads} WHERE ledger = $1) ORDER BY idx LIMIT 1)
+         LIMIT 1`,
         [this.ledgerKey],
       );
     } catch (err) {
@@ -497,7 +503,7 @@ COMMIT${this.earlyRelease ? `;\n${FLUSH}` : ''}`;
     return {
       kind: 'head_mismatch',
       index: Number(past.idx),
-      message: `a row with index ${past.idx} is stored past the head: it is not part of the log`,
+      message: `a row with index ${past.idx} is stored ${Number(past.idx) < 0 ? 'below index 0' : 'past the head'}: it is not part of the log`,
     };
   }
 
@@ -673,17 +679,17 @@ COMMIT${this.earlyRelease ? `;\n${FLUSH}` : ''}`;
       `SELECT count(*)::int8,
          coalesce(sum(length(hash) + octet_length(body) + coalesce(octet_length(data), 0) + coalesce(length(salt), 0)
            + coalesce(octet_length(sigs), 0) + octet_length(id) + 16), 0)::int8
-       FROM ${t.entries} WHERE ledger = $1`,
+       FROM ${t.entries} WHERE ledger = $1 AND ${this.inLog('$1')}`,
       [this.ledgerKey],
     );
     const [first] = await this.rows<[number]>(
       'first_ts',
-      `SELECT ts FROM ${t.entries} WHERE ledger = $1 ORDER BY idx LIMIT 1`,
+      `SELECT ts FROM ${t.entries} WHERE ledger = $1 AND ${this.inLog('$1')} ORDER BY idx LIMIT 1`,
       [this.ledgerKey],
     );
     const [last] = await this.rows<[number]>(
       'last_ts',
-      `SELECT ts FROM ${t.entries} WHERE ledger = $1 ORDER BY idx DESC LIMIT 1`,
+      `SELECT ts FROM ${t.entries} WHERE ledger = $1 AND ${this.inLog('$1')} ORDER BY idx DESC LIMIT 1`,
       [this.ledgerKey],
     );
     const [tiles] = await this.rows<[number]>(

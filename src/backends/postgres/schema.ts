@@ -89,7 +89,7 @@ CREATE TABLE IF NOT EXISTS ${t.heads} (
 );
 CREATE TABLE IF NOT EXISTS ${t.entries} (
   ledger integer NOT NULL,
-  idx    bigint NOT NULL,
+  idx    bigint NOT NULL CHECK (idx >= 0),
   id     text NOT NULL,
   ts     bigint NOT NULL,
   hash   bytea NOT NULL,

@@ -62,7 +62,7 @@ function entriesDdl(t: TableNames, layout: RowLayout): string {
   if (layout === LAYOUT_COMPACT) {
     return `
 CREATE TABLE IF NOT EXISTS ${t.entries} (
-  idx   INTEGER PRIMARY KEY,
+  idx   INTEGER PRIMARY KEY CHECK (idx >= 0),
   id    BLOB NOT NULL UNIQUE,
   ts    INTEGER NOT NULL,
   hash  BLOB NOT NULL,
@@ -79,7 +79,7 @@ CREATE TABLE IF NOT EXISTS ${t.timeBlocks} (
   }
   return `
 CREATE TABLE IF NOT EXISTS ${t.entries} (
-  idx   INTEGER PRIMARY KEY,
+  idx   INTEGER PRIMARY KEY CHECK (idx >= 0),
   id    TEXT NOT NULL UNIQUE,
   ts    INTEGER NOT NULL,
   hash  BLOB NOT NULL,

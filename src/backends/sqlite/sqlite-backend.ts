@@ -102,11 +102,12 @@ const THREAD_MIN_GROUP = 256;
 const INSERT_COLUMNS = 'idx, id, ts, hash, body, data, salt, sigs';
 
 /**
- * Rows below the head, decided in the same statement: an append moves rows and head in one
- * transaction, so a row at or past the head was put there behind the library's back.
+ * Rows in [0, head), decided in the same statement: an append moves rows and head in one
+ * transaction, so a row at or past the head, or at a negative index (which verify(), reading from
+ * 0, would never see), was put there behind the library's back.
  */
 function inLog(t: TableNames): string {
-  return `idx < (SELECT size FROM ${t.head} WHERE one = 1)`;
+  return `idx >= 0 AND idx < (SELECT size FROM ${t.head} WHERE one = 1)`;
 }
 
 /** The previous row's hash as hex, for reads of single rows (`e` is the row read). */
@@ -392,9 +393,9 @@ export class SQLiteBackend implements StorageBackend {
           `SELECT ${cols} FROM ${t.entries} WHERE idx >= ? AND idx < ? AND ${below} ORDER BY idx LIMIT ?`,
         )
         .raw(),
-      pastHead: db
+      outsideLog: db
         .prepare(
-          `SELECT idx FROM ${t.entries} WHERE idx >= (SELECT size FROM ${t.head} WHERE one = 1) LIMIT 1`,
+          `SELECT idx FROM ${t.entries} WHERE idx < 0 OR idx >= (SELECT size FROM ${t.head} WHERE one = 1) LIMIT 1`,
         )
         .pluck(),
       hashAt: db.prepare(`SELECT lower(hex(hash)) FROM ${t.entries} WHERE idx = ?`).pluck(),
@@ -420,7 +421,7 @@ export class SQLiteBackend implements StorageBackend {
       ),
       insertDict: db.prepare(`INSERT INTO ${pt.dicts} (id, bytes) VALUES (?, ?)`),
       dataAt: db.prepare(`SELECT data FROM ${t.entries} WHERE idx = ?`).pluck(),
-      firstTexts: db.prepare(`SELECT body, data FROM ${t.entries} ORDER BY idx LIMIT ?`).raw(),
+      firstTexts: db.prepare(`SELECT body, data FROM ${t.entries} WHERE ${inLog(t)} ORDER BY idx LIMIT ?`).raw(),
       ...(this.layout === LAYOUT_COMPACT
         ? {
             eraseWhole: db.prepare(
@@ -927,18 +928,18 @@ export class SQLiteBackend implements StorageBackend {
   }
 
   /**
-   * Rows past the head (reads skip them), and in the compact layout time blocks that do not cover
+   * Rows outside [0, head) (reads skip them), and in the compact layout time blocks that do not cover
    * their rows' times (a time-range read would skip rows). Each check is one statement, so it sees
    * one consistent state even while other processes append.
    */
   async auditStore(): Promise<IntegrityFailure | null> {
     const t = this.t!;
-    const past = this.s.pastHead.get() as number | undefined;
-    if (past !== undefined) {
+    const outside = this.s.outsideLog.get() as number | undefined;
+    if (outside !== undefined) {
       return {
         kind: 'head_mismatch',
-        index: past,
-        message: `a row with index ${past} is stored past the head: it is not part of the log`,
+        index: outside,
+        message: `a row with index ${outside} is stored ${outside < 0 ? 'below index 0' : 'past the head'}: it is not part of the log`,
       };
     }
     if (this.layout !== LAYOUT_COMPACT) return null;
@@ -1185,13 +1186,13 @@ export class SQLiteBackend implements StorageBackend {
         `SELECT count(*) AS n, min(ts) AS lo, max(ts) AS hi,
           coalesce(sum(length(hash) + coalesce(length(CAST(body AS BLOB)), 0) + coalesce(length(CAST(data AS BLOB)), 0) + coalesce(length(salt), 0) + coalesce(length(CAST(sigs AS BLOB)), 0) + length(CAST(id AS BLOB)) + 16), 0) AS bytes,
           coalesce(sum(typeof(id) = 'blob'), 0) AS blobIds
-         FROM ${t.entries}`,
+         FROM ${t.entries} WHERE ${inLog(t)}`,
       )
       .get() as { n: number; lo: number | null; hi: number | null; bytes: number; blobIds: number };
-    const first = db.prepare(`SELECT ts FROM ${t.entries} ORDER BY idx ASC LIMIT 1`).get() as
+    const first = db.prepare(`SELECT ts FROM ${t.entries} WHERE ${inLog(t)} ORDER BY idx ASC LIMIT 1`).get() as
       | { ts: number }
       | undefined;
-    const last = db.prepare(`SELECT ts FROM ${t.entries} ORDER BY idx DESC LIMIT 1`).get() as
+    const last = db.prepare(`SELECT ts FROM ${t.entries} WHERE ${inLog(t)} ORDER BY idx DESC LIMIT 1`).get() as
       | { ts: number }
       | undefined;
     const tiles = db.prepare(`SELECT coalesce(sum(length(hashes)), 0) AS b FROM ${t.tiles}`).get() as {

@@ -96,6 +96,22 @@ function tamper(key: string): Tamper {
         });
       });
     },
+    async insertBelowZero(row) {
+      await withDb((db) =>
+        e(db).insertOne({
+          l: 'default',
+          i: -1,
+          id: row.id,
+          ts: row.timestampMs,
+          h: row.hash,
+          b: row.body,
+          d: row.data,
+          s: row.salt,
+          g: row.signatures,
+          q: null,
+        }),
+      );
+    },
     async setHead(h) {
       await withDb((db) =>
         db

@@ -28,6 +28,8 @@ const COLS: Record<string, string> = {
 function tamper(path: string): Tamper {
   const withDb = <T>(fn: (db: Database.Database) => T): T => {
     const db = new Database(path);
+    // Someone with the file is not bound by its CHECK constraints (idx >= 0).
+    db.pragma('ignore_check_constraints = ON');
     try {
       return fn(db);
     } finally {
@@ -83,6 +85,15 @@ function tamper(path: string): Tamper {
             `INSERT INTO ${t.entries} (idx, id, ts, hash, body, data, salt, sigs) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
           ).run(index, row.id, row.timestampMs, row.hash, row.body, row.data, row.salt, row.signatures);
         })(),
+      );
+    },
+    async insertBelowZero(row) {
+      withDb((db) =>
+        db
+          .prepare(
+            `INSERT INTO ${t.entries} (idx, id, ts, hash, body, data, salt, sigs) VALUES (-1, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(row.id, row.timestampMs, row.hash, row.body, row.data, row.salt, row.signatures),
       );
     },
     async setHead(h) {
