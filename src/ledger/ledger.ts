@@ -75,6 +75,24 @@ function toMs(t: Date | number | string | undefined, what: string): number | und
   return ms;
 }
 
+/**
+ * The `now` option, checked on every call: an entry's time is committed as whole milliseconds (its
+ * `ts` column and its ISO text must agree), so a fractional or out-of-range clock reading is refused
+ * before anything is written instead of producing an entry that verify() would call tampered.
+ */
+function checkedClock(now: (() => number) | undefined): (() => number) | undefined {
+  if (now === undefined) return undefined;
+  if (typeof now !== 'function') throw new ConfigurationError('now must be a function returning epoch milliseconds');
+  return () => {
+    const t = now();
+    if (!Number.isSafeInteger(t) || Math.abs(t) > 8.64e15)
+      throw new ConfigurationError(
+        `the clock (option now) returned ${String(t)}: it must return whole milliseconds since the epoch, within the range of a Date`,
+      );
+    return t;
+  };
+}
+
 function checkCount(n: number | undefined, what: string): number | undefined {
   if (n === undefined) return undefined;
   if (!Number.isSafeInteger(n) || n < 0) {
@@ -104,6 +122,8 @@ export class Ledger {
   private readonly subscribers = new Set<Subscriber>();
   private readonly cache = new Map<string, Entry>();
   private readonly cacheLimit: number;
+  /** The `now` option, checked on every reading (see checkedClock). */
+  private readonly clock: (() => number) | undefined;
   /** Ids in the order they were cached (a ring of `cacheLimit` slots; see remember). */
   private readonly cacheRing: (string | undefined)[] = [];
   private cacheAt = 0;
@@ -134,6 +154,7 @@ export class Ledger {
       this.backend,
       checkCount(options.proofCacheTiles, 'proofCacheTiles') ?? PROOF_TILE_CACHE,
     );
+    this.clock = checkedClock(options.now);
     const maxBatch = checkCount(options.maxBatchSize, 'maxBatchSize') ?? 4096;
     if (maxBatch < 1) throw new ConfigurationError('maxBatchSize must be at least 1');
     this.sequencer = new Sequencer(
@@ -292,7 +313,7 @@ export class Ledger {
     const prepared = prepareEntry(data, options.metadata, 'event', {
       hashAlgorithm: meta.hashAlgorithm,
       maxEntryBytes: this.options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES,
-      now: this.options.now,
+      now: this.clock,
     });
     let signers = this.defaultSigners;
     if (options.signer !== undefined) {
@@ -599,7 +620,7 @@ export class Ledger {
       {
         hashAlgorithm: meta.hashAlgorithm,
         maxEntryBytes: this.options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES,
-        now: this.options.now,
+        now: this.clock,
       },
     );
     const record = await this.sequencer.submit({

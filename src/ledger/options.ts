@@ -54,7 +54,7 @@ export interface LedgerOptions {
   maxEntryBytes?: number;
   /** Most appends committed in one storage transaction (default 4,096). */
   maxBatchSize?: number;
-  /** Clock for timestamps (tests). */
+  /** Clock for timestamps (tests): whole epoch milliseconds; any other reading fails that append (ConfigurationError, nothing written). */
   now?: () => number;
 }
 

@@ -27,6 +27,27 @@ describe('Ledger basics', () => {
     await expect(ledger.append({ a: 1 })).rejects.toBeInstanceOf(ClosedError);
   });
 
+  it('refuses a clock reading that is not whole epoch milliseconds, writing nothing', async () => {
+    expect(() => new Ledger({ now: 5 as unknown as () => number })).toThrow(ConfigurationError);
+    let reading = 1_700_000_000_000.5;
+    const ledger = new Ledger({ now: () => reading });
+    for (const bad of [1_700_000_000_000.5, Number.NaN, 9e15, Number.POSITIVE_INFINITY]) {
+      reading = bad;
+      await expect(ledger.append({ a: 1 })).rejects.toBeInstanceOf(ConfigurationError);
+      await expect(ledger.appendBatch([{ a: 1 }])).rejects.toBeInstanceOf(ConfigurationError);
+    }
+    expect((await ledger.getStats()).totalEntries).toBe(0);
+    reading = 1_700_000_000_000;
+    const e = await ledger.append({ a: 1 });
+    expect(e.timestamp.getTime()).toBe(reading);
+    reading = 0.25;
+    await expect(ledger.redact(e.id, { reason: 'gdpr' })).rejects.toBeInstanceOf(ConfigurationError);
+    expect((await ledger.getStats()).totalEntries).toBe(1);
+    expect((await ledger.getEntry(e.id))?.redacted).toBe(false);
+    expect((await ledger.verify()).ok).toBe(true);
+    await ledger.close();
+  });
+
   it('supports `await using`', async () => {
     const backend = new InMemoryBackend();
     {
