@@ -1,6 +1,7 @@
 import type { SignatureRecord } from '../crypto/signatures/types.js';
 import type { JsonObject } from '../encoding/canonical.js';
 import { ALNUM, charTest } from '../encoding/safe-chars.js';
+import { IntegrityError, SignLedgerError } from '../errors.js';
 import { deepFreeze } from './freeze.js';
 import { immutableDate } from './immutable-date.js';
 import { HexStoredEntry, storedHashHex, storedSaltHex } from './stored-row.js';
@@ -53,14 +54,34 @@ export function parseSignatures(text: string | null): SignatureRecord[] {
   return arr;
 }
 
-/** Turn a stored row into the frozen `Entry` callers see. Throws on an unparseable row (verification reports it). */
+/**
+ * Turn a stored row into the frozen `Entry` callers see. A row that cannot be parsed (edited behind
+ * the library's back) throws IntegrityError `malformed_entry`; verify() names the damage precisely.
+ */
 export function decodeEntry(row: StoredEntry): Entry {
-  return decodeFast(row) ?? decodeParsed(row);
+  try {
+    return decodeFast(row) ?? decodeParsed(row);
+  } catch (err) {
+    if (err instanceof SignLedgerError) throw err;
+    throw malformed(row, err);
+  }
+}
+
+function malformed(row: StoredEntry, cause?: unknown): IntegrityError {
+  return new IntegrityError(
+    {
+      kind: 'malformed_entry',
+      index: row.index,
+      ...(typeof row.id === 'string' ? { id: row.id } : {}),
+      message: `entry ${row.index} cannot be read: its stored row is malformed (run verify() for details)`,
+    },
+    cause === undefined ? {} : { cause },
+  );
 }
 
 function decodeParsed(row: StoredEntry): Entry {
   const c = parseCommitment(row.body);
-  if (c === null) throw new SyntaxError(`entry ${row.index} has a malformed stored commitment`);
+  if (c === null) throw malformed(row);
   const signatures = parseSignatures(row.signatures);
   const data = row.data === null ? null : (JSON.parse(row.data) as JsonObject);
   const entry: Entry = {

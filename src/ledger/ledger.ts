@@ -82,7 +82,8 @@ function toMs(t: Date | number | string | undefined, what: string): number | und
  */
 function checkedClock(now: (() => number) | undefined): (() => number) | undefined {
   if (now === undefined) return undefined;
-  if (typeof now !== 'function') throw new ConfigurationError('now must be a function returning epoch milliseconds');
+  if (typeof now !== 'function')
+    throw new ConfigurationError('now must be a function returning epoch milliseconds');
   return () => {
     const t = now();
     if (!Number.isSafeInteger(t) || Math.abs(t) > 8.64e15)

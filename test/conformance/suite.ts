@@ -446,9 +446,9 @@ export function describeConformance(factory: BackendFactory): void {
         expect((await ledger.getEntries({ order: 'desc' })).map((e) => e.id)).toEqual(
           entries.map((e) => e.id).reverse(),
         );
-        expect(
-          (await ledger.getEntries({ startTime: new Date(0), endTime: new Date(8.64e15) })).length,
-        ).toBe(entries.length);
+        expect((await ledger.getEntries({ startTime: new Date(0), endTime: new Date(8.64e15) })).length).toBe(
+          entries.length,
+        );
         expect(await ledger.query({ where: { 'data.user': 'mallory' } })).toEqual([]);
         expect((await ledger.getStats()).totalEntries).toBe(entries.length);
         if (store.backend.auditStore) await expectFailure(ledger, ['head_mismatch'], -1);

@@ -11,6 +11,7 @@ import { commitmentText } from '../../src/entry/commitment.js';
 import { decodeEntry } from '../../src/entry/decode.js';
 import { HexStoredEntry, storedHashHex, storedSaltHex } from '../../src/entry/stored-row.js';
 import type { Entry, StoredEntry } from '../../src/entry/types.js';
+import { IntegrityError } from '../../src/errors.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'signledger-decode-'));
@@ -127,15 +128,29 @@ describe('decodeEntry', () => {
     }
   });
 
-  it('throws on a malformed commitment whatever path it takes', () => {
-    for (const body of [
-      row({ metadataText: '[]' }).body,
-      row().body.replace('ab'.repeat(32), 'AB'.repeat(32)),
-      row({ prev: 'zz' }).body,
-      row({ timestamp: '2025-01-02 03:04:05.678Z' }).body.replace('"v":1', '"v":2'),
-      row().body.replace('"type":"event"', '"type":"other"'),
-    ]) {
-      expect(() => decodeEntry({ ...row(), body })).toThrow(SyntaxError);
+  it('throws IntegrityError malformed_entry on a malformed row whatever path it takes', () => {
+    const bad = [
+      ...[
+        row({ metadataText: '[]' }).body,
+        row().body.replace('ab'.repeat(32), 'AB'.repeat(32)),
+        row({ prev: 'zz' }).body,
+        row({ timestamp: '2025-01-02 03:04:05.678Z' }).body.replace('"v":1', '"v":2'),
+        row().body.replace('"type":"event"', '"type":"other"'),
+        '{"not json',
+      ].map((body) => ({ ...row(), body })),
+      { ...row(), data: '{"unterminated' },
+      { ...row(), signatures: '[{' },
+    ];
+    for (const r of bad) {
+      let thrown: unknown;
+      try {
+        decodeEntry(r);
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown).toBeInstanceOf(IntegrityError);
+      expect((thrown as IntegrityError).kind).toBe('malformed_entry');
+      expect((thrown as IntegrityError).index).toBe(r.index);
     }
   });
 

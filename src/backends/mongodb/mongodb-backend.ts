@@ -522,7 +522,10 @@ export class MongoDBBackend implements StorageBackend {
   async getById(id: string): Promise<StoredEntry | null> {
     if (typeof id !== 'string') return null;
     const size = await this.headSize();
-    const d = await this.col.entries.findOne({ l: this.ledgerName, id, i: { $gte: 0, $lt: size } }, READ_ENTRY);
+    const d = await this.col.entries.findOne(
+      { l: this.ledgerName, id, i: { $gte: 0, $lt: size } },
+      READ_ENTRY,
+    );
     return d ? fromDoc(d) : null;
   }
 

@@ -421,7 +421,9 @@ export class SQLiteBackend implements StorageBackend {
       ),
       insertDict: db.prepare(`INSERT INTO ${pt.dicts} (id, bytes) VALUES (?, ?)`),
       dataAt: db.prepare(`SELECT data FROM ${t.entries} WHERE idx = ?`).pluck(),
-      firstTexts: db.prepare(`SELECT body, data FROM ${t.entries} WHERE ${inLog(t)} ORDER BY idx LIMIT ?`).raw(),
+      firstTexts: db
+        .prepare(`SELECT body, data FROM ${t.entries} WHERE ${inLog(t)} ORDER BY idx LIMIT ?`)
+        .raw(),
       ...(this.layout === LAYOUT_COMPACT
         ? {
             eraseWhole: db.prepare(
@@ -1189,12 +1191,12 @@ export class SQLiteBackend implements StorageBackend {
          FROM ${t.entries} WHERE ${inLog(t)}`,
       )
       .get() as { n: number; lo: number | null; hi: number | null; bytes: number; blobIds: number };
-    const first = db.prepare(`SELECT ts FROM ${t.entries} WHERE ${inLog(t)} ORDER BY idx ASC LIMIT 1`).get() as
-      | { ts: number }
-      | undefined;
-    const last = db.prepare(`SELECT ts FROM ${t.entries} WHERE ${inLog(t)} ORDER BY idx DESC LIMIT 1`).get() as
-      | { ts: number }
-      | undefined;
+    const first = db
+      .prepare(`SELECT ts FROM ${t.entries} WHERE ${inLog(t)} ORDER BY idx ASC LIMIT 1`)
+      .get() as { ts: number } | undefined;
+    const last = db
+      .prepare(`SELECT ts FROM ${t.entries} WHERE ${inLog(t)} ORDER BY idx DESC LIMIT 1`)
+      .get() as { ts: number } | undefined;
     const tiles = db.prepare(`SELECT coalesce(sum(length(hashes)), 0) AS b FROM ${t.tiles}`).get() as {
       b: number;
     };
