@@ -633,9 +633,12 @@ export class RedisBackend implements StorageBackend {
   }
 
   /**
-   * Index entries beyond the head (reads skip them: an append writes rows and head in one script, so
-   * only tampering leaves one). verify() calls this after the entries verified, so every field below
-   * the head is present and a count above it means fields past the head.
+   * Rows and index entries the log does not account for. verify() calls this after the entries
+   * verified through `scan`, which presents each row's id and time as the id and time indexes hold
+   * them (see indexedView): so every row below the head is present and findable by its own id and
+   * time. What is left: a count above the head means rows or index entries past it (reads skip
+   * them; only tampering leaves one), and an index with fewer entries than the head would have been
+   * caught row by row already.
    */
   async auditStore(): Promise<IntegrityFailure | null> {
     const [size, entries, ids, times] = (await this.run('read', (c, k) =>
@@ -650,6 +653,35 @@ export class RedisBackend implements StorageBackend {
       index: n,
       message: `${extra} entr${extra === 1 ? 'y is' : 'ies are'} stored past the head (size ${n}): not part of the log`,
     };
+  }
+
+  /**
+   * Rows as the read indexes see them, for `scan` (which verify() reads): a row's `timestampMs` is
+   * its score in the time index and its `id` is kept only if the id index maps it back to this row.
+   * Both indexes decide what time-range reads and getEntry(id) return, and nothing hashes them, so
+   * an index edited behind the library's back (a moved score, a deleted or redirected member) shows
+   * as the row's id or time column disagreeing with its commitment: verify() reports
+   * `column_mismatch` at that row instead of passing while reads hide or misplace the entry.
+   */
+  private async indexedView(rows: StoredEntry[]): Promise<StoredEntry[]> {
+    if (rows.length === 0) return rows;
+    const fields = rows.map((r) => String(r.index));
+    const [scores, owners] = (await this.run('index read', (c, k) =>
+      c
+        .pipeline()
+        .zmscore(k.times, ...fields)
+        .hmget(k.ids, ...rows.map((r) => r.id))
+        .exec()
+        .then(values),
+    )) as [(string | null)[], (string | null)[]];
+    return rows.map((r, i) => {
+      const score = scores[i];
+      const ts = score === null || score === undefined ? Number.NaN : Number(score);
+      const ownId = owners[i] === fields[i];
+      if (ts === r.timestampMs && ownId) return r;
+      // Marked so the commitment check fails: NaN is no time, and an id no UUID can equal.
+      return { ...r, timestampMs: ts, id: ownId ? r.id : `${r.id} (not in the id index)` };
+    });
   }
 
   async readTiles(keys: readonly TileKey[]): Promise<Tile[]> {
@@ -687,6 +719,10 @@ export class RedisBackend implements StorageBackend {
       if (e && idx < cap) out.push(decodeEntry(idx, e, ds[i] ?? null));
     });
     return out;
+  }
+
+  private async fetchIndexed(indexes: readonly number[]): Promise<StoredEntry[]> {
+    return this.indexedView(await this.fetch(indexes));
   }
 
   async getByIndex(index: number): Promise<StoredEntry | null> {
@@ -738,7 +774,14 @@ export class RedisBackend implements StorageBackend {
     const out: StoredEntry[] = [];
     for (let i = 0; i < indexes.length; i += 5000)
       out.push(...(await this.fetch(indexes.slice(i, i + 5000))));
-    return out;
+    // The time index is not hashed: a row whose own time is outside the range (a moved score) is
+    // never returned; verify() reports the index (see indexedView).
+    if (q.startMs === undefined && q.endMs === undefined) return out;
+    return out.filter(
+      (r) =>
+        (q.startMs === undefined || r.timestampMs >= q.startMs) &&
+        (q.endMs === undefined || r.timestampMs <= q.endMs),
+    );
   }
 
   async *scan(
@@ -762,11 +805,11 @@ export class RedisBackend implements StorageBackend {
           continue;
         }
         const stop = Math.min(i + chunk, to);
-        const rows = await (next ?? this.fetch(range(i, stop)));
+        const rows = await (next ?? this.fetchIndexed(range(i, stop)));
         next = null;
         const after = Math.min(stop + chunk, to);
         if (after > stop) {
-          next = this.fetch(range(stop, after));
+          next = this.fetchIndexed(range(stop, after));
           // Handled where it is awaited; if the caller stops early it is never awaited.
           next.catch(() => {});
         }
