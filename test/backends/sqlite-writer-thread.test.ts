@@ -190,6 +190,29 @@ describe('SQLite writerThread', () => {
     await ledger.close();
   });
 
+  it('a writer thread that dies mid-group: the group lands exactly once, later groups commit on the main connection', async () => {
+    for (const delay of [0, 5, 20, 60]) {
+      const path = join(dir, `dies-${delay}.db`);
+      const backend = writer(path);
+      const ledger = await Ledger.open({ backend, maxEntriesMemory: 0 });
+      await ledger.append({ setup: true });
+      const group = ledger.appendBatch(Array.from({ length: 2000 }, (_, i) => ({ i, pad: 'y'.repeat(200) })));
+      await new Promise((r) => setTimeout(r, delay));
+      // Stands in for a crash of the thread (out of memory, a native fault): it ends without replying.
+      await (
+        backend as unknown as { writer: { worker: { terminate(): Promise<number> } } }
+      ).writer.worker.terminate();
+      const entries = await group;
+      expect(entries.map((e) => e.index)).toEqual(Array.from({ length: 2000 }, (_, i) => i + 1));
+      expect(ledger.pipelineDepth).toBe(1);
+      const more = await ledger.appendBatch(Array.from({ length: 300 }, (_, i) => ({ more: i })));
+      expect(more[0]!.index).toBe(2001);
+      expect(await indexes(ledger)).toEqual(Array.from({ length: 2301 }, (_, i) => i));
+      expect((await ledger.verify()).ok).toBe(true);
+      await ledger.close();
+    }
+  });
+
   it('close() waits for groups in flight, ends the thread and closes both connections', async () => {
     const path = join(dir, 'close.db');
     const backend = writer(path);

@@ -735,7 +735,7 @@ export class SQLiteBackend implements StorageBackend {
 
   /** Groups this backend takes at once: 2 with the writer thread (see `appendPipelined`). */
   get pipelineDepth(): number {
-    return this.writer ? 2 : 1;
+    return this.writer?.alive ? 2 : 1;
   }
 
   /** Settles when every group sent to the writer thread has settled. */
@@ -771,7 +771,9 @@ export class SQLiteBackend implements StorageBackend {
         // Small groups (single awaited appends, a few concurrent callers) gain nothing from the
         // thread and pay its hand-off (measured: 64 callers 12-20% slower through it): they commit
         // here, after what the thread holds, as do groups that erase.
-        const onMain = batch.erase.length > 0 || batch.entries.length < THREAD_MIN_GROUP;
+        // A writer thread that died leaves every later group to this connection (see below).
+        const onMain =
+          batch.erase.length > 0 || batch.entries.length < THREAD_MIN_GROUP || !this.writer.alive;
         if (onMain || (this.packed && this.codec!.wantsDictionary(head.size + batch.entries.length)))
           await this.writerIdle();
         const enc = this.packed ? this.encodeBatch(batch, head) : null;
@@ -800,6 +802,18 @@ export class SQLiteBackend implements StorageBackend {
           won = await done;
         } catch (err) {
           if (enc?.dict) this.codec!.untrain(enc.dict.id);
+          if (this.writer?.diedWith(err)) {
+            // The thread died with this group sent: it may have committed just before. Its connection
+            // is gone (an open transaction rolled back with it), so the stored head says which: this
+            // group's head means committed; otherwise build again and commit on this connection.
+            await this.writerIdle();
+            const stored = this.readHeadSync();
+            if (stored.size === batch.head.size && stored.lastHash === batch.head.lastHash) {
+              if (enc?.dict) this.codec!.load([enc.dict]);
+              return batch;
+            }
+            continue;
+          }
           if (err instanceof SignLedgerError) throw err;
           throw new StorageError(`SQLite append failed: ${(err as Error)?.message ?? String(err)}`, {
             cause: err,

@@ -167,6 +167,16 @@ export class SQLiteWriter {
     );
   }
 
+  /** False once the thread has died (crashed, terminated): its backend then commits on its own connection. */
+  get alive(): boolean {
+    return this.dead === null;
+  }
+
+  /** Whether `err` is the rejection of a group that was waiting when the thread died (outcome unknown). */
+  diedWith(err: unknown): boolean {
+    return this.dead !== null && err === this.dead;
+  }
+
   /** Start the thread and wait until its connection is open. */
   static async start(config: WriterConfig): Promise<SQLiteWriter> {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
