@@ -274,6 +274,8 @@ export class BatchProcessor {
     while (this.pending > 0 || this.running) await this.kick(true);
     const r = this.report;
     this.report = emptyReport();
+    // With two groups in flight (writerThread) a retried run can commit after a later group.
+    r.entries.sort((a, b) => a.index - b.index);
     return r;
   }
 
