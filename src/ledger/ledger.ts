@@ -123,6 +123,8 @@ export class Ledger {
   private readonly subscribers = new Set<Subscriber>();
   private readonly cache = new Map<string, Entry>();
   private readonly cacheLimit: number;
+  /** The last redaction queued (redactions run one at a time; see redact). */
+  private redactions: Promise<void> = Promise.resolve();
   /** The `now` option, checked on every reading (see checkedClock). */
   private readonly clock: (() => number) | undefined;
   /** Ids in the order they were cached (a ring of `cacheLimit` slots; see remember). */
@@ -601,7 +603,21 @@ export class Ledger {
    * digest, and erases the data and salt in the same transaction. The chain and tree still verify; the
    * entry is reported as redacted, not tampered.
    */
-  async redact(id: string, options: { reason: string; metadata?: Record<string, unknown> }): Promise<Entry> {
+  redact(id: string, options: { reason: string; metadata?: Record<string, unknown> }): Promise<Entry> {
+    // One redaction at a time per ledger object: a second call for the same entry then reads it
+    // after the first committed and is refused ("already redacted") instead of recording it twice.
+    const run = this.redactions.then(() => this.redactNow(id, options));
+    this.redactions = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private async redactNow(
+    id: string,
+    options: { reason: string; metadata?: Record<string, unknown> },
+  ): Promise<Entry> {
     const meta = await this.ready();
     if (!options || typeof options.reason !== 'string' || options.reason.length === 0) {
       throw new ValidationError('redact needs a non-empty reason', { path: '/reason' });

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SQLiteBackend } from '../../src/backends/sqlite/sqlite-backend.js';
+import { Compressor } from '../../src/compression/compressor.js';
+import { ValidationError } from '../../src/errors.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { generateLogKey } from '../../src/ledger/log-key.js';
 import type { Head } from '../../src/storage/backend.js';
@@ -100,5 +102,33 @@ describe('a checkpoint signed while verify() reads the store', () => {
     expect(r.ok).toBe(true);
     await reader.close();
     await writer.close();
+  });
+});
+
+describe('two redactions of one entry at once', () => {
+  it('the second is refused: one record, one erasure', async () => {
+    for (const compressed of [false, true]) {
+      const ledger = new Ledger({
+        backend: new SQLiteBackend({ path: join(dir, `twice-${compressed}.db`) }),
+        ...(compressed ? { compression: new Compressor({ algorithm: 'zlib' }) } : {}),
+      });
+      const es = await ledger.appendBatch(Array.from({ length: 5 }, (_, i) => ({ i })));
+      const [a, b] = await Promise.allSettled([
+        ledger.redact(es[2]!.id, { reason: 'request 1' }),
+        ledger.redact(es[2]!.id, { reason: 'request 2' }),
+      ]);
+      expect(a.status).toBe('fulfilled');
+      expect(b.status).toBe('rejected');
+      expect((b as PromiseRejectedResult).reason).toBeInstanceOf(ValidationError);
+      const records = (await ledger.getEntries()).filter((e) => e.type === 'redaction');
+      expect(records).toHaveLength(1);
+      expect((await ledger.getEntry(es[2]!.id))?.redacted).toBe(true);
+      // A later, unrelated redaction still runs (the queue does not stay blocked after a refusal).
+      await expect(ledger.redact(es[3]!.id, { reason: 'request 3' })).resolves.toMatchObject({
+        type: 'redaction',
+      });
+      expect((await ledger.verify()).ok).toBe(true);
+      await ledger.close();
+    }
   });
 });
