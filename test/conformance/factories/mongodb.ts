@@ -82,35 +82,11 @@ function tamper(key: string): Tamper {
           .sort({ i: -1 })
           .toArray();
         for (const d of docs) await e(db).updateOne({ _id: d._id }, { $set: { i: d.i + 1 } });
-        await e(db).insertOne({
-          l: 'default',
-          i: index,
-          id: row.id,
-          ts: row.timestampMs,
-          h: row.hash,
-          b: row.body,
-          d: row.data,
-          s: row.salt,
-          g: row.signatures,
-          q: null,
-        });
+        await e(db).insertOne(entryDoc(index, row));
       });
     },
     async insertBelowZero(row) {
-      await withDb((db) =>
-        e(db).insertOne({
-          l: 'default',
-          i: -1,
-          id: row.id,
-          ts: row.timestampMs,
-          h: row.hash,
-          b: row.body,
-          d: row.data,
-          s: row.salt,
-          g: row.signatures,
-          q: null,
-        }),
-      );
+      await withDb((db) => e(db).insertOne(entryDoc(-1, row)));
     },
     async setHead(h) {
       await withDb((db) =>
@@ -170,3 +146,19 @@ export const factory: BackendFactory = {
     });
   },
 };
+
+/** A stored entry document as the backend writes it (without the parsed copy `q`). */
+function entryDoc(index: number, row: Omit<StoredEntry, 'index'>) {
+  return {
+    l: 'default',
+    i: index,
+    id: row.id,
+    ts: row.timestampMs,
+    h: row.hash,
+    b: row.body,
+    d: row.data,
+    s: row.salt,
+    g: row.signatures,
+    q: null,
+  };
+}
