@@ -53,7 +53,10 @@ export async function checkUpperTiles(
     }
     // The verified frontier nodes at this level and above, heights relative to the level.
     const seeds = ids
-      .map((id, i) => ({ height: id.height - 8 * level, hash: Buffer.from(start.frontier[i]!).toString('latin1') }))
+      .map((id, i) => ({
+        height: id.height - 8 * level,
+        hash: Buffer.from(start.frontier[i]!).toString('latin1'),
+      }))
       .filter((n) => n.height >= 0);
     const next: string[] = [];
     const capture = new TileCapture(

@@ -4,11 +4,11 @@
  * tree. Never throws on tampering: the report says what failed and what assurance was reached.
  */
 import { KeyRing } from '../crypto/signatures/keyring.js';
+import type { StoredEntry } from '../entry/types.js';
 import { ConfigurationError, type SignLedgerError } from '../errors.js';
 import { frontierRoot } from '../merkle/frontier.js';
 import { openCheckpoint } from '../note/checkpoint.js';
 import type { NoteVerifier } from '../note/keys.js';
-import type { StoredEntry } from '../entry/types.js';
 import type { LedgerMeta, StorageBackend } from '../storage/backend.js';
 import type { AssuranceLevel, VerificationReport } from '../verify/report.js';
 import { type SignatureChecker, StreamVerifier, type VerifiedState } from '../verify/stream-verifier.js';
@@ -169,7 +169,9 @@ export async function runVerification(
     if (keys.length)
       v.supplyTiles(
         keys,
-        await ctx.backend.readTiles(keys).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))),
+        await ctx.backend
+          .readTiles(keys)
+          .catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))),
       );
     return v.push(chunk);
   };

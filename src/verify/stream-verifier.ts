@@ -209,7 +209,8 @@ export class StreamVerifier {
       for (const n of seeds) covered += 2 ** n.height;
       if (this.tilesOn && covered !== startSize % 256)
         throw new Error(`a segment starting at ${startSize} needs the frontier nodes of its first tile`);
-      if (this.tilesOn) this.capture = new TileCapture(0, startSize, seeds, (f) => this.fail(f), this.tileSink!);
+      if (this.tilesOn)
+        this.capture = new TileCapture(0, startSize, seeds, (f) => this.fail(f), this.tileSink!);
       this.range = new Latin1Range(startSize - covered, seeds, this.capture);
     } else {
       this.range = this.rangeFromFrontier(startSize, o.start?.frontier ?? []);
@@ -233,8 +234,12 @@ export class StreamVerifier {
   /** Main mode: a range from 0 holding the frontier of `size` (and a tile capture seeded from it). */
   private rangeFromFrontier(size: number, frontier: Frontier): Latin1Range {
     const ids = frontierNodeIds(size);
-    if (ids.length !== frontier.length) throw new Error(`frontier has ${frontier.length} nodes, size ${size} needs ${ids.length}`);
-    const seeds = ids.map((id, i) => ({ height: id.height, hash: Buffer.from(frontier[i]!).toString('latin1') }));
+    if (ids.length !== frontier.length)
+      throw new Error(`frontier has ${frontier.length} nodes, size ${size} needs ${ids.length}`);
+    const seeds = ids.map((id, i) => ({
+      height: id.height,
+      hash: Buffer.from(frontier[i]!).toString('latin1'),
+    }));
     this.capture = this.tilesOn
       ? new TileCapture(
           0,
@@ -803,7 +808,12 @@ export class StreamVerifier {
     this.range = this.rangeFromFrontier(next.size, next.frontier);
     this.size = next.size;
     if (this.tileSink) {
-      if (!seg.tiles) return this.fail({ kind: 'tree_mismatch', index: seg.from, message: 'a verified segment did not check its tiles' });
+      if (!seg.tiles)
+        return this.fail({
+          kind: 'tree_mismatch',
+          index: seg.from,
+          message: 'a verified segment did not check its tiles',
+        });
       for (const r of seg.tiles.roots) this.tileSink.roots.push(r);
       this.tileSink.grown.push(...seg.tiles.grown);
       this.tileSink.compared += seg.tiles.compared;

@@ -102,16 +102,20 @@ export class TileCapture {
     const byIndex = new Map<number, Tile>();
     if (!(tiles instanceof Error)) {
       for (const t of tiles)
-        if (t && typeof t === 'object' && t.level === this.level && !byIndex.has(t.index)) byIndex.set(t.index, t);
+        if (t && typeof t === 'object' && t.level === this.level && !byIndex.has(t.index))
+          byIndex.set(t.index, t);
     }
     for (const k of keys) {
       const t = byIndex.get(k.index);
-      if (tiles instanceof Error) this.stored.set(k.index, { problem: `could not be read (${tiles.message})` });
+      if (tiles instanceof Error)
+        this.stored.set(k.index, { problem: `could not be read (${tiles.message})` });
       else if (t === undefined) this.stored.set(k.index, { problem: 'is missing' });
       else if (!Number.isInteger(t.width) || t.width < 1 || t.width > WIDTH)
         this.stored.set(k.index, { problem: `has invalid width ${String(t.width)}` });
       else if (!(t.hashes instanceof Uint8Array) || t.hashes.byteLength !== tileBlobLength(t.width))
-        this.stored.set(k.index, { problem: `of width ${t.width} does not hold ${tileBlobLength(t.width)} bytes` });
+        this.stored.set(k.index, {
+          problem: `of width ${t.width} does not hold ${tileBlobLength(t.width)} bytes`,
+        });
       else this.stored.set(k.index, { tile: t });
     }
   }
@@ -192,7 +196,10 @@ export class TileCapture {
       for (let p = Math.floor(this.oldWidth / 2 ** h); p < n; p++) {
         const off = (at + p) * NODE;
         if (blob.toString('latin1', off, off + NODE) !== this.slots[FULL_SECTION[h]! + p])
-          note(this.lastLeaf(index, h, p), `${name}: ${this.nodeName(index, h, p)} differs from the recomputed tree`);
+          note(
+            this.lastLeaf(index, h, p),
+            `${name}: ${this.nodeName(index, h, p)} differs from the recomputed tree`,
+          );
       }
     }
     // Nodes from before this run: each interior node the hash of its children, up to the verified
