@@ -11,6 +11,9 @@ import { hash } from 'node:crypto';
 import type { RangeNode } from '../merkle/range.js';
 import { FULL_SECTION, type TileCapture } from './tile-capture.js';
 
+/** Buffer's latin1 writer without the encoding dispatch of `write` (Node's own method, untyped). */
+type LatinBuffer = Buffer & { latin1Write(s: string, offset: number): number };
+
 const scratch = Buffer.alloc(65);
 scratch[0] = 0x01;
 
@@ -46,13 +49,15 @@ export class Latin1Range {
 
   /** Append a leaf hash (32 bytes as a 32-character latin1 string). */
   append(leaf: string): void {
+    if (this.capture !== null) {
+      this.appendCaptured(leaf, this.capture);
+      return;
+    }
     let height = 0;
     let h = leaf;
     let pos = this.end; // start index of the node being placed
-    const cap = this.capture;
     // Merge with the left neighbour while it is the same height and the pair is aligned.
     for (;;) {
-      if (cap !== null && height < 8) cap.slots[FULL_SECTION[height]! + ((pos - cap.base) >> height)] = h;
       const n = this.hashes.length;
       if (n === 0 || this.heights[n - 1] !== height) break;
       const width = 2 ** height;
@@ -64,7 +69,57 @@ export class Latin1Range {
       h = hash('sha256', scratch, 'binary');
       height++;
       pos = leftStart;
-      if (cap !== null && height === 8) cap.tileDone(h);
+    }
+    this.heights.push(height);
+    this.hashes.push(h);
+    this.end++;
+  }
+
+  /**
+   * `append` following a tile level: nodes of heights 0..7 are written into the capture's tile as
+   * they are made, and two siblings there are hashed in place (0x01 goes in the byte before the left
+   * one, which is put back after); a height-8 node completes the tile. Inside a tile a node merges
+   * exactly when it is a right child (its left sibling is the range's last node: the range starts at
+   * or before the tile, seeded with its older nodes).
+   */
+  private appendCaptured(leaf: string, cap: TileCapture): void {
+    const buf = cap.buf as LatinBuffer;
+    let h = leaf;
+    let p = this.end - cap.base; // position at this height inside the tile
+    let slot = p;
+    let height = 0;
+    buf.latin1Write(h, 1 + slot * 32);
+    while (p & 1) {
+      this.hashes.pop();
+      this.heights.pop();
+      const at = slot * 32 - 32; // the byte before the left sibling
+      const saved = buf[at]!;
+      buf[at] = 0x01;
+      h = hash('sha256', cap.views[slot]!, 'binary');
+      buf[at] = saved;
+      height++;
+      p >>= 1;
+      if (height === 8) break;
+      slot = FULL_SECTION[height]! + p;
+      buf.latin1Write(h, 1 + slot * 32);
+    }
+    if (height === 8) {
+      // The tile is complete: its root merges on above it like any node.
+      let pos = cap.base;
+      cap.tileDone(h);
+      for (;;) {
+        const n = this.hashes.length;
+        if (n === 0 || this.heights[n - 1] !== height) break;
+        const width = 2 ** height;
+        const leftStart = pos - width;
+        if (leftStart % (width * 2) !== 0 || leftStart < this.start) break;
+        scratch.write(this.hashes.pop()!, 1, 'latin1');
+        this.heights.pop();
+        scratch.write(h, 33, 'latin1');
+        h = hash('sha256', scratch, 'binary');
+        height++;
+        pos = leftStart;
+      }
     }
     this.heights.push(height);
     this.hashes.push(h);

@@ -4,8 +4,8 @@
  * A `TileCapture` follows one tile level while a `Latin1Range` merges that level's bottom nodes
  * (leaf hashes at level 0, level-(L-1) tile roots at level L): the range hands it every node of
  * heights 0..7 of the tile being built, as it creates them (no hashing of its own), and the tile's
- * root when it completes. A completed tile is compared with the stored one as one byte string (the
- * nodes sit in `slots` in the stored layout); a tile ending the run (the log's right edge, or where a
+ * root when it completes. A completed tile is compared with the stored one as one string (the new
+ * nodes of each height, concatenated, are the stored layout); a tile ending the run (the log's right edge, or where a
  * failure stopped the stream) is compared node by node. The stored tiles come from the caller
  * (`supply`): the verifier stays pure over what it is given.
  *
@@ -41,8 +41,18 @@ export function newTileSink(): TileSink {
 
 export class TileCapture {
   readonly level: number;
-  /** The nodes of the tile being built, in the stored layout of a full tile. Written by Latin1Range. */
-  readonly slots: string[] = new Array<string>(FULL_NODES).fill('');
+  /**
+   * The tile being built, in the stored layout of a full tile, after one spare byte: Latin1Range
+   * writes each node here as it makes it and hashes two siblings in place (they are adjacent, and
+   * the byte before the left one is set to 0x01 for the hash), so a complete tile is compared with
+   * the stored blob as bytes, at no cost beyond the writes its hashing needed anyway.
+   */
+  readonly buf = Buffer.alloc(1 + FULL_NODES * NODE);
+  /**
+   * views[slot] for each right child's slot: the 65 bytes 0x01 || left || right hashed to make its
+   * parent (the first is the byte before the left sibling, set to 0x01 for the hash).
+   */
+  readonly views: Buffer[] = [];
   /** Bottom index (at this level) of the tile being built's first node: a multiple of 256. */
   base: number;
   /** Nodes of the current tile that predate this run (seeded from the verified frontier). */
@@ -53,7 +63,6 @@ export class TileCapture {
   private nextKey: number;
   readonly sink: TileSink;
   private readonly fail: (f: IntegrityFailure) => void;
-  private readonly cmp = Buffer.allocUnsafe(FULL_NODES * NODE);
   private finished = false;
 
   /**
@@ -73,15 +82,25 @@ export class TileCapture {
     this.base = start - this.oldWidth;
     this.nextKey = this.base / WIDTH;
     this.fail = fail;
+    for (let h = 0; h < HEIGHT; h++)
+      for (let p = 1; p < WIDTH >> h; p += 2) {
+        const slot = FULL_SECTION[h]! + p;
+        this.views[slot] = this.buf.subarray(slot * NODE - NODE, slot * NODE + NODE + 1);
+      }
     this.seeds = [];
     let at = 0;
     for (const s of seeds) {
       const position = at >> s.height;
-      this.slots[FULL_SECTION[s.height]! + position] = s.hash;
+      this.buf.write(s.hash, 1 + (FULL_SECTION[s.height]! + position) * NODE, 'latin1');
       this.seeds.push({ height: s.height, position });
       at += 2 ** s.height;
     }
     if (at !== this.oldWidth) throw new Error(`tile seeds cover ${at} nodes, ${this.oldWidth} expected`);
+  }
+
+  /** Byte offset in `buf` of node p of height h of the current tile. */
+  offset(h: number, p: number): number {
+    return 1 + (FULL_SECTION[h]! + p) * NODE;
   }
 
   get tileIndex(): number {
@@ -126,9 +145,7 @@ export class TileCapture {
     const s = this.stored.get(index);
     this.stored.delete(index);
     if (s !== undefined && 'tile' in s && s.tile.width === WIDTH && this.oldWidth === 0) {
-      const blob = s.tile.hashes;
-      this.cmp.write(this.slots.join(''), 0, 'latin1');
-      if (this.cmp.equals(blob)) this.sink.compared++;
+      if (this.buf.compare(s.tile.hashes, 0, FULL_NODES * NODE, 1) === 0) this.sink.compared++;
       else this.compare(index, s, WIDTH);
     } else {
       this.compare(index, s, WIDTH);
@@ -137,6 +154,12 @@ export class TileCapture {
     this.base += WIDTH;
     this.oldWidth = 0;
     this.seeds = [];
+  }
+
+  /** Node p of height h of the current tile as built (new or seeded). */
+  private node(h: number, p: number): string {
+    const off = this.offset(h, p);
+    return this.buf.toString('latin1', off, off + NODE);
   }
 
   /** Compare the partial tile at the end of the run: `end` bottom nodes of this level are verified. */
@@ -195,7 +218,7 @@ export class TileCapture {
       const at = tileSectionOffset(sw, h);
       for (let p = Math.floor(this.oldWidth / 2 ** h); p < n; p++) {
         const off = (at + p) * NODE;
-        if (blob.toString('latin1', off, off + NODE) !== this.slots[FULL_SECTION[h]! + p])
+        if (blob.toString('latin1', off, off + NODE) !== this.node(h, p))
           note(
             this.lastLeaf(index, h, p),
             `${name}: ${this.nodeName(index, h, p)} differs from the recomputed tree`,
@@ -207,7 +230,7 @@ export class TileCapture {
     if (this.oldWidth > 0) {
       for (const { height, position } of this.seeds) {
         const off = (tileSectionOffset(sw, height) + position) * NODE;
-        if (blob.toString('latin1', off, off + NODE) !== this.slots[FULL_SECTION[height]! + position])
+        if (blob.toString('latin1', off, off + NODE) !== this.node(height, position))
           note(
             this.lastLeaf(index, height, position),
             `${name}: ${this.nodeName(index, height, position)} differs from the verified frontier`,
