@@ -124,12 +124,14 @@ describe('stored tile checks', () => {
   });
 
   it('incremental runs check the tiles the new entries touch, the partial ones that grew included', async () => {
-    // 70,000 = 273·256 + 112: tile 0/273 grows from 112 to 256 nodes, 0/274 is new (156 wide),
-    // level-1 tile 1 grows from 17 to 18.
+    // 70,000 = 273·256 + 112: tile 0/273 grows from 112 to 256 nodes, 0/274..0/350 are new and
+    // 0/351 partial (144 wide), level-1 tile 1 grows from 17 to 95. Three segments (two threads), the
+    // first starting inside tile 0/273.
     const grow = async () => {
       const c = await copy();
       expect((await c.ledger.verify(main)).ok).toBe(true);
-      await c.ledger.appendBatch(Array.from({ length: 300 }, (_, i) => ({ later: i })));
+      for (let i = 0; i < 20_000; i += 5000)
+        await c.ledger.appendBatch(Array.from({ length: 5000 }, (_, j) => ({ later: i + j })));
       return c;
     };
     const a = await grow();
@@ -137,7 +139,7 @@ describe('stored tile checks', () => {
     expect(inc.ok).toBe(true);
     expect(inc.threads).toBe(2);
     expect(inc.fromIndex).toBe(N);
-    expect(inc.checked.join('\n')).toContain(`entries ${N}..${N + 299} (3 tiles,`);
+    expect(inc.checked.join('\n')).toContain(`entries ${N}..${N + 19_999} (80 tiles,`);
     expect(inc.notChecked.join('\n')).toContain(`entries 0..${N - 1}`);
     await a.ledger.close();
     // An old node of the grown tile (leaf 69,928: verified by the first run, not a frontier node).
