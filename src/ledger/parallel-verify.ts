@@ -23,6 +23,11 @@ export interface SegmentJob {
   requireSignatures: number;
   /** Sizes in (from, to] where the coordinator needs the tree root. */
   rootSizes: number[];
+  /**
+   * Only when `from` is not a multiple of 256 (the first segment of an incremental run): the verified
+   * frontier nodes of height < 8 at `from`, latin1, so the worker builds and checks that tile whole.
+   */
+  tileSeeds?: { height: number; hash: string }[];
 }
 
 export type SegmentReply =
@@ -30,7 +35,7 @@ export type SegmentReply =
   | { id: number; error: string };
 
 /** A whole run: the segment fields for [from, to), plus how many threads and a progress callback. */
-export type ParallelOptions = Omit<SegmentJob, 'id' | 'rootSizes'> & {
+export type ParallelOptions = Omit<SegmentJob, 'id' | 'rootSizes' | 'tileSeeds'> & {
   /** Sizes at which roots are checked (stored and trusted checkpoints). */
   rootSizes: readonly number[];
   threads?: number;
@@ -85,7 +90,10 @@ export async function verifyInParallel(
   for (let from = o.from, id = 0; from < o.to; id++) {
     let segSize = 131_072;
     while (segSize > minSegment && segSize * threads * 2 > o.to - from) segSize /= 2;
-    const to = Math.min(o.to, from + segSize);
+    // Segments end on multiples of their size (sizes never grow, so every later one starts aligned):
+    // each worker builds and checks whole tiles (256 leaves); only the first segment of a run that
+    // starts inside a tile is shorter, and gets that tile's frontier nodes (tileSeeds).
+    const to = Math.min(o.to, from - (from % segSize) + segSize);
     jobs.push({
       id,
       spec: o.spec,
@@ -97,6 +105,7 @@ export async function verifyInParallel(
       lenientUnknownKeys: o.lenientUnknownKeys,
       requireSignatures: o.requireSignatures,
       rootSizes: o.rootSizes.filter((x) => x > from && x <= to),
+      ...(from % 256 !== 0 ? { tileSeeds: v.tileSeeds() } : {}),
     });
     from = to;
   }

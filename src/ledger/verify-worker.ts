@@ -82,14 +82,23 @@ async function run(job: SegmentJob): Promise<Extract<SegmentReply, { result: unk
     segment: true,
     segmentRootSizes: new Set(job.rootSizes),
     start: { size: job.from, lastHash: startPrev, frontier: [] },
+    tiles: true,
+    tileSeeds: job.tileSeeds ?? [],
     ...(checker ? { signatures: { checker, required: job.requireSignatures } } : {}),
   });
   for await (const chunk of backend.scan({ fromIndex: job.from, toIndex: job.to, chunkSize: 4096 })) {
+    // The stored level-0 tiles these rows complete, compared as the rows' leaves build them.
+    const keys = v.tileKeysAhead(chunk.length);
+    if (keys.length) v.supplyTiles(keys, await backend.readTiles(keys).catch((e: unknown) => toError(e)));
     if (!(await v.push(chunk))) break;
   }
   const result = v.segmentResult(startPrev);
   // A segment that ends early without a failure is missing rows: the coordinator reports the gap.
   return { id: job.id, result, unknownKeySignatures: unknown.n };
+}
+
+function toError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
 }
 
 /** Close every store this worker opened, then let the thread end by itself (PostgreSQL pools end cleanly). */

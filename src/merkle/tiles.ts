@@ -48,6 +48,13 @@ function section(width: number, h: number): number {
   return SECTIONS[width * (TILE_HEIGHT + 1) + h]!;
 }
 
+/** Node offset (in 32-byte nodes) of the height-`h` section (0..8; 8 gives the node count) in a tile of `width`. */
+export function tileSectionOffset(width: number, h: number): number {
+  if (!isWidth(width) || !Number.isInteger(h) || h < 0 || h > TILE_HEIGHT)
+    throw new ValidationError(`no section ${h} in a tile of width ${width}`);
+  return section(width, h);
+}
+
 function isWidth(w: unknown): w is number {
   return Number.isInteger(w) && (w as number) >= 1 && (w as number) <= TILE_WIDTH;
 }

@@ -22,9 +22,11 @@ import { HexStoredEntry, storedHashHex } from '../entry/stored-row.js';
 import { isoTimestamp } from '../entry/timestamp.js';
 import type { StoredEntry } from '../entry/types.js';
 import type { IntegrityFailure } from '../errors.js';
-import { type Frontier, frontierAppend, frontierRoot } from '../merkle/frontier.js';
+import { type Frontier, frontierNodeIds, frontierRoot } from '../merkle/frontier.js';
 import { frontierAppendNodes, type RangeNode } from '../merkle/range.js';
+import type { Tile, TileKey } from '../merkle/tiles.js';
 import { Latin1Range } from './latin1-range.js';
+import { newTileSink, TileCapture, type TileSink } from './tile-capture.js';
 
 /** Result of checking one signature; KeyRing.check returns this shape. */
 export type SignatureCheck = { ok: true; keyId: string } | { ok: false; kind: string; message: string };
@@ -86,6 +88,17 @@ export interface StreamVerifierOptions {
   segment?: boolean;
   /** Segment mode: sizes at which the coordinator needs the root (checkpoints). */
   segmentRootSizes?: ReadonlySet<number>;
+  /**
+   * Check the stored level-0 tiles against the recomputed tree: the caller hands them over before
+   * each chunk (`tileKeysAhead`, `supplyTiles`); the roots of the tiles completed are kept for the
+   * upper levels (`tileSink`).
+   */
+  tiles?: boolean;
+  /**
+   * Segment mode with `tiles`, when `start.size` is not a multiple of 256: the verified frontier
+   * nodes of height < 8 at `start.size` (largest first, latin1), so the tile it starts in is built whole.
+   */
+  tileSeeds?: readonly { height: number; hash: string }[];
 }
 
 /** What a segment verifier hands back to the coordinator (structured-clone friendly). */
@@ -107,6 +120,10 @@ export interface SegmentResult {
   /** Erased entries resolved inside the segment. */
   redacted: number[];
   signaturesChecked: number;
+  /** Where `range` starts: `from`, or the start of its tile when the segment was seeded (`tileSeeds`). */
+  rangeStart: number;
+  /** Tile checks: roots of the level-0 tiles completed in the segment, edge tiles found wider, tiles compared. */
+  tiles: TileSink | null;
 }
 
 const REDACTION_KEYS = ['reason', 'redacts'];
@@ -149,8 +166,6 @@ export class StreamVerifier {
   private readonly expectedRoots: ReadonlyMap<number, { root: Buffer; label: string }>;
   private size: number;
   private lastHash: string | null;
-  private frontier: Frontier;
-  private pendingLeaves: Buffer[] = [];
   private rootCheckedAt = -1;
   /** index → dataDigest of erased entries whose redaction record has not been seen yet. */
   private readonly awaitingRecord = new Map<number, string>();
@@ -169,7 +184,15 @@ export class StreamVerifier {
   /** 0x00 || leaf text of an unsigned entry, with its hash to be written at LEAF_HASH_AT. */
   private readonly leafBuf: Buffer;
   private readonly segment: boolean;
-  private readonly range: Latin1Range | null;
+  /**
+   * The tree's right edge: in segment mode the segment's compact range, otherwise the whole tree's
+   * frontier (a range from 0 seeded with it).
+   */
+  private range: Latin1Range;
+  private capture: TileCapture | null = null;
+  private readonly tilesOn: boolean;
+  /** What the tile checks found (level-0 roots for the upper levels, wider edge tiles). */
+  readonly tileSink: TileSink | null;
   private readonly snapshots: [number, RangeNode[]][] = [];
   private readonly segmentRootSizes: ReadonlySet<number>;
   /** Redaction records seen: [target index, target data digest]. */
@@ -177,7 +200,21 @@ export class StreamVerifier {
 
   constructor(o: StreamVerifierOptions) {
     this.segment = o.segment ?? false;
-    this.range = this.segment ? new Latin1Range(o.start?.size ?? 0) : null;
+    this.tilesOn = o.tiles ?? false;
+    this.tileSink = this.tilesOn ? newTileSink() : null;
+    const startSize = o.start?.size ?? 0;
+    if (this.segment) {
+      const seeds = o.tileSeeds ?? [];
+      let covered = 0;
+      for (const n of seeds) covered += 2 ** n.height;
+      if (this.tilesOn && covered !== startSize % 256)
+        throw new Error(`a segment starting at ${startSize} needs the frontier nodes of its first tile`);
+      if (this.tilesOn)
+        this.capture = new TileCapture(0, startSize, seeds, (f) => this.fail(f), this.tileSink!);
+      this.range = new Latin1Range(startSize - covered, seeds, this.capture);
+    } else {
+      this.range = this.rangeFromFrontier(startSize, o.start?.frontier ?? []);
+    }
     this.segmentRootSizes = o.segmentRootSizes ?? new Set();
     this.alg = o.hashAlgorithm;
     this.hexLength = HASH_LENGTHS[o.hashAlgorithm] * 2;
@@ -192,7 +229,56 @@ export class StreamVerifier {
     this.size = o.start?.size ?? 0;
     this.fromIndex = this.size;
     this.lastHash = o.start?.lastHash ?? null;
-    this.frontier = o.start?.frontier ?? [];
+  }
+
+  /** Main mode: a range from 0 holding the frontier of `size` (and a tile capture seeded from it). */
+  private rangeFromFrontier(size: number, frontier: Frontier): Latin1Range {
+    const ids = frontierNodeIds(size);
+    if (ids.length !== frontier.length)
+      throw new Error(`frontier has ${frontier.length} nodes, size ${size} needs ${ids.length}`);
+    const seeds = ids.map((id, i) => ({
+      height: id.height,
+      hash: Buffer.from(frontier[i]!).toString('latin1'),
+    }));
+    this.capture = this.tilesOn
+      ? new TileCapture(
+          0,
+          size,
+          seeds.filter((n) => n.height < 8),
+          (f) => this.fail(f),
+          this.tileSink!,
+        )
+      : null;
+    return new Latin1Range(0, seeds, this.capture);
+  }
+
+  /** Main mode: the frontier of the verified tree. */
+  private get frontier(): Buffer[] {
+    return this.range.snapshot().map((n) => n.hash as Buffer);
+  }
+
+  /** The frontier nodes of height < 8 (inside the current level-0 tile), latin1: seeds for a segment starting here. */
+  tileSeeds(): { height: number; hash: string }[] {
+    const ids = frontierNodeIds(this.size);
+    return this.range
+      .snapshot()
+      .map((n, i) => ({ height: ids[i]!.height, hash: Buffer.from(n.hash).toString('latin1') }))
+      .filter((n) => n.height < 8);
+  }
+
+  /** Level-0 tiles the next `count` rows need that were not asked for yet (none unless `tiles`). */
+  tileKeysAhead(count: number): TileKey[] {
+    return this.capture ? this.capture.keysAhead(this.size, count) : [];
+  }
+
+  /** The stored tiles for `keys` as `readTiles` returned them, or the error reading them. */
+  supplyTiles(keys: readonly TileKey[], tiles: readonly Tile[] | Error): void {
+    this.capture?.supply(keys, tiles);
+  }
+
+  /** Record a failure found outside the stream (upper tile levels); the first in log order wins. */
+  recordFailure(f: IntegrityFailure): void {
+    this.fail(f);
   }
 
   /** Entries verified so far, counting from 0 (the next expected index). */
@@ -208,8 +294,17 @@ export class StreamVerifier {
     // The first failure in log order wins. Signatures checked on the threadpool settle after the rest
     // of their chunk, so a later entry's failure can be recorded first: an earlier entry replaces it
     // (worker threads check synchronously and must report the same entry).
+    // At one entry, what is wrong with the entry itself comes before the tree its leaf went into (a
+    // signature checked on the threadpool settles after its leaf was compared with the stored tiles).
     const at = this.failure?.index;
-    if (!this.failure || (f.index !== undefined && at !== undefined && f.index < at)) this.failure = f;
+    if (
+      !this.failure ||
+      (f.index !== undefined &&
+        at !== undefined &&
+        (f.index < at ||
+          (f.index === at && this.failure.kind === 'tree_mismatch' && f.kind !== 'tree_mismatch')))
+    )
+      this.failure = f;
     return false;
   }
 
@@ -341,19 +436,15 @@ export class StreamVerifier {
   }
 
   private accept(hashHex: string, signatures: string | null): void {
-    if (this.range) {
-      this.range.append(this.leafLatin1(hashHex, signatures));
-      this.lastHash = hashHex;
-      this.size++;
-      this.entriesChecked++;
-      if (this.segmentRootSizes.has(this.size)) this.snapshots.push([this.size, this.range.snapshot()]);
-      return;
-    }
-    this.pendingLeaves.push(leafHashOfText(leafText(hashHex, signatures)));
+    this.range.append(this.leafLatin1(hashHex, signatures));
     this.lastHash = hashHex;
     this.size++;
     this.entriesChecked++;
-    if (this.expectedRoots.has(this.size) || this.pendingLeaves.length >= 4096) this.flushLeaves();
+    if (this.segment) {
+      if (this.segmentRootSizes.has(this.size)) this.snapshots.push([this.size, this.range.snapshot()]);
+    } else if (this.expectedRoots.has(this.size)) {
+      this.checkRoot();
+    }
   }
 
   private slowCheck(row: StoredEntry, sigJobs: Promise<boolean>[]): boolean {
@@ -599,15 +690,8 @@ export class StreamVerifier {
     return true;
   }
 
-  private flushLeaves(): void {
-    if (
-      this.pendingLeaves.length === 0 &&
-      (!this.expectedRoots.has(this.size) || this.rootCheckedAt === this.size)
-    )
-      return;
-    const before = this.size - this.pendingLeaves.length;
-    this.frontier = frontierAppend(this.frontier, before, this.pendingLeaves).frontier;
-    this.pendingLeaves = [];
+  /** Main mode: compare the root with an expected one at this size (once per size). */
+  private checkRoot(): void {
     const exp = this.rootCheckedAt === this.size ? undefined : this.expectedRoots.get(this.size);
     if (exp) {
       this.rootCheckedAt = this.size;
@@ -632,14 +716,22 @@ export class StreamVerifier {
       startPrev,
       count: this.entriesChecked,
       lastHash: this.lastHash,
-      range: this.range ? this.range.snapshot() : [],
+      range: this.range.snapshot(),
       snapshots: this.snapshots,
       failure: this.failure,
       records: this.redactionRecords,
       awaiting: [...this.awaitingRecord],
       redacted: this.redacted,
       signaturesChecked: this.signaturesChecked,
+      rangeStart: this.range.start,
+      tiles: this.finishTiles(),
     };
+  }
+
+  /** Compare the partial level-0 tile the run ended in (once); the tile sink. */
+  finishTiles(): TileSink | null {
+    this.capture?.finish(this.size);
+    return this.tileSink;
   }
 
   /**
@@ -673,12 +765,26 @@ export class StreamVerifier {
     for (const [index, digest] of seg.awaiting) this.awaitingRecord.set(index, digest);
     this.redacted.push(...seg.redacted);
     this.signaturesChecked += seg.signaturesChecked;
-    // Fold pending leaves first (none unless parallel verification resumed after a main-thread run).
-    if (this.pendingLeaves.length) this.flushLeaves();
+    // A segment seeded with the frontier nodes of its first tile starts its range at that tile.
+    let frontier: Buffer[] = this.frontier;
+    let base = this.size;
+    if (seg.rangeStart !== seg.from) {
+      const ids = frontierNodeIds(this.size);
+      let k = ids.length;
+      while (k > 0 && ids[k - 1]!.height < 8) k--;
+      if (seg.rangeStart !== this.size - (this.size % 256))
+        return this.fail({
+          kind: 'tree_mismatch',
+          index: seg.from,
+          message: 'a verified segment does not start at its tile',
+        });
+      frontier = frontier.slice(0, k);
+      base = seg.rangeStart;
+    }
     for (const [at, nodes] of seg.snapshots) {
       const exp = this.expectedRoots.get(at);
       if (!exp) continue;
-      const root = frontierRoot(frontierAppendNodes(this.frontier, this.size, nodes).frontier);
+      const root = frontierRoot(frontierAppendNodes(frontier, base, nodes).frontier);
       this.rootsChecked++;
       this.rootCheckedAt = at;
       if (!root.equals(exp.root)) {
@@ -691,7 +797,7 @@ export class StreamVerifier {
         });
       }
     }
-    const next = frontierAppendNodes(this.frontier, this.size, seg.range);
+    const next = frontierAppendNodes(frontier, base, seg.range);
     if (next.size !== this.size + seg.count) {
       return this.fail({
         kind: 'tree_mismatch',
@@ -699,8 +805,19 @@ export class StreamVerifier {
         message: 'a verified segment does not cover its entries',
       });
     }
-    this.frontier = next.frontier;
+    this.range = this.rangeFromFrontier(next.size, next.frontier);
     this.size = next.size;
+    if (this.tileSink) {
+      if (!seg.tiles)
+        return this.fail({
+          kind: 'tree_mismatch',
+          index: seg.from,
+          message: 'a verified segment did not check its tiles',
+        });
+      for (const r of seg.tiles.roots) this.tileSink.roots.push(r);
+      this.tileSink.grown.push(...seg.tiles.grown);
+      this.tileSink.compared += seg.tiles.compared;
+    }
     this.entriesChecked += seg.count;
     this.lastHash = seg.lastHash;
     if (seg.failure) return this.fail(seg.failure);
@@ -709,7 +826,8 @@ export class StreamVerifier {
 
   /** Finish the stream: the verified state (for incremental runs) and the recomputed root. */
   finish(): { state: VerifiedState; root: Buffer } {
-    this.flushLeaves();
+    if (!this.segment && this.expectedRoots.has(this.size)) this.checkRoot();
+    this.finishTiles();
     if (this.failure === null && this.awaitingRecord.size > 0) {
       const [index] = this.awaitingRecord.keys();
       this.fail({
@@ -718,9 +836,10 @@ export class StreamVerifier {
         message: `entry ${index}'s data was erased without a redaction record`,
       });
     }
+    const frontier = this.frontier;
     return {
-      state: { size: this.size, lastHash: this.lastHash, frontier: this.frontier },
-      root: frontierRoot(this.frontier),
+      state: { size: this.size, lastHash: this.lastHash, frontier },
+      root: frontierRoot(frontier),
     };
   }
 

@@ -520,6 +520,56 @@ export function describeConformance(factory: BackendFactory): void {
         await expectFailure(ledger, ['tree_mismatch']);
       });
 
+      it('detects an edited tile node off the frontier (a leaf hash, an interior node) and an edited tile width', async () => {
+        const { ledger, store } = await fresh();
+        const entries = await ledger.appendBatch(Array.from({ length: 300 }, (_, i) => ({ i })));
+        const leaves = entries.map((e) =>
+          leafHash(Buffer.from(leafText(e.hash, e.signatures.length ? JSON.stringify(e.signatures) : null))),
+        );
+        const tiles = tilesForTree(leaves);
+        const full = tiles.find((t) => t.level === 0 && t.index === 0)!;
+        const edge = tiles.find((t) => t.level === 0 && t.index === 1)!;
+        expect([full.width, edge.width]).toEqual([256, 44]);
+        const restore = () => store.tamper.writeTile(0, 0, 256, full.hashes);
+        const flipped = (node: number) => {
+          const b = Buffer.from(full.hashes);
+          b[node * 32 + 7]! ^= 0x40;
+          return b;
+        };
+        expect((await ledger.verify()).ok).toBe(true);
+        // Leaf 5's hash (section 0 of the full tile): not a frontier node, not on the root's fold.
+        await store.tamper.writeTile(0, 0, 256, flipped(5));
+        let r = await expectFailure(ledger, ['tree_mismatch'], 5);
+        expect(r.failure?.message).toContain('tile 0/0');
+        // Node 3/2 (height 3, over leaves 16..23): section 3 starts after 256 + 128 + 64 nodes.
+        await store.tamper.writeTile(0, 0, 256, flipped(256 + 128 + 64 + 2));
+        r = await expectFailure(ledger, ['tree_mismatch'], 23);
+        expect(r.failure?.message).toContain('node 3/2');
+        await restore();
+        expect((await ledger.verify()).ok).toBe(true);
+        // The full tile stored as width 255 (its first 255 leaves, consistent interior nodes).
+        const narrow = tilesForTree(leaves.slice(0, 255)).find((t) => t.level === 0 && t.index === 0)!;
+        await store.tamper.writeTile(0, 0, 255, narrow.hashes);
+        await expectFailure(ledger, ['tree_mismatch']);
+        await restore();
+        // The edge tile narrowed to 40 nodes: its nodes all still right, the width is not.
+        const edge40 = tilesForTree(leaves.slice(0, 296)).find((t) => t.level === 0 && t.index === 1)!;
+        await store.tamper.writeTile(0, 1, 40, edge40.hashes);
+        await expectFailure(ledger, ['tree_mismatch']);
+        await store.tamper.writeTile(0, 1, 44, edge.hashes);
+        expect((await ledger.verify()).ok).toBe(true);
+        // Level 1 holds one node at 300 entries (the root of the full level-0 tile).
+        const upper = tiles.find((t) => t.level === 1 && t.index === 0)!;
+        expect(upper.width).toBe(1);
+        await store.tamper.writeTile(1, 0, 1, Buffer.alloc(32, 3));
+        await expectFailure(ledger, ['tree_mismatch'], 255);
+        await store.tamper.writeTile(1, 0, 1, upper.hashes);
+        expect((await ledger.verify()).ok).toBe(true);
+        // A tile stored past the tree (no level 2 at 300 entries).
+        await store.tamper.writeTile(2, 0, 1, Buffer.alloc(32, 3));
+        await expectFailure(ledger, ['tree_mismatch']);
+      });
+
       it('refuses to sign a checkpoint inconsistent with an earlier one', async () => {
         const { ledger, store } = await tampered(4);
         await ledger.checkpoint();
