@@ -20,7 +20,7 @@
  */
 import type { Entry } from '../entry/types.js';
 import { ClosedError, ConfigurationError, SignLedgerError, ValidationError } from '../errors.js';
-import type { Ledger } from './ledger.js';
+import { APPEND_UNREAD, type Ledger } from './ledger.js';
 import type { AppendOptions } from './options.js';
 
 export interface BatchProcessorOptions {
@@ -227,10 +227,16 @@ export class BatchProcessor {
     let items = run;
     while (items.length > 0) {
       try {
-        const entries = await this.ledger.appendBatch(
-          items.map((i) => i.data),
-          items[0]!.options ?? {},
-        );
+        const events = items.map((i) => i.data);
+        const options = items[0]!.options ?? {};
+        // Entries are built only if someone reads them: the report (keepEntries) or an `add()` caller.
+        if (!this.keepEntries && items.every((i) => i.resolve === noop)) {
+          const written = await this.ledger[APPEND_UNREAD](events, options);
+          this.report.batches++;
+          this.report.written += written;
+          return;
+        }
+        const entries = await this.ledger.appendBatch(events, options);
         this.report.batches++;
         this.report.written += entries.length;
         for (let k = 0; k < items.length; k++) {

@@ -22,6 +22,8 @@ export interface AppendItem {
   prepared: PreparedEntry;
   signers: Signer[];
   erase?: number;
+  /** Nobody reads this item's Entry (BatchProcessor.addEntry): it is built only if a subscriber or the cache needs it. */
+  unread?: boolean;
 }
 
 /** What one build of a group produced, kept to make the caller-facing entries after the commit. */
@@ -127,7 +129,7 @@ export async function buildBatch(
 
 export function entryFromItem(
   meta: LedgerMeta,
-  row: StoredEntry,
+  index: number,
   item: AppendItem,
   sigs: SignatureRecord[],
   hashHex: string,
@@ -137,7 +139,7 @@ export function entryFromItem(
   const entry: Entry = {
     id: p.id,
     ledgerId: meta.ledgerId,
-    index: row.index,
+    index,
     timestamp: immutableDate(p.timestampMs),
     type: p.type,
     data: p.data,

@@ -3,7 +3,7 @@ import { InMemoryBackend } from '../backends/memory/memory-backend.js';
 import { assertHashAlgorithm, type HashAlgorithm } from '../crypto/hash.js';
 import { KeyRing } from '../crypto/signatures/keyring.js';
 import { resolveSigner } from '../crypto/signatures/resolve.js';
-import type { Signer } from '../crypto/signatures/types.js';
+import type { SignatureRecord, Signer } from '../crypto/signatures/types.js';
 import { FORMAT_VERSION } from '../entry/commitment.js';
 import { decodeEntry } from '../entry/decode.js';
 import { DEFAULT_MAX_ENTRY_BYTES, prepareEntry } from '../entry/prepare.js';
@@ -47,6 +47,35 @@ import { TreeReader } from './tree-reader.js';
 import { runVerification, type VerifiedRun } from './verification.js';
 
 export type Subscriber = (entry: Entry) => void;
+
+/**
+ * Internal (BatchProcessor): `ledger[APPEND_UNREAD](events, options)` appends like `appendBatch` and
+ * resolves to the number of entries written, without building the Entry objects nobody would read.
+ */
+export const APPEND_UNREAD: unique symbol = Symbol('signledger.appendUnread');
+
+/**
+ * A cached entry nobody has read yet: what its Entry is made of, turned into the Entry on the
+ * first cache hit (an appended entry costs its Entry object only when someone asks for it).
+ */
+class UnreadEntry {
+  constructor(
+    readonly meta: LedgerMeta,
+    readonly index: number,
+    readonly item: AppendItem,
+    readonly sigs: SignatureRecord[],
+    readonly hash: string,
+    readonly prev: string | null,
+  ) {}
+
+  get id(): string {
+    return this.item.prepared.id;
+  }
+
+  entry(): Entry {
+    return entryFromItem(this.meta, this.index, this.item, this.sigs, this.hash, this.prev);
+  }
+}
 
 export interface VerifyOptions {
   /** A checkpoint trusted from outside the store (a SignedCheckpoint or its note text). */
@@ -119,9 +148,10 @@ export class Ledger {
   private meta: LedgerMeta | null = null;
   private opening: Promise<LedgerMeta> | null = null;
   private closed = false;
-  private readonly sequencer: Sequencer<AppendItem, Entry>;
+  /** Results are null for `unread` items whose Entry was not built. */
+  private readonly sequencer: Sequencer<AppendItem, Entry | null>;
   private readonly subscribers = new Set<Subscriber>();
-  private readonly cache = new Map<string, Entry>();
+  private readonly cache = new Map<string, Entry | UnreadEntry>();
   private readonly cacheLimit: number;
   /** The last redaction queued (redactions run one at a time; see redact). */
   private redactions: Promise<void> = Promise.resolve();
@@ -277,12 +307,12 @@ export class Ledger {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.sequencer.submit(item);
+    return this.sequencer.submit(item) as Promise<Entry>;
   }
 
   private async appendWhenReady(data: Record<string, unknown>, options: AppendOptions): Promise<Entry> {
     const meta = await this.ready();
-    return this.sequencer.submit(this.prepareItem(meta, data, options));
+    return this.sequencer.submit(this.prepareItem(meta, data, options)) as Promise<Entry>;
   }
 
   /** Append several events atomically: all are stored, or (on error) none. */
@@ -290,11 +320,31 @@ export class Ledger {
     events: readonly Record<string, unknown>[],
     options: AppendOptions = {},
   ): Promise<Entry[]> {
-    const meta = await this.ready();
+    const items = this.prepareBatch(await this.ready(), events, options, false);
+    // One unit: committed in one storage transaction (possibly with other callers' appends), all or nothing.
+    return this.sequencer.submitUnit(items) as Promise<Entry[]>;
+  }
+
+  /** appendBatch for BatchProcessor when nobody reads the entries: resolves to how many were written. */
+  async [APPEND_UNREAD](
+    events: readonly Record<string, unknown>[],
+    options: AppendOptions = {},
+  ): Promise<number> {
+    const items = this.prepareBatch(await this.ready(), events, options, true);
+    return (await this.sequencer.submitUnit(items)).length;
+  }
+
+  private prepareBatch(
+    meta: LedgerMeta,
+    events: readonly Record<string, unknown>[],
+    options: AppendOptions,
+    unread: boolean,
+  ): AppendItem[] {
     if (!Array.isArray(events)) throw new ValidationError('appendBatch takes an array of events');
-    const items = events.map((d, i) => {
+    const items: AppendItem[] = new Array(events.length);
+    for (let i = 0; i < events.length; i++) {
       try {
-        return this.prepareItem(meta, d, options);
+        items[i] = this.prepareItem(meta, events[i], options);
       } catch (err) {
         if (err instanceof ValidationError) {
           throw new ValidationError(`event ${i}: ${err.message}`, {
@@ -305,9 +355,9 @@ export class Ledger {
         }
         throw err;
       }
-    });
-    // One unit: committed in one storage transaction (possibly with other callers' appends), all or nothing.
-    return this.sequencer.submitUnit(items);
+      if (unread) items[i]!.unread = true;
+    }
+    return items;
   }
 
   private prepareItem(meta: LedgerMeta, data: unknown, options: AppendOptions): AppendItem {
@@ -360,8 +410,12 @@ export class Ledger {
     return d !== undefined && d > 1 ? Math.floor(d) : 1;
   }
 
-  /** Build and commit one group: runs inside the backend's sequencing (CAS or lock). */
-  private async commitGroup(items: AppendItem[]): Promise<Entry[]> {
+  /**
+   * Build and commit one group: runs inside the backend's sequencing (CAS or lock). An `unread`
+   * item gets null instead of its Entry unless a subscriber wants it; the cache then keeps what the
+   * Entry is made of and builds it on the first hit.
+   */
+  private async commitGroup(items: AppendItem[]): Promise<(Entry | null)[]> {
     const meta = await this.ready();
     if (this.closed) throw new ClosedError();
     let built: Built | null = null;
@@ -371,12 +425,40 @@ export class Ledger {
       return r.batch;
     });
     const b = built as unknown as Built;
-    const entries = b.rows.map((row, i) =>
-      entryFromItem(meta, row, items[i]!, b.sigs[i]!, b.hashes[i]!, i === 0 ? b.firstPrev : b.hashes[i - 1]!),
-    );
+    const n = items.length;
+    const all = this.subscribers.size > 0;
+    const entries: (Entry | null)[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const item = items[i]!;
+      entries[i] =
+        item.unread && !all
+          ? null
+          : entryFromItem(
+              meta,
+              b.rows[i]!.index,
+              item,
+              b.sigs[i]!,
+              b.hashes[i]!,
+              i === 0 ? b.firstPrev : b.hashes[i - 1]!,
+            );
+    }
     for (const idx of batch.erase) this.invalidateCachedIndex(idx);
-    for (const e of entries) this.remember(e);
-    this.notify(entries);
+    // Only the last `cacheLimit` entries of the group can stay in the cache: remembering the others
+    // first would only evict them again (the ring ends up holding the same ids in the same order).
+    for (let i = Math.max(0, n - this.cacheLimit); i < n; i++) {
+      this.remember(
+        entries[i] ??
+          new UnreadEntry(
+            meta,
+            b.rows[i]!.index,
+            items[i]!,
+            b.sigs[i]!,
+            b.hashes[i]!,
+            i === 0 ? b.firstPrev : b.hashes[i - 1]!,
+          ),
+      );
+    }
+    if (all) this.notify(entries as Entry[]);
     return entries;
   }
 
@@ -411,7 +493,7 @@ export class Ledger {
    * key after many deletions walks the deleted slots first (0.65 µs per append at 1,000 entries,
    * 7.6 µs at 10,000, measured), the ring is O(1).
    */
-  private remember(e: Entry): void {
+  private remember(e: Entry | UnreadEntry): void {
     const limit = this.cacheLimit;
     if (limit === 0) return;
     const old = this.cacheRing[this.cacheAt];
@@ -437,6 +519,11 @@ export class Ledger {
     await this.ready();
     if (typeof id !== 'string') throw new ValidationError('entry id must be a string');
     const hit = this.cache.get(id);
+    if (hit instanceof UnreadEntry) {
+      const e = hit.entry();
+      this.cache.set(id, e); // same slot in the ring: the id is unchanged
+      return e;
+    }
     if (hit) return hit;
     const row = await this.backend.getById(id);
     return row ? decodeEntry(row) : null;
@@ -646,7 +733,7 @@ export class Ledger {
       erase: target.index,
     });
     this.cache.delete(target.id);
-    return record;
+    return record as Entry;
   }
 
   // ───────────────────────────── checkpoints and proofs ─────────────────────────────

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InMemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import { SQLiteBackend } from '../../src/backends/sqlite/sqlite-backend.js';
+import type { Entry } from '../../src/entry/types.js';
 import { ClosedError, ConfigurationError, StorageError } from '../../src/errors.js';
 import { BatchProcessor } from '../../src/ledger/batch.js';
 import { Ledger } from '../../src/ledger/ledger.js';
@@ -100,6 +101,46 @@ describe('BatchProcessor', () => {
     backend.append = real;
     expect((await ledger.getStats()).totalEntries).toBe(1);
     expect((await ledger.verify()).ok).toBe(true);
+  });
+
+  it('addEntry without keepEntries: subscribers and the entry cache still get every entry', async () => {
+    const ledger = await Ledger.open({ maxEntriesMemory: 150 });
+    const seen: Entry[] = [];
+    const off = ledger.subscribe((e) => seen.push(e));
+    const batch = new BatchProcessor(ledger, { batchSize: 100 });
+    for (let i = 0; i < 250; i++) batch.addEntry({ i, s: `e${i}` });
+    expect((await batch.flush()).written).toBe(250);
+    expect(seen.map((e) => e.index)).toEqual(Array.from({ length: 250 }, (_, i) => i));
+    expect(seen[7]!.data).toEqual({ i: 7, s: 'e7' });
+    expect(Object.isFrozen(seen[7]) && Object.isFrozen(seen[7]!.data)).toBe(true);
+    off();
+    // Without subscribers the entries are not built; the cache builds them when asked.
+    for (let i = 250; i < 500; i++) batch.addEntry({ i, s: `e${i}` });
+    expect((await batch.flush()).written).toBe(250);
+    expect(seen).toHaveLength(250);
+    for (const index of [0, 249, 250, 349, 350, 499]) {
+      const stored = (await ledger.getEntryAt(index))!;
+      const byId = (await ledger.getEntry(stored.id))!;
+      expect(byId).toEqual(stored);
+      expect(Object.isFrozen(byId) && Object.isFrozen(byId.data) && Object.isFrozen(byId.signatures)).toBe(
+        true,
+      );
+      expect(() => byId.timestamp.setTime(0)).toThrow(TypeError);
+      // The last 150 are cached: built on the first hit, the same object afterwards.
+      if (index >= 350) expect(await ledger.getEntry(stored.id)).toBe(byId);
+    }
+    expect((await ledger.verify()).ok).toBe(true);
+  });
+
+  it('addEntry without keepEntries reports an invalid entry alone and writes the rest', async () => {
+    const ledger = await Ledger.open();
+    const batch = new BatchProcessor(ledger, { batchSize: 5 });
+    for (let i = 0; i < 5; i++) batch.addEntry(i === 3 ? ({ bad: Number.NaN } as never) : { i });
+    const report = await batch.flush();
+    expect(report).toMatchObject({ written: 4, failed: 1, batches: 1, entries: [] });
+    expect(report.errors[0]!.position).toBe(3);
+    expect(report.errors[0]!.error.name).toBe('ValidationError');
+    expect((await ledger.getEntries()).map((e) => e.data)).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }, { i: 4 }]);
   });
 
   it('validates options and refuses entries after close', async () => {
