@@ -37,34 +37,86 @@ const SHORT_STRING = 48;
 /** Below this many keys insertion sort beats Array.prototype.sort (which also stringifies). */
 const SHORT_KEYS = 24;
 
-interface Walk {
-  readonly isoDates: boolean;
-  readonly maxDepth: number;
-  /** false for canonicalize(): skip building the copy. */
-  readonly copy: boolean;
-  text: string;
-  /** Path from the root to the value being visited (for error messages only). */
-  readonly keys: (string | number)[];
-  /** Containers currently open, root first: cycle detection, and its length is the depth. */
-  readonly open: object[];
+/**
+ * Buffer's own codecs (on every Buffer), without `write`/`toString`'s argument handling.
+ * `utf8Write` writes at most what fits; callers make room first.
+ */
+interface RawCodec {
+  utf8Write(s: string, offset: number): number;
+  latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
 }
+
+interface Walk {
+  isoDates: boolean;
+  maxDepth: number;
+  /** false for canonicalize(): skip building the copy. */
+  copy: boolean;
+  /**
+   * The canonical text as UTF-8 bytes in `out[0..pos)`: written in place, read out as one flat
+   * string at the end (a string built by `+=` is a rope of one heap node per piece, which was most
+   * of the bytes allocated per appended entry, measured).
+   */
+  out: Buffer;
+  pos: number;
+  /** Every byte written so far is ASCII (the text is read out as latin1, the cheaper decoder). */
+  ascii: boolean;
+  /**
+   * Path from the root to the value being visited (for error messages only): `keys[0..nkeys)`.
+   * Both stacks keep their length and are indexed by hand: V8 shrinks an array that push/pop
+   * empties, and every walk then allocated them again (measured).
+   */
+  readonly keys: (string | number)[];
+  nkeys: number;
+  /** Containers currently open, root first (`open[0..depth)`): cycle detection and the depth. */
+  readonly open: (object | null)[];
+  depth: number;
+}
+
+// One walk (and its buffer) serves every call: the walk is synchronous, but a Proxy's traps are
+// user code that may canonicalize again while a walk is in progress, so a nested call gets its own.
+const SCRATCH_BYTES = 16 * 1024;
+/** A buffer grown past this is not kept for the next walk. */
+const KEEP_BYTES = 1024 * 1024;
+const shared: Walk = {
+  isoDates: true,
+  maxDepth: DEFAULT_MAX_DEPTH,
+  copy: false,
+  out: Buffer.allocUnsafe(SCRATCH_BYTES),
+  pos: 0,
+  ascii: true,
+  keys: [],
+  nkeys: 0,
+  open: [],
+  depth: 0,
+};
+let sharedBusy = false;
 
 /** RFC 8785 canonical text of `value`. */
 export function canonicalize(value: unknown, options?: CanonicalOptions): string {
   const walk = begin(options, false);
-  visit(value, walk);
-  checkSize(walk.text, options);
-  return walk.text;
+  try {
+    visit(value, walk);
+    const text = textOf(walk);
+    checkSize(text, options);
+    return text;
+  } finally {
+    end(walk);
+  }
 }
 
 /** RFC 8785 canonical UTF-8 bytes of `value`. */
 export function canonicalizeBytes(value: unknown, options?: CanonicalOptions): Buffer {
   const walk = begin(options, false);
-  visit(value, walk);
-  const bytes = Buffer.from(walk.text, 'utf8');
-  if (options?.maxBytes !== undefined && bytes.length > options.maxBytes)
-    tooLarge(bytes.length, options.maxBytes);
-  return bytes;
+  try {
+    visit(value, walk);
+    const bytes = Buffer.from(walk.out.subarray(0, walk.pos));
+    if (options?.maxBytes !== undefined && bytes.length > options.maxBytes)
+      tooLarge(bytes.length, options.maxBytes);
+    return bytes;
+  } finally {
+    end(walk);
+  }
 }
 
 /**
@@ -73,31 +125,138 @@ export function canonicalizeBytes(value: unknown, options?: CanonicalOptions): B
  */
 export function prepareJson(value: unknown, options?: CanonicalOptions): PreparedJson {
   const walk = begin(options, true);
-  const copy = visit(value, walk);
-  checkSize(walk.text, options);
-  return { text: walk.text, copy };
+  try {
+    const copy = visit(value, walk);
+    const text = textOf(walk);
+    checkSize(text, options);
+    return { text, copy };
+  } finally {
+    end(walk);
+  }
 }
+
+// The options object last checked: callers pass the same one again and again (prepareEntry does).
+let checkedOptions: CanonicalOptions | undefined;
+let checkedIso = true;
+let checkedDepth = DEFAULT_MAX_DEPTH;
 
 function begin(options: CanonicalOptions | undefined, copy: boolean): Walk {
   let isoDates = true;
   let maxDepth = DEFAULT_MAX_DEPTH;
   if (options !== undefined) {
-    const { dates, maxDepth: depth, maxBytes } = options;
-    if (dates !== undefined && dates !== 'iso' && dates !== 'reject') {
-      throw new ConfigurationError(`dates must be 'iso' or 'reject', got ${String(dates)}`);
-    }
-    isoDates = dates !== 'reject';
-    if (depth !== undefined) {
-      if (!Number.isInteger(depth) || depth < 0 || depth > MAX_DEPTH_LIMIT) {
-        throw new ConfigurationError(`maxDepth must be an integer from 0 to ${MAX_DEPTH_LIMIT}`);
+    if (options === checkedOptions) {
+      isoDates = checkedIso;
+      maxDepth = checkedDepth;
+    } else {
+      const { dates, maxDepth: depth, maxBytes } = options;
+      if (dates !== undefined && dates !== 'iso' && dates !== 'reject') {
+        throw new ConfigurationError(`dates must be 'iso' or 'reject', got ${String(dates)}`);
       }
-      maxDepth = depth;
-    }
-    if (maxBytes !== undefined && !(Number.isInteger(maxBytes) && maxBytes >= 0)) {
-      throw new ConfigurationError('maxBytes must be a non-negative integer');
+      isoDates = dates !== 'reject';
+      if (depth !== undefined) {
+        if (!Number.isInteger(depth) || depth < 0 || depth > MAX_DEPTH_LIMIT) {
+          throw new ConfigurationError(`maxDepth must be an integer from 0 to ${MAX_DEPTH_LIMIT}`);
+        }
+        maxDepth = depth;
+      }
+      if (maxBytes !== undefined && !(Number.isInteger(maxBytes) && maxBytes >= 0)) {
+        throw new ConfigurationError('maxBytes must be a non-negative integer');
+      }
+      // Remembered only when frozen: a mutable options object may change before the next call.
+      if (Object.isFrozen(options)) {
+        checkedOptions = options;
+        checkedIso = isoDates;
+        checkedDepth = maxDepth;
+      }
     }
   }
-  return { isoDates, maxDepth, copy, text: '', keys: [], open: [] };
+  let walk: Walk;
+  if (!sharedBusy) {
+    sharedBusy = true;
+    walk = shared;
+    walk.isoDates = isoDates;
+    walk.maxDepth = maxDepth;
+    walk.copy = copy;
+  } else {
+    walk = {
+      isoDates,
+      maxDepth,
+      copy,
+      out: Buffer.allocUnsafe(1024),
+      pos: 0,
+      ascii: true,
+      keys: [],
+      nkeys: 0,
+      open: [],
+      depth: 0,
+    };
+  }
+  walk.pos = 0;
+  walk.ascii = true;
+  walk.nkeys = 0;
+  walk.depth = 0;
+  return walk;
+}
+
+/** Release the walk (after success or any throw): the shared one is reset for the next call. */
+function end(walk: Walk): void {
+  if (walk !== shared) return;
+  // After a throw: drop the references to the caller's objects still on the stack.
+  for (let i = 0; i < walk.depth; i++) walk.open[i] = null;
+  if (walk.out.length > KEEP_BYTES) walk.out = Buffer.allocUnsafe(SCRATCH_BYTES);
+  sharedBusy = false;
+}
+
+/** The text written so far, as one flat string. */
+function textOf(walk: Walk): string {
+  const raw = walk.out as unknown as RawCodec;
+  return walk.ascii ? raw.latin1Slice(0, walk.pos) : raw.utf8Slice(0, walk.pos);
+}
+
+/** Make room for `n` more bytes. */
+function room(walk: Walk, n: number): Buffer {
+  const out = walk.out;
+  if (walk.pos + n <= out.length) return out;
+  const grown = Buffer.allocUnsafe(Math.max(2 * out.length, walk.pos + n));
+  out.copy(grown, 0, 0, walk.pos);
+  walk.out = grown;
+  return grown;
+}
+
+/** Append a string of ASCII characters (digits, ISO times, literals). */
+function putAscii(walk: Walk, s: string): void {
+  const n = s.length;
+  const out = room(walk, n);
+  let p = walk.pos;
+  for (let i = 0; i < n; i++) out[p++] = s.charCodeAt(i);
+  walk.pos = p;
+}
+
+/** Append any well-formed string as UTF-8. */
+function putText(walk: Walk, s: string): void {
+  const out = room(walk, 3 * s.length);
+  const n = (out as unknown as RawCodec).utf8Write(s, walk.pos);
+  // A non-ASCII character is 2 or more bytes: the byte count equals the length only for ASCII.
+  if (n !== s.length) walk.ascii = false;
+  walk.pos += n;
+}
+
+function putByte(walk: Walk, b: number): void {
+  const out = room(walk, 1);
+  out[walk.pos++] = b;
+}
+
+/** Decimal digits of a non-negative safe integer. */
+function putUint(walk: Walk, v: number): void {
+  let digits = 1;
+  for (let x = v; x >= 10; x = Math.floor(x / 10)) digits++;
+  const out = room(walk, digits);
+  const p = walk.pos;
+  for (let i = digits - 1; i >= 0; i--) {
+    out[p + i] = 48 + (v % 10);
+    v = Math.floor(v / 10);
+  }
+  walk.pos = p + digits;
 }
 
 function checkSize(text: string, options: CanonicalOptions | undefined): void {
@@ -124,18 +283,25 @@ function tooLarge(size: number | undefined, max: number): never {
 function visit(v: unknown, walk: Walk): JsonValue {
   switch (typeof v) {
     case 'string':
-      walk.text += quote(v, walk);
+      putString(v, walk);
       return v;
     case 'number':
       if (!Number.isFinite(v)) fail(walk, `${v} is not a finite number`);
-      walk.text += String(v); // ECMAScript Number::toString, which RFC 8785 adopts; -0 gives "0"
+      // ECMAScript Number::toString, which RFC 8785 adopts (-0 gives "0"); safe integers are
+      // exactly their decimal digits, written without a string.
+      if (Number.isSafeInteger(v)) {
+        if (v < 0) {
+          putByte(walk, 0x2d);
+          putUint(walk, -v);
+        } else putUint(walk, v);
+      } else putAscii(walk, String(v));
       return v === 0 ? 0 : v;
     case 'boolean':
-      walk.text += v ? 'true' : 'false';
+      putAscii(walk, v ? 'true' : 'false');
       return v;
     case 'object':
       if (v === null) {
-        walk.text += 'null';
+        putAscii(walk, 'null');
         return null;
       }
       return visitObject(v, walk);
@@ -158,18 +324,24 @@ function visitObject(v: object, walk: Walk): JsonValue {
 
 function enter(v: object, walk: Walk): void {
   const open = walk.open;
-  if (open.length >= walk.maxDepth) {
+  const depth = walk.depth;
+  if (depth >= walk.maxDepth) {
     fail(walk, `nesting is deeper than ${walk.maxDepth} levels`, 'TOO_LARGE');
   }
-  const at = open.indexOf(v);
-  if (at !== -1) {
-    const path = pointer(walk.keys, walk.keys.length);
+  for (let at = 0; at < depth; at++) {
+    if (open[at] !== v) continue;
+    const path = pointer(walk.keys, walk.nkeys);
     throw new ValidationError(`cycle at ${path}: the value refers back to ${where(walk.keys, at)}`, {
       code: 'NOT_JSON',
       path,
     });
   }
-  open.push(v);
+  open[depth] = v;
+  walk.depth = depth + 1;
+}
+
+function leave(walk: Walk): void {
+  walk.open[--walk.depth] = null;
 }
 
 function visitArray(arr: readonly unknown[], walk: Walk): JsonValue {
@@ -177,19 +349,20 @@ function visitArray(arr: readonly unknown[], walk: Walk): JsonValue {
   const n = arr.length;
   const out: JsonValue[] | undefined = walk.copy ? [] : undefined;
   const keys = walk.keys;
-  walk.text += '[';
+  const k = walk.nkeys++;
+  putByte(walk, 0x5b); // [
   for (let i = 0; i < n; i++) {
-    if (i !== 0) walk.text += ',';
-    keys.push(i);
+    if (i !== 0) putByte(walk, 0x2c); // ,
+    keys[k] = i;
     const item = arr[i];
     // Holes read as undefined: tell them apart only on the error path.
     if (item === undefined && !(i in arr)) fail(walk, 'arrays must not have holes (sparse array)');
     const c = visit(item, walk);
     if (out !== undefined) out.push(c);
-    keys.pop();
   }
-  walk.text += ']';
-  walk.open.pop();
+  walk.nkeys = k;
+  putByte(walk, 0x5d); // ]
+  leave(walk);
   return out === undefined ? null : Object.freeze(out);
 }
 
@@ -202,16 +375,18 @@ function visitPlain(obj: Record<string, unknown>, walk: Walk): JsonValue {
   sortKeys(names);
   const out: Record<string, JsonValue> | undefined = walk.copy ? {} : undefined;
   const keys = walk.keys;
-  if (names.length === 0) walk.text += '{';
+  const k = walk.nkeys++;
+  putByte(walk, 0x7b); // {
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
-    keys.push(name);
+    keys[k] = name;
     const d = Object.getOwnPropertyDescriptor(obj, name);
     // A Proxy may report a name and then no descriptor; a data descriptor always has `writable`.
     if (d === undefined || d.writable === undefined)
       fail(walk, 'accessor (getter/setter) properties are not allowed');
     if (!d.enumerable) fail(walk, 'non-enumerable properties are not allowed');
-    walk.text += memberPrefix(name, i === 0, walk);
+    if (i !== 0) putByte(walk, 0x2c); // ,
+    putMemberName(name, walk);
     const c = visit(d.value, walk);
     if (out !== undefined) {
       // Plain assignment of "__proto__" would set the prototype instead of a property.
@@ -221,10 +396,10 @@ function visitPlain(obj: Record<string, unknown>, walk: Walk): JsonValue {
         out[name] = c;
       }
     }
-    keys.pop();
   }
-  walk.text += '}';
-  walk.open.pop();
+  walk.nkeys = k;
+  putByte(walk, 0x7d); // }
+  leave(walk);
   return out === undefined ? null : Object.freeze(out);
 }
 
@@ -238,46 +413,81 @@ function visitDate(d: Date, walk: Walk): JsonValue {
   if (!walk.isoDates) fail(walk, "a Date is not allowed here (dates: 'reject'); pass an ISO string");
   if (Number.isNaN(time)) fail(walk, 'invalid Date');
   const iso = Date.prototype.toISOString.call(d);
-  walk.text += '"' + iso + '"';
+  putByte(walk, 0x22);
+  putAscii(walk, iso);
+  putByte(walk, 0x22);
   return iso;
 }
 
-// Member prefixes by name: `{"name":` for the first member, `,"name":` for the others. Objects of
-// one application repeat their names, and one cached piece replaces four concatenations (the text
-// was a third of prepareJson, measured). Bounded: names up to 64 characters, cleared when full.
-const FIRST_MEMBER = new Map<string, string>();
-const NEXT_MEMBER = new Map<string, string>();
+// `"name":` as bytes, by name: objects of one application repeat their names, and copying the
+// cached bytes replaces quoting and encoding the name each time. Only ASCII names are cached
+// (bounded: names up to 64 characters, cleared when full).
+const MEMBER_NAMES = new Map<string, Uint8Array>();
 const MEMBER_CACHE = 4096;
 const CACHED_NAME = 64;
 
-function memberPrefix(name: string, first: boolean, walk: Walk): string {
-  if (name.length > CACHED_NAME) return (first ? '{' : ',') + quote(name, walk) + ':';
-  const cache = first ? FIRST_MEMBER : NEXT_MEMBER;
-  let piece = cache.get(name);
-  if (piece === undefined) {
-    // quote() validates the name; only names it accepted are cached.
-    piece = (first ? '{' : ',') + quote(name, walk) + ':';
-    piece.charCodeAt(0); // flat, so every later use copies it without walking a rope
-    if (cache.size >= MEMBER_CACHE) cache.clear();
-    cache.set(name, piece);
+function putMemberName(name: string, walk: Walk): void {
+  const bytes = MEMBER_NAMES.get(name);
+  if (bytes === undefined) {
+    // putString() validates the name; only names it accepted are cached.
+    const at = walk.pos;
+    const ascii = walk.ascii;
+    walk.ascii = true;
+    putString(name, walk);
+    putByte(walk, 0x3a); // :
+    const wasAscii = walk.ascii;
+    walk.ascii = ascii && wasAscii;
+    if (wasAscii && name.length <= CACHED_NAME) {
+      if (MEMBER_NAMES.size >= MEMBER_CACHE) MEMBER_NAMES.clear();
+      MEMBER_NAMES.set(name, Uint8Array.from(walk.out.subarray(at, walk.pos)));
+    }
+    return;
   }
-  return piece;
+  const n = bytes.length;
+  const out = room(walk, n);
+  const p = walk.pos;
+  for (let i = 0; i < n; i++) out[p + i] = bytes[i]!;
+  walk.pos = p + n;
 }
 
 /** JSON string literal; JSON.stringify matches RFC 8785 §3.2.2.2 for well-formed strings. */
-function quote(s: string, walk: Walk): string {
+function putString(s: string, walk: Walk): void {
   const n = s.length;
   if (n <= SHORT_STRING) {
-    // Fast path: nothing to escape and no surrogates to check.
+    // Fast path: nothing to escape and no surrogates to check; UTF-8 encoded as it is scanned.
+    const out = room(walk, 3 * n + 2);
+    let p = walk.pos;
+    out[p++] = 0x22;
+    let ascii = true;
     let i = 0;
     for (; i < n; i++) {
       const c = s.charCodeAt(i);
-      if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) break;
+      if (c < 0x80) {
+        if (c < 0x20 || c === 0x22 || c === 0x5c) break;
+        out[p++] = c;
+      } else if (c < 0x800) {
+        out[p++] = 0xc0 | (c >> 6);
+        out[p++] = 0x80 | (c & 0x3f);
+        ascii = false;
+      } else if (c >= 0xd800 && c <= 0xdfff) {
+        break;
+      } else {
+        out[p++] = 0xe0 | (c >> 12);
+        out[p++] = 0x80 | ((c >> 6) & 0x3f);
+        out[p++] = 0x80 | (c & 0x3f);
+        ascii = false;
+      }
     }
-    if (i === n) return '"' + s + '"';
+    if (i === n) {
+      out[p++] = 0x22;
+      walk.pos = p;
+      if (!ascii) walk.ascii = false;
+      return;
+    }
+    // Something to escape or check: written again below, from the same position.
   }
   if (!isWellFormed(s)) loneSurrogate(walk);
-  return JSON.stringify(s);
+  putText(walk, JSON.stringify(s));
 }
 
 function loneSurrogate(walk: Walk): never {
@@ -308,7 +518,7 @@ function sortKeys(keys: string[]): void {
 }
 
 function fail(walk: Walk, message: string, code: 'NOT_JSON' | 'TOO_LARGE' = 'NOT_JSON'): never {
-  const path = pointer(walk.keys, walk.keys.length);
+  const path = pointer(walk.keys, walk.nkeys);
   throw new ValidationError(`${path === '' ? 'at the top level' : `at ${path}`}: ${message}`, { code, path });
 }
 

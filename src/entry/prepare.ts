@@ -91,11 +91,12 @@ export function prepareEntry(
   };
 }
 
-// The options of the last limit used: one object instead of one per event (always the same limit).
-let lastOptions: CanonicalOptions = { maxBytes: DEFAULT_MAX_ENTRY_BYTES, dates: 'iso' };
+// The options of the last limit used: one object instead of one per event (always the same limit);
+// frozen, so prepareJson checks it once and not on every call.
+let lastOptions: CanonicalOptions = Object.freeze({ maxBytes: DEFAULT_MAX_ENTRY_BYTES, dates: 'iso' });
 
 function prepareWithPath(value: unknown, prefix: string, maxBytes: number) {
-  if (lastOptions.maxBytes !== maxBytes) lastOptions = { maxBytes, dates: 'iso' };
+  if (lastOptions.maxBytes !== maxBytes) lastOptions = Object.freeze({ maxBytes, dates: 'iso' });
   try {
     return prepareJson(value, lastOptions);
   } catch (err) {

@@ -21,9 +21,9 @@ import { PartialGroupError } from './sequencer.js';
 export interface AppendItem {
   prepared: PreparedEntry;
   signers: Signer[];
-  erase?: number;
+  erase: number | undefined;
   /** Nobody reads this item's Entry (BatchProcessor.addEntry): it is built only if a subscriber or the cache needs it. */
-  unread?: boolean;
+  unread: boolean;
 }
 
 /** What one build of a group produced, kept to make the caller-facing entries after the commit. */

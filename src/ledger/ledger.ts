@@ -344,7 +344,7 @@ export class Ledger {
     const items: AppendItem[] = new Array(events.length);
     for (let i = 0; i < events.length; i++) {
       try {
-        items[i] = this.prepareItem(meta, events[i], options);
+        items[i] = this.prepareItem(meta, events[i], options, unread);
       } catch (err) {
         if (err instanceof ValidationError) {
           throw new ValidationError(`event ${i}: ${err.message}`, {
@@ -355,12 +355,11 @@ export class Ledger {
         }
         throw err;
       }
-      if (unread) items[i]!.unread = true;
     }
     return items;
   }
 
-  private prepareItem(meta: LedgerMeta, data: unknown, options: AppendOptions): AppendItem {
+  private prepareItem(meta: LedgerMeta, data: unknown, options: AppendOptions, unread = false): AppendItem {
     if (options === null || typeof options !== 'object')
       throw new ValidationError('append options must be an object');
     const prepared = prepareEntry(data, options.metadata, 'event', {
@@ -385,7 +384,8 @@ export class Ledger {
       if (!s.canSign)
         throw new ConfigurationError(`signer ${s.keyId} holds only a public key and cannot sign`);
     }
-    return { prepared, signers };
+    // Every item has the same shape (fields in the same order): one hidden class where items are read.
+    return { prepared, signers, erase: undefined, unread };
   }
 
   private resolve(s: SignerLike): Signer {
@@ -731,6 +731,7 @@ export class Ledger {
       prepared,
       signers: this.defaultSigners,
       erase: target.index,
+      unread: false,
     });
     this.cache.delete(target.id);
     return record as Entry;

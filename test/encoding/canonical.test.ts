@@ -200,3 +200,65 @@ describe('options', () => {
     expect(() => prepareJson({}, options as any)).toThrow(ConfigurationError);
   });
 });
+
+describe('the walk writes into a reused buffer', () => {
+  it('a walk re-entered from user code (a Proxy trap) gets its own buffer', () => {
+    const inner: string[] = [];
+    const target = { a: 'x€', b: [1, 2, { c: null }] };
+    const proxy = new Proxy(target, {
+      getOwnPropertyDescriptor(t, k) {
+        inner.push(canonicalize({ k: String(k), z: 'ü'.repeat(3) }));
+        inner.push(prepareJson([String(k), 1.5]).text);
+        return Reflect.getOwnPropertyDescriptor(t, k);
+      },
+    });
+    expect(canonicalize({ p: proxy, q: 'after' })).toBe('{"p":{"a":"x€","b":[1,2,{"c":null}]},"q":"after"}');
+    expect(prepareJson({ p: proxy }).copy).toEqual({ p: target });
+    expect(inner.slice(0, 4)).toEqual([
+      '{"k":"a","z":"üüü"}',
+      '["a",1.5]',
+      '{"k":"b","z":"üüü"}',
+      '["b",1.5]',
+    ]);
+  });
+
+  it('stays correct after a walk that throws half-way and after one that outgrew the buffer', () => {
+    expect(() => canonicalize({ a: 'long text '.repeat(50), b: [1, Number.NaN] })).toThrow(/at \/b\/1/);
+    expect(canonicalize({ c: 'd' })).toBe('{"c":"d"}');
+    const big = 'é'.repeat(1_500_000);
+    expect(canonicalize({ big })).toBe(`{"big":"${big}"}`);
+    expect(canonicalizeBytes({ big }).length).toBe(3_000_010);
+    expect(canonicalize([1, 'two'])).toBe('[1,"two"]');
+  });
+
+  it('writes integers as digits exactly as Number#toString does', () => {
+    const values = [
+      0,
+      -0,
+      7,
+      -7,
+      10,
+      99,
+      100,
+      2 ** 31,
+      -(2 ** 31),
+      2 ** 53 - 1,
+      -(2 ** 53 - 1),
+      2 ** 53,
+      1e21,
+      1e20,
+    ];
+    for (let x = 1; x < 2 ** 53; x = x * 3 + 1) values.push(x, -x, x * 10 + 9);
+    for (const v of values) expect(canonicalize([v])).toBe(`[${String(v)}]`);
+  });
+
+  it('honours an options object changed between calls (only frozen options are checked once)', () => {
+    const options = { maxDepth: 1 };
+    expect(() => canonicalize({ a: {} }, options)).toThrow(/deeper than 1/);
+    options.maxDepth = 5;
+    expect(canonicalize({ a: {} }, options)).toBe('{"a":{}}');
+    const frozen = Object.freeze({ maxDepth: 1 });
+    expect(() => canonicalize({ a: {} }, frozen)).toThrow(/deeper than 1/);
+    expect(() => prepareJson({ a: {} }, frozen)).toThrow(/deeper than 1/);
+  });
+});
