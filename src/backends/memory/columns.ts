@@ -510,10 +510,14 @@ export class Columns {
     if (pos === 0 ? f.prev !== null : f.prev === null || !this.isHashHex(pos - 1, f.prev)) return 0;
     // Equal metadata texts share one string (as compact() does).
     let meta = f.metadataText;
-    if (meta === EMPTY_META) meta = EMPTY_META;
-    else if (meta === this.lastMeta) meta = this.lastMeta;
-    else this.lastMeta = meta;
-    if (isAscii(meta)) flags |= F_ASCII;
+    if (meta === EMPTY_META) {
+      meta = EMPTY_META;
+      flags |= F_ASCII;
+    } else {
+      if (meta === this.lastMeta) meta = this.lastMeta;
+      else this.lastMeta = meta;
+      if (isAscii(meta)) flags |= F_ASCII;
+    }
     this.tail[pos] = meta;
     return flags;
   }
