@@ -1,8 +1,15 @@
 import type { HashAlgorithm } from '../crypto/hash.js';
-import { type CanonicalOptions, type JsonObject, prepareJson } from '../encoding/canonical.js';
+import {
+  type CanonicalOptions,
+  canonicalize,
+  type JsonObject,
+  type JsonValue,
+  prepareJson,
+} from '../encoding/canonical.js';
 import { ValidationError } from '../errors.js';
 import { dataDigestHex, flatten, newSalt } from './commitment.js';
 import { entryId } from './entry-id.js';
+import { deepFreeze } from './freeze.js';
 import { isoTimestamp } from './timestamp.js';
 import type { EntryType } from './types.js';
 
@@ -15,9 +22,10 @@ export interface PreparedEntry {
   timestampMs: number;
   timestamp: string;
   type: EntryType;
-  data: JsonObject;
+  /** The frozen copy, or null when not made (`copy: false`): then `dataOf` parses it from the text. */
+  data: JsonObject | null;
   dataText: string;
-  metadata: JsonObject;
+  metadata: JsonObject | null;
   metadataText: string;
   salt: Buffer;
   dataDigest: string;
@@ -27,6 +35,11 @@ export interface PrepareOptions {
   hashAlgorithm: HashAlgorithm;
   maxEntryBytes: number;
   now?: () => number;
+  /**
+   * false: validate and canonicalize only, without the deep copy (for entries whose Entry object
+   * will probably never be built); the copy is then made from the text if it is needed.
+   */
+  copy?: boolean;
 }
 
 /** Absent metadata: one shared frozen `{}` (frozen, so sharing it between entries is safe). */
@@ -60,9 +73,12 @@ export function prepareEntry(
       code: 'NOT_JSON',
     });
   }
-  const d = prepareWithPath(data, '/data', options.maxEntryBytes);
+  const copy = options.copy !== false;
+  const d = prepareWithPath(data, '/data', options.maxEntryBytes, copy);
   const m =
-    metadata === undefined ? NO_METADATA : prepareWithPath(metadata, '/metadata', options.maxEntryBytes);
+    metadata === undefined
+      ? NO_METADATA
+      : prepareWithPath(metadata, '/metadata', options.maxEntryBytes, copy);
   // A UTF-16 unit is at most 3 UTF-8 bytes: count bytes only when the length alone cannot decide.
   const units = d.text.length + m.text.length;
   const size =
@@ -82,9 +98,9 @@ export function prepareEntry(
     timestampMs: ms,
     timestamp: isoTimestamp(ms),
     type,
-    data: d.copy as JsonObject,
+    data: d.copy as JsonObject | null,
     dataText: flatten(d.text),
-    metadata: m.copy as JsonObject,
+    metadata: m.copy as JsonObject | null,
     metadataText: flatten(m.text),
     salt,
     dataDigest: dataDigestHex(options.hashAlgorithm, salt, d.text),
@@ -95,10 +111,16 @@ export function prepareEntry(
 // frozen, so prepareJson checks it once and not on every call.
 let lastOptions: CanonicalOptions = Object.freeze({ maxBytes: DEFAULT_MAX_ENTRY_BYTES, dates: 'iso' });
 
-function prepareWithPath(value: unknown, prefix: string, maxBytes: number) {
+function prepareWithPath(
+  value: unknown,
+  prefix: string,
+  maxBytes: number,
+  copy: boolean,
+): { text: string; copy: JsonValue | null } {
   if (lastOptions.maxBytes !== maxBytes) lastOptions = Object.freeze({ maxBytes, dates: 'iso' });
   try {
-    return prepareJson(value, lastOptions);
+    // canonicalize() is the same walk without the copy: the same checks and errors.
+    return copy ? prepareJson(value, lastOptions) : { text: canonicalize(value, lastOptions), copy: null };
   } catch (err) {
     if (err instanceof ValidationError) {
       throw new ValidationError(`${prefix.slice(1)}: ${err.message}`, {
@@ -109,4 +131,18 @@ function prepareWithPath(value: unknown, prefix: string, maxBytes: number) {
     }
     throw err;
   }
+}
+
+/**
+ * The entry's data as a deeply frozen object: the copy made when it was prepared, or one parsed
+ * from its canonical text (the same value: JSON.parse of canonical JSON gives back exactly the
+ * members, order and numbers the copy holds).
+ */
+export function dataOf(p: PreparedEntry): JsonObject {
+  return p.data ?? deepFreeze(JSON.parse(p.dataText) as JsonObject);
+}
+
+/** The entry's metadata, like dataOf. */
+export function metadataOf(p: PreparedEntry): JsonObject {
+  return p.metadata ?? deepFreeze(JSON.parse(p.metadataText) as JsonObject);
 }

@@ -9,7 +9,7 @@ import { canonicalize } from '../encoding/canonical.js';
 import { BuiltRow } from '../entry/built-row.js';
 import { hashTextHex, leafHashLatin1OfText, leafText, unsignedLeafHashLatin1 } from '../entry/commitment.js';
 import { immutableDate } from '../entry/immutable-date.js';
-import type { PreparedEntry } from '../entry/prepare.js';
+import { dataOf, metadataOf, type PreparedEntry } from '../entry/prepare.js';
 import type { Entry, StoredEntry } from '../entry/types.js';
 import { decodeFrontier, encodeFrontier, frontierRoot } from '../merkle/frontier.js';
 import { HASH_SIZE, type Latin1Writer } from '../merkle/hash.js';
@@ -142,8 +142,8 @@ export function entryFromItem(
     index,
     timestamp: immutableDate(p.timestampMs),
     type: p.type,
-    data: p.data,
-    metadata: p.metadata,
+    data: dataOf(p),
+    metadata: metadataOf(p),
     previousHash: prev,
     hash: hashHex,
     dataDigest: p.dataDigest,

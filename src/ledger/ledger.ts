@@ -6,7 +6,7 @@ import { resolveSigner } from '../crypto/signatures/resolve.js';
 import type { SignatureRecord, Signer } from '../crypto/signatures/types.js';
 import { FORMAT_VERSION } from '../entry/commitment.js';
 import { decodeEntry } from '../entry/decode.js';
-import { DEFAULT_MAX_ENTRY_BYTES, prepareEntry } from '../entry/prepare.js';
+import { DEFAULT_MAX_ENTRY_BYTES, type PrepareOptions, prepareEntry } from '../entry/prepare.js';
 import type { Entry } from '../entry/types.js';
 import {
   CheckpointError,
@@ -362,11 +362,10 @@ export class Ledger {
   private prepareItem(meta: LedgerMeta, data: unknown, options: AppendOptions, unread = false): AppendItem {
     if (options === null || typeof options !== 'object')
       throw new ValidationError('append options must be an object');
-    const prepared = prepareEntry(data, options.metadata, 'event', {
-      hashAlgorithm: meta.hashAlgorithm,
-      maxEntryBytes: this.options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES,
-      now: this.clock,
-    });
+    // An unread entry's Entry is built only for a subscriber (or a cache hit): without one now,
+    // skip the deep copy (made from the canonical text if it is needed after all).
+    const copy = !unread || this.subscribers.size > 0;
+    const prepared = prepareEntry(data, options.metadata, 'event', this.prepareOptions(meta, copy));
     let signers = this.defaultSigners;
     if (options.signer !== undefined) {
       signers = [this.resolve(options.signer)];
@@ -387,6 +386,25 @@ export class Ledger {
     // Every item has the same shape (fields in the same order): one hidden class where items are read.
     return { prepared, signers, erase: undefined, unread };
   }
+
+  /** prepareEntry's options: two objects per ledger instead of one per append. */
+  private prepareOptions(meta: LedgerMeta, copy: boolean): PrepareOptions {
+    let o = copy ? this.prepareWithCopy : this.prepareWithoutCopy;
+    if (o === null || o.hashAlgorithm !== meta.hashAlgorithm) {
+      o = {
+        hashAlgorithm: meta.hashAlgorithm,
+        maxEntryBytes: this.options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES,
+        now: this.clock,
+        copy,
+      };
+      if (copy) this.prepareWithCopy = o;
+      else this.prepareWithoutCopy = o;
+    }
+    return o;
+  }
+
+  private prepareWithCopy: PrepareOptions | null = null;
+  private prepareWithoutCopy: PrepareOptions | null = null;
 
   private resolve(s: SignerLike): Signer {
     const cached = this.signerCache.get(s as object);

@@ -132,6 +132,28 @@ describe('BatchProcessor', () => {
     expect((await ledger.verify()).ok).toBe(true);
   });
 
+  it('an entry prepared without its copy still reaches a subscriber that arrives before it commits', async () => {
+    const backend = new InMemoryBackend();
+    const ledger = await Ledger.open({ backend, maxEntriesMemory: 0 });
+    const seen: Entry[] = [];
+    const real = backend.append.bind(backend);
+    backend.append = (build) => {
+      ledger.subscribe((e) => seen.push(e));
+      backend.append = real;
+      return real(build);
+    };
+    const batch = new BatchProcessor(ledger, { batchSize: 2 });
+    const input = { a: 1, nested: { x: [1, 2], '€': 'ü' }, z: -0 };
+    batch.addEntry(input);
+    batch.addEntry({ b: 1.5e-7 });
+    expect((await batch.flush()).written).toBe(2);
+    expect(seen.map((e) => e.data)).toEqual([{ a: 1, nested: { x: [1, 2], '€': 'ü' }, z: 0 }, { b: 1.5e-7 }]);
+    const nested = seen[0]!.data!.nested as { x: number[] };
+    expect(Object.isFrozen(nested) && Object.isFrozen(nested.x)).toBe(true);
+    expect(nested).not.toBe(input.nested);
+    expect(seen[0]).toEqual(await ledger.getEntryAt(0));
+  });
+
   it('addEntry without keepEntries reports an invalid entry alone and writes the rest', async () => {
     const ledger = await Ledger.open();
     const batch = new BatchProcessor(ledger, { batchSize: 5 });
