@@ -52,6 +52,15 @@ function isPlainObject(v: unknown): boolean {
 }
 
 /**
+ * `Object.keys(o).length !== 0` without the array: for-in lists an object's own enumerable string
+ * keys before any inherited one, so its first key is own exactly when the object has one.
+ */
+function hasOwnEnumerable(o: object): boolean {
+  for (const k in o) return Object.hasOwn(o, k);
+  return false;
+}
+
+/**
  * Validate, copy, freeze and canonicalize the caller's event. Throws ValidationError and has no
  * side effect on bad input. The returned copies share nothing with the caller's objects.
  */
@@ -64,7 +73,7 @@ export function prepareEntry(
   if (!isPlainObject(data)) {
     throw new ValidationError('entry data must be a plain JSON object', { path: '/data', code: 'NOT_JSON' });
   }
-  if (Object.keys(data as object).length === 0) {
+  if (!hasOwnEnumerable(data as object)) {
     throw new ValidationError('entry data must not be empty', { path: '/data' });
   }
   if (metadata !== undefined && !isPlainObject(metadata)) {
