@@ -36,6 +36,11 @@ export interface Built {
 
 const NO_SIGNATURES: readonly SignatureRecord[] = Object.freeze([]);
 
+/** Buffer's own hex codec, without toString's argument handling. */
+interface HexSlicer {
+  hexSlice(start: number, end: number): string;
+}
+
 export async function buildBatch(
   meta: LedgerMeta,
   ctx: AppendContext,
@@ -147,7 +152,7 @@ export function entryFromItem(
     previousHash: prev,
     hash: hashHex,
     dataDigest: p.dataDigest,
-    salt: p.salt.toString('hex'),
+    salt: (p.salt as unknown as HexSlicer).hexSlice(0, p.salt.length),
     signature: sigs[0]?.value ?? null,
     signatures: sigs.length ? Object.freeze(sigs.map((s) => Object.freeze({ ...s }))) : NO_SIGNATURES,
     redacted: false,

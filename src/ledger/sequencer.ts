@@ -71,15 +71,21 @@ export class Sequencer<I, R> {
   }
 
   private takeGroup(max = this.maxBatch): Unit<I, R>[] {
-    const group: Unit<I, R>[] = [];
+    // Counted first, then taken at once: shift() per unit moved the rest of the queue each time.
+    const queue = this.queue;
+    let k = 0;
     let n = 0;
-    while (this.queue.length > 0) {
-      const next = this.queue[0]!;
-      if (group.length > 0 && n + next.items.length > max) break;
-      group.push(this.queue.shift()!);
-      n += next.items.length;
+    while (k < queue.length) {
+      const size = queue[k]!.items.length;
+      if (k > 0 && n + size > max) break;
+      n += size;
+      k++;
     }
-    return group;
+    if (k === queue.length) {
+      this.queue = [];
+      return queue;
+    }
+    return queue.splice(0, k);
   }
 
   private async drain(): Promise<void> {
