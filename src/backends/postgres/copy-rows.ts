@@ -8,6 +8,7 @@
  * decoded as it arrives, because pg reuses the buffer a message points into.
  */
 import type { StoredEntry } from '../../entry/types.js';
+import type { Tile } from '../../merkle/tiles.js';
 import { StorageError } from '../../errors.js';
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
@@ -21,15 +22,23 @@ interface CopyMessage {
 /** Buffer#utf8Slice: what toString('utf8', a, b) calls after its argument checks. */
 type Utf8Buffer = Buffer & { utf8Slice(start: number, end: number): string };
 
-export class CopyRows {
-  readonly rows: StoredEntry[] = [];
-  readonly done: Promise<StoredEntry[]>;
+/**
+ * A binary `COPY … TO STDOUT` read, one decoded row per CopyData message. Subclasses decode a row
+ * (`row`, given the message and the offset after its field count); this class checks the stream's
+ * header, field count, trailer and end.
+ */
+abstract class CopyReader<T> {
+  readonly rows: T[] = [];
+  readonly done: Promise<T[]>;
   private settle!: (err: Error | null) => void;
   private headerSeen = false;
   private ended = false;
   private failure: Error | null = null;
 
-  constructor(readonly text: string) {
+  constructor(
+    readonly text: string,
+    private readonly fields: number,
+  ) {
     this.done = new Promise((resolve, reject) => {
       this.settle = (err) => (err ? reject(err) : resolve(this.rows));
     });
@@ -48,6 +57,9 @@ export class CopyRows {
     }
   }
 
+  /** Decode the row's fields from `o`; returns the row and the offset after its last field. */
+  protected abstract row(b: Utf8Buffer, o: number): [T, number];
+
   private decode(buf: Buffer): void {
     const b = buf as Utf8Buffer;
     let o = 0;
@@ -65,7 +77,41 @@ export class CopyRows {
       this.ended = true;
       return;
     }
-    if (n !== FIELDS) throw new StorageError(`unexpected COPY row with ${n} fields`);
+    if (n !== this.fields) throw new StorageError(`unexpected COPY row with ${n} fields`);
+    const [r, end] = this.row(b, o);
+    if (end !== b.length) throw new StorageError('unexpected COPY row layout');
+    this.rows.push(r);
+  }
+
+  handleCommandComplete(): void {}
+
+  handleReadyForQuery(): void {
+    if (!this.failure && !this.ended) this.failure = new StorageError('the COPY stream ended early');
+    this.settle(this.failure);
+  }
+
+  /** pg calls this instead of handleReadyForQuery when the query fails. */
+  handleError(err: Error): void {
+    this.settle(err);
+  }
+
+  // Messages a COPY query does not produce; present because pg calls them on any active query.
+  handleRowDescription(): void {}
+  handleDataRow(): void {}
+  handleEmptyQuery(): void {}
+  handlePortalSuspended(): void {}
+  handleCopyInResponse(): void {
+    this.failure = new StorageError('unexpected COPY FROM');
+  }
+}
+
+/** Entry rows: idx, id, ts, hash, body, data, salt, sigs. */
+export class CopyRows extends CopyReader<StoredEntry> {
+  constructor(text: string) {
+    super(text, FIELDS);
+  }
+
+  protected row(b: Utf8Buffer, o: number): [StoredEntry, number] {
     // int8: two 32-bit halves (indexes and times stay far below 2^53).
     let len = b.readInt32BE(o);
     const index = b.readInt32BE(o + 4) * 0x1_0000_0000 + b.readUInt32BE(o + 8);
@@ -92,28 +138,26 @@ export class CopyRows {
     len = b.readInt32BE(o);
     const signatures = len < 0 ? null : b.utf8Slice(o + 4, o + 4 + len);
     o += 4 + Math.max(len, 0);
-    if (o !== b.length) throw new StorageError('unexpected COPY row layout');
-    this.rows.push({ index, id, timestampMs, hash, body, data, salt, signatures });
+    return [{ index, id, timestampMs, hash, body, data, salt, signatures }, o];
+  }
+}
+
+/** Tile rows: level (int4), idx (int8), width (int4), hashes (bytea). */
+export class CopyTiles extends CopyReader<Tile> {
+  constructor(text: string) {
+    super(text, 4);
   }
 
-  handleCommandComplete(): void {}
-
-  handleReadyForQuery(): void {
-    if (!this.failure && !this.ended) this.failure = new StorageError('the COPY stream ended early');
-    this.settle(this.failure);
-  }
-
-  /** pg calls this instead of handleReadyForQuery when the query fails. */
-  handleError(err: Error): void {
-    this.settle(err);
-  }
-
-  // Messages a COPY query does not produce; present because pg calls them on any active query.
-  handleRowDescription(): void {}
-  handleDataRow(): void {}
-  handleEmptyQuery(): void {}
-  handlePortalSuspended(): void {}
-  handleCopyInResponse(): void {
-    this.failure = new StorageError('unexpected COPY FROM');
+  protected row(b: Utf8Buffer, o: number): [Tile, number] {
+    if (b.readInt32BE(o) !== 4 || b.readInt32BE(o + 8) !== 8 || b.readInt32BE(o + 20) !== 4)
+      throw new StorageError('unexpected COPY tile row layout');
+    const level = b.readInt32BE(o + 4);
+    const index = b.readInt32BE(o + 12) * 0x1_0000_0000 + b.readUInt32BE(o + 16);
+    const width = b.readInt32BE(o + 24);
+    const len = b.readInt32BE(o + 28);
+    if (len < 0) throw new StorageError('a stored tile has no hashes');
+    // A copy: the message buffer is reused once this returns.
+    const hashes = Buffer.from(b.subarray(o + 32, o + 32 + len));
+    return [{ level, index, width, hashes }, o + 32 + len];
   }
 }

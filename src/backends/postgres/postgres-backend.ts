@@ -20,7 +20,7 @@ import {
 import { parseWherePath } from '../../storage/where.js';
 import { assertLedgerName } from '../sqlite/schema.js';
 import { copyBinary, copyInQuery } from './copy-in.js';
-import { CopyRows } from './copy-rows.js';
+import { CopyRows, CopyTiles } from './copy-rows.js';
 import { loadPg, type PgModule } from './driver.js';
 import { byteaLit, intLit, textLit } from './literals.js';
 import { ddl, HAS_METADATA, jsonbSafe, type PgTables, POSTGRES_SCHEMA_VERSION, pgTables } from './schema.js';
@@ -289,21 +289,36 @@ export class PostgreSQLBackend implements StorageBackend {
     return { size: h[0], lastHash: h[1], frontier: h[2], rootHash: h[3] };
   }
 
-  private async tilesOf(keys: readonly TileKey[], c?: PoolClient): Promise<Tile[]> {
+  /**
+   * Tiles by key, in the keys' order (missing ones skipped), through a binary COPY (copy-rows.ts): a
+   * tile is 16 KiB of hashes, which a text-format result would hex-encode on the server and decode
+   * here, and verify() reads every tile (measured: ~6% of a two-thread PostgreSQL verify).
+   */
+  private async tilesOf(keys: readonly TileKey[]): Promise<Tile[]> {
     if (keys.length === 0) return [];
     const t = this.tables;
-    const r = await this.rows<[number, number, number, Buffer]>(
-      'tiles',
-      `SELECT level, idx, width, hashes FROM ${t.tiles}
-       WHERE ledger = $1 AND (level, idx) IN (SELECT * FROM unnest($2::int[], $3::bigint[]))`,
-      [this.ledgerKey, keys.map((k) => k.level), keys.map((k) => k.index)],
-      c,
-    );
-    const byKey = new Map(r.map((x) => [`${x[0]}/${x[1]}`, x]));
+    // COPY takes no parameters: every value here is an integer checked by intLit.
+    const wanted = keys.map((k) => `(${intLit(k.level)},${intLit(k.index)})`).join(',');
+    const sql = `COPY (SELECT level, idx, width, hashes FROM ${t.tiles} WHERE ledger = ${intLit(this.ledgerKey)}
+      AND (level, idx) IN (VALUES ${wanted})) TO STDOUT (FORMAT binary)`;
+    const c = await this.p.connect();
+    let broken: Error | undefined;
+    let rows: Tile[];
+    try {
+      const q = new CopyTiles(sql);
+      (c as unknown as { query(q: CopyTiles): void }).query(q);
+      rows = await q.done;
+    } catch (err) {
+      if (!(err as { code?: string }).code) broken = err as Error;
+      throw new StorageError(`PostgreSQL tile read failed: ${(err as Error).message}`, { cause: err });
+    } finally {
+      c.release(broken);
+    }
+    const byKey = new Map(rows.map((x) => [`${x.level}/${x.index}`, x]));
     const out: Tile[] = [];
     for (const k of keys) {
       const x = byKey.get(`${k.level}/${k.index}`);
-      if (x) out.push({ level: x[0], index: x[1], width: x[2], hashes: x[3] });
+      if (x) out.push(x);
     }
     return out;
   }
