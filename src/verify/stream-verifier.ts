@@ -711,6 +711,8 @@ export class StreamVerifier {
 
   /** Segment mode: the result to hand to the coordinator. */
   segmentResult(startPrev: string | null): SegmentResult {
+    // First: comparing the partial tile the segment ended in may record a failure.
+    const tiles = this.finishTiles();
     return {
       from: this.fromIndex,
       startPrev,
@@ -724,7 +726,7 @@ export class StreamVerifier {
       redacted: this.redacted,
       signaturesChecked: this.signaturesChecked,
       rangeStart: this.range.start,
-      tiles: this.finishTiles(),
+      tiles,
     };
   }
 

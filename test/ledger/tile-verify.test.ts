@@ -86,6 +86,19 @@ describe('stored tile checks', () => {
     await ledger.close();
   });
 
+  it('a node of the last, partial level-0 tile that is no frontier node, on the worker path too', async () => {
+    const { ledger, path } = await copy();
+    // 70,000 = 273 full tiles + 112 leaves: leaf 69,888 opens tile 0/273 and is no frontier node,
+    // so only the tile check can see it (the last segment ends inside this tile).
+    flipNode(path, 0, 273, 0, 0);
+    const par = await ledger.verify(workers);
+    expect(par.threads).toBe(2);
+    expect(par.failure).toMatchObject({ kind: 'tree_mismatch', index: 273 * 256 });
+    expect(par.failure?.message).toContain('tile 0/273');
+    expect(par.failure).toEqual((await ledger.verify(main)).failure);
+    await ledger.close();
+  });
+
   it('an interior node of a level-0 tile', async () => {
     const { ledger, path } = await copy();
     flipNode(path, 0, 3, 5, 6); // node 5/30: leaves 960..991
