@@ -34,6 +34,36 @@ export function tileKeyString(k: TileKey): string {
   return `${k.level}/${k.index}`;
 }
 
+/**
+ * The first of `keys` (stored tiles) that is no tile of a tree of `size` leaves, or null: a tile at
+ * a level the tree does not reach, past the level's last tile, or with a negative or non-integer
+ * key. Backends report such a tile from `auditStore` (verify() checks the tiles that should exist).
+ */
+export function strayTile(keys: Iterable<TileKey>, size: number): TileKey | null {
+  for (const k of keys) {
+    const { level, index } = k;
+    if (!Number.isSafeInteger(level) || !Number.isSafeInteger(index) || level < 0 || index < 0) return k;
+    // Complete nodes at the level's bottom height, then the tiles that hold them (the last partial).
+    const nodes = level >= 7 ? 0 : Math.floor(size / TILE_WIDTH ** level);
+    if (index >= Math.ceil(nodes / TILE_WIDTH)) return k;
+  }
+  return null;
+}
+
+/** The failure auditStore reports for a stray tile. */
+export function strayTileFailure(
+  k: TileKey,
+  size: number,
+): {
+  kind: 'tree_mismatch';
+  message: string;
+} {
+  return {
+    kind: 'tree_mismatch',
+    message: `a tile is stored at level ${String(k.level)}, index ${String(k.index)}, where the tree of ${size} entries has none`,
+  };
+}
+
 // SECTIONS[w * 9 + h'] = node offset of section h' in a tile of width w; h' = 8 gives the total.
 const SECTIONS: number[] = [];
 for (let w = 0; w <= TILE_WIDTH; w++) {

@@ -570,6 +570,24 @@ export function describeConformance(factory: BackendFactory): void {
         await expectFailure(ledger, ['tree_mismatch']);
       });
 
+      it('detects a tile stored anywhere the tree has none', async () => {
+        // 300 entries: tiles 0/0, 0/1 and 1/0 exist; each of these would not.
+        for (const [level, index] of [
+          [0, 2],
+          [0, 3],
+          [0, 99_999],
+          [1, 1],
+          [3, 0],
+          [9, 0],
+        ] as const) {
+          const { ledger, store } = await fresh();
+          await ledger.appendBatch(Array.from({ length: 300 }, (_, i) => ({ i })));
+          await store.tamper.writeTile(level, index, 1, Buffer.alloc(32, 3));
+          const r = await expectFailure(ledger, ['tree_mismatch']);
+          expect(r.failure?.message, `${level}/${index}`).toMatch(/tile/);
+        }
+      });
+
       it('refuses to sign a checkpoint inconsistent with an earlier one', async () => {
         const { ledger, store } = await tampered(4);
         await ledger.checkpoint();

@@ -23,6 +23,7 @@ import {
   appendPackedLeavesToTiles,
   edgeTilesFromFrontier,
   frontierAfterAppend,
+  strayTile,
   tileSplice,
 } from '../../src/merkle/tiles.js';
 import { fakeLeafHashes, hex, TileStore, vectors } from './helpers.js';
@@ -374,5 +375,33 @@ describe('edgeTilesFromFrontier and tileSplice (appending without reading the ed
     expect(() => edgeTilesFromFrontier(3, [f[0]!, Buffer.alloc(31)])).toThrow(ValidationError);
     expect(() => tileSplice(5, 4)).toThrow(ValidationError);
     expect(() => tileSplice(0, 257)).toThrow(ValidationError);
+  });
+});
+
+describe('strayTile', () => {
+  it('accepts exactly the tiles of the tree, whatever its size', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 70_000 }), (size) => {
+        const leaves = fakeLeafHashes(size);
+        const tiles = tilesForTree(leaves);
+        expect(strayTile(tiles, size)).toBeNull();
+        // One more tile on each level, and one level up, is stray.
+        const top = tiles.reduce((m, t) => Math.max(m, t.level), -1);
+        for (let level = 0; level <= top + 1; level++) {
+          const next = tiles.filter((t) => t.level === level).length;
+          expect(strayTile([{ level, index: next }], size)).toEqual({ level, index: next });
+        }
+      }),
+      { numRuns: 25 },
+    );
+    for (const bad of [
+      { level: -1, index: 0 },
+      { level: 0, index: -1 },
+      { level: 0.5, index: 0 },
+      { level: 0, index: Number.NaN },
+      { level: 7, index: 0 },
+    ])
+      expect(strayTile([bad], 2 ** 53 - 1)).toEqual(bad);
+    expect(strayTile([{ level: 6, index: 0 }], 2 ** 53 - 1)).toBeNull();
   });
 });

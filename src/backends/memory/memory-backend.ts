@@ -6,6 +6,8 @@ import { ConfigurationError, ConflictError, type IntegrityFailure, StorageError 
 import { EMPTY_ROOT } from '../../merkle/hash.js';
 import {
   rightEdgeTiles,
+  strayTile,
+  strayTileFailure,
   TILE_WIDTH,
   type Tile,
   type TileKey,
@@ -238,6 +240,8 @@ export class InMemoryBackend implements StorageBackend {
   /** Rows kept past the head (reads skip them; only the test hooks can put one there). */
   async auditStore(): Promise<IntegrityFailure | null> {
     const s = this.s();
+    const stray = strayTile(s.tiles.values(), s.head.size);
+    if (stray) return strayTileFailure(stray, s.head.size);
     if (s.cols.count <= s.head.size) return null;
     return {
       kind: 'head_mismatch',

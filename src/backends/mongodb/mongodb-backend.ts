@@ -9,7 +9,14 @@ import {
   StorageError,
 } from '../../errors.js';
 import { EMPTY_ROOT } from '../../merkle/hash.js';
-import { rightEdgeTiles, type Tile, type TileKey, tileKeyString } from '../../merkle/tiles.js';
+import {
+  rightEdgeTiles,
+  strayTile,
+  strayTileFailure,
+  type Tile,
+  type TileKey,
+  tileKeyString,
+} from '../../merkle/tiles.js';
 import type {
   AppendBatch,
   AppendContext,
@@ -501,7 +508,17 @@ export class MongoDBBackend implements StorageBackend {
 
   /** A document stored outside [0, head) (reads skip them; verify() reads from 0, so never sees one below). */
   async auditStore(): Promise<IntegrityFailure | null> {
+    // Tiles where the tree has none (verify() compares the tiles that should exist). The tile keys
+    // are read before the head: tiles and head grow together, so every tile read is in that head.
+    const tiles = await this.col.tiles
+      .find({ l: this.ledgerName }, { projection: { lv: 1, i: 1 } })
+      .toArray();
     const size = await this.headSize();
+    const stray = strayTile(
+      tiles.map((d) => ({ level: d.lv, index: d.i })),
+      size,
+    );
+    if (stray) return strayTileFailure(stray, size);
     const d =
       (await this.col.entries.findOne({ l: this.ledgerName, i: { $lt: 0 } }, READ_ENTRY)) ??
       (await this.col.entries.findOne({ l: this.ledgerName, i: { $gte: size } }, READ_ENTRY));

@@ -8,8 +8,8 @@
  * decoded as it arrives, because pg reuses the buffer a message points into.
  */
 import type { StoredEntry } from '../../entry/types.js';
-import type { Tile } from '../../merkle/tiles.js';
 import { StorageError } from '../../errors.js';
+import type { Tile } from '../../merkle/tiles.js';
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 /** idx, id, ts, hash, body, data, salt, sigs */

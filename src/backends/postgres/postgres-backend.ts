@@ -3,7 +3,14 @@ import type { StoredEntry } from '../../entry/types.js';
 import { ConfigurationError, type IntegrityFailure, StorageError } from '../../errors.js';
 import { decodeFrontier } from '../../merkle/frontier.js';
 import { EMPTY_ROOT } from '../../merkle/hash.js';
-import { edgeTilesFromFrontier, type Tile, type TileKey, tileSplice } from '../../merkle/tiles.js';
+import {
+  edgeTilesFromFrontier,
+  strayTile,
+  strayTileFailure,
+  type Tile,
+  type TileKey,
+  tileSplice,
+} from '../../merkle/tiles.js';
 import {
   type AppendBatch,
   type AppendContext,
@@ -501,6 +508,23 @@ COMMIT${this.earlyRelease ? `;\n${FLUSH}` : ''}`;
     const t = this.tables;
     let r: { rows: { idx: string }[] };
     try {
+      // Tiles where the tree has none (verify() compares the tiles that should exist); one
+      // statement, so the head and the tile keys are one snapshot.
+      const tiles = await this.p.query({
+        text: `SELECT (SELECT size FROM ${t.heads} WHERE ledger = $1), level, idx FROM ${t.tiles} WHERE ledger = $1`,
+        values: [this.ledgerKey],
+        rowMode: 'array',
+        types: this.types!,
+      } as QueryArrayConfig);
+      const rows = tiles.rows as [number, number, number][];
+      if (rows.length) {
+        const size = rows[0]![0];
+        const stray = strayTile(
+          rows.map((x) => ({ level: x[1], index: x[2] })),
+          size,
+        );
+        if (stray) return strayTileFailure(stray, size);
+      }
       // Two index range probes (an OR of the two conditions would scan the ledger's rows).
       r = await this.p.query(
         `(SELECT idx::text AS idx FROM ${t.entries} WHERE ledger = $1 AND idx < 0 ORDER BY idx LIMIT 1)

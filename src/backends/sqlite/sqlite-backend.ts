@@ -12,7 +12,14 @@ import { HexStoredEntry, storedHashHex } from '../../entry/stored-row.js';
 import type { StoredEntry } from '../../entry/types.js';
 import { ConfigurationError, type IntegrityFailure, SignLedgerError, StorageError } from '../../errors.js';
 import { EMPTY_ROOT } from '../../merkle/hash.js';
-import { edgeTilesAfter, rightEdgeTiles, type Tile, type TileKey } from '../../merkle/tiles.js';
+import {
+  edgeTilesAfter,
+  rightEdgeTiles,
+  strayTile,
+  strayTileFailure,
+  type Tile,
+  type TileKey,
+} from '../../merkle/tiles.js';
 import {
   type AppendBatch,
   type AppendContext,
@@ -963,6 +970,14 @@ export class SQLiteBackend implements StorageBackend {
    */
   async auditStore(): Promise<IntegrityFailure | null> {
     const t = this.t!;
+    // Tiles where the tree has none (verify() compares the tiles that should exist): the head and
+    // the tile keys from one read transaction.
+    const { size, keys } = this.db!.transaction(() => ({
+      size: this.readHeadSync().size,
+      keys: this.db!.prepare(`SELECT level, idx AS "index" FROM ${t.tiles}`).all() as TileKey[],
+    })).deferred();
+    const stray = strayTile(keys, size);
+    if (stray) return strayTileFailure(stray, size);
     const outside = this.s.outsideLog.get() as number | undefined;
     if (outside !== undefined) {
       return {
