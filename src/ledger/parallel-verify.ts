@@ -157,8 +157,15 @@ export async function verifyInParallel(
         w.on('message', (reply: SegmentReply) => {
           inFlight.set(w, (inFlight.get(w) ?? 1) - 1);
           done.set(reply.id, reply);
-          feed(w);
-          absorb();
+          // An exception here would escape as an uncaught error from the message event (and crash
+          // the process): it fails the run instead, which the caller finishes on its own thread.
+          try {
+            feed(w);
+            absorb();
+          } catch (err) {
+            stop = true;
+            reject(err);
+          }
         });
         w.on('error', (err) => {
           stop = true;

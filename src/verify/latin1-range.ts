@@ -53,10 +53,15 @@ export class Latin1Range {
       this.appendCaptured(leaf, this.capture);
       return;
     }
-    let height = 0;
-    let h = leaf;
-    let pos = this.end; // start index of the node being placed
-    // Merge with the left neighbour while it is the same height and the pair is aligned.
+    this.place(leaf, 0, this.end);
+  }
+
+  /**
+   * Place node `h` of `height` starting at leaf `pos`: merge it with its left neighbour while that
+   * is the same height and the pair is aligned, then push it; the range then ends one leaf later.
+   */
+  private place(node: string, height: number, pos: number): void {
+    let h = node;
     for (;;) {
       const n = this.hashes.length;
       if (n === 0 || this.heights[n - 1] !== height) break;
@@ -105,21 +110,10 @@ export class Latin1Range {
     }
     if (height === 8) {
       // The tile is complete: its root merges on above it like any node.
-      let pos = cap.base;
+      const base = cap.base; // the tile's first leaf (tileDone moves on to the next tile)
       cap.tileDone(h);
-      for (;;) {
-        const n = this.hashes.length;
-        if (n === 0 || this.heights[n - 1] !== height) break;
-        const width = 2 ** height;
-        const leftStart = pos - width;
-        if (leftStart % (width * 2) !== 0 || leftStart < this.start) break;
-        scratch.write(this.hashes.pop()!, 1, 'latin1');
-        this.heights.pop();
-        scratch.write(h, 33, 'latin1');
-        h = hash('sha256', scratch, 'binary');
-        height++;
-        pos = leftStart;
-      }
+      this.place(h, height, base);
+      return;
     }
     this.heights.push(height);
     this.hashes.push(h);

@@ -10,6 +10,7 @@ import { Ed25519Signer, KeyRing } from '../../src/crypto/signatures/index.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { generateLogKey } from '../../src/ledger/log-key.js';
 import type { SignedCheckpoint } from '../../src/verify/proofs.js';
+import { StreamVerifier } from '../../src/verify/stream-verifier.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'signledger-par-'));
 const N = 30_000; // ~4 segments of 8,192
@@ -127,6 +128,25 @@ describe('parallel verification', () => {
     const empty = new Ledger({ backend: new SQLiteBackend(join(dir, `empty${copies++}.db`)) });
     expect((await empty.verify({ parallel: 2, parallelThreshold: 0 })).ok).toBe(true);
     await empty.close();
+    await ledger.close();
+  });
+
+  it('an error while absorbing a worker result fails over to the main thread instead of escaping', async () => {
+    const { ledger } = await copyLedger();
+    const absorb = StreamVerifier.prototype.absorbSegment;
+    let thrown = 0;
+    StreamVerifier.prototype.absorbSegment = function (this: StreamVerifier, ...args) {
+      if (thrown++ === 1) throw new Error('injected: absorbing the second segment failed');
+      return absorb.apply(this, args);
+    };
+    try {
+      const r = await ledger.verify({ parallel: 2, parallelThreshold: 1 });
+      expect(thrown).toBeGreaterThan(1);
+      expect(r.ok).toBe(true);
+      expect(r.entriesChecked).toBe((await ledger.getStats()).totalEntries);
+    } finally {
+      StreamVerifier.prototype.absorbSegment = absorb;
+    }
     await ledger.close();
   });
 
