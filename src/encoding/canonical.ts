@@ -78,18 +78,22 @@ interface Walk {
 const SCRATCH_BYTES = 16 * 1024;
 /** A buffer grown past this is not kept for the next walk. */
 const KEEP_BYTES = 1024 * 1024;
-const shared: Walk = {
-  isoDates: true,
-  maxDepth: DEFAULT_MAX_DEPTH,
-  copy: false,
-  out: Buffer.allocUnsafe(SCRATCH_BYTES),
-  pos: 0,
-  ascii: true,
-  keys: [],
-  nkeys: 0,
-  open: [],
-  depth: 0,
-};
+/** A walk with an empty buffer of `bytes`; `begin` sets its options and resets its cursors. */
+function newWalk(bytes: number): Walk {
+  return {
+    isoDates: true,
+    maxDepth: DEFAULT_MAX_DEPTH,
+    copy: false,
+    out: Buffer.allocUnsafe(bytes),
+    pos: 0,
+    ascii: true,
+    keys: [],
+    nkeys: 0,
+    open: [],
+    depth: 0,
+  };
+}
+const shared: Walk = newWalk(SCRATCH_BYTES);
 let sharedBusy = false;
 
 /** RFC 8785 canonical text of `value`. */
@@ -174,23 +178,10 @@ function begin(options: CanonicalOptions | undefined, copy: boolean): Walk {
   if (!sharedBusy) {
     sharedBusy = true;
     walk = shared;
-    walk.isoDates = isoDates;
-    walk.maxDepth = maxDepth;
-    walk.copy = copy;
-  } else {
-    walk = {
-      isoDates,
-      maxDepth,
-      copy,
-      out: Buffer.allocUnsafe(1024),
-      pos: 0,
-      ascii: true,
-      keys: [],
-      nkeys: 0,
-      open: [],
-      depth: 0,
-    };
-  }
+  } else walk = newWalk(1024);
+  walk.isoDates = isoDates;
+  walk.maxDepth = maxDepth;
+  walk.copy = copy;
   walk.pos = 0;
   walk.ascii = true;
   walk.nkeys = 0;

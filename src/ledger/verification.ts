@@ -226,6 +226,7 @@ export async function runVerification(
         fromIndex: v.verifiedSize,
         toIndex: head.size,
         chunkSize: 4096,
+        audit: true,
       })) {
         if (!(await push(chunk))) break;
         options.onProgress?.(v.verifiedSize, total);
@@ -242,6 +243,7 @@ export async function runVerification(
         fromIndex: head.size,
         toIndex: later.size,
         chunkSize: 4096,
+        audit: true,
       }))
         if (!(await push(chunk))) break;
       head = later;

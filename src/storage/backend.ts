@@ -128,8 +128,18 @@ export interface StorageBackend {
   getById(id: string): Promise<StoredEntry | null>;
   /** Rows in index order (or reverse), filtered by index range and time. */
   getRange(query: RangeQuery): Promise<StoredEntry[]>;
-  /** Stream rows in index order from `fromIndex` (default 0) to `toIndex` (default: the end), in chunks. */
-  scan(options?: { fromIndex?: number; toIndex?: number; chunkSize?: number }): AsyncIterable<StoredEntry[]>;
+  /**
+   * Stream rows in index order from `fromIndex` (default 0) to `toIndex` (default: the end), in
+   * chunks. `audit` (verification): present each row's id and time as the store's own read indexes
+   * hold them, where those are kept apart from the row (Redis), so an edited index shows as a column
+   * that disagrees with the commitment.
+   */
+  scan(options?: {
+    fromIndex?: number;
+    toIndex?: number;
+    chunkSize?: number;
+    audit?: boolean;
+  }): AsyncIterable<StoredEntry[]>;
   /** Optional database-side structured query; when absent the ledger filters a scan. */
   query?(q: StructuredQuery): Promise<StoredEntry[]>;
 

@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+import type { Ledger } from '../../src/ledger/ledger.js';
+import type { VerificationReport } from '../../src/verify/report.js';
 
 export const CHILD = fileURLToPath(new URL('./child-append.ts', import.meta.url));
 
@@ -63,4 +66,42 @@ export function startChild(env: Record<string, string>, script = CHILD): Child {
       ? Promise.resolve()
       : new Promise<void>((resolve) => waiters.push({ n, resolve }));
   return { proc, ready, exited, acked, whenAcked };
+}
+
+/**
+ * Run `rounds` appending children one after another, SIGKILLing each once it has acknowledged
+ * `acks` appends. Returns, per child, the ids it saw resolve (all must be stored).
+ */
+export async function killedWriters(
+  rounds: number,
+  env: (round: number) => Record<string, string>,
+  acks: number,
+  script = CHILD,
+): Promise<string[][]> {
+  const acked: string[][] = [];
+  for (let round = 0; round < rounds; round++) {
+    const child = startChild(env(round), script);
+    await child.whenAcked(acks);
+    child.proc.kill('SIGKILL');
+    expect((await child.exited).signal).toBe('SIGKILL');
+    acked.push(child.acked);
+  }
+  return acked;
+}
+
+/**
+ * After killed writers: the log verifies, every acknowledged append is stored, and the next append
+ * continues the chain. Returns the report of the first verification.
+ */
+export async function expectSurvivedKills(
+  ledger: Ledger,
+  acked: readonly string[],
+): Promise<VerificationReport> {
+  const before = await ledger.verify();
+  expect(before.ok).toBe(true);
+  const stored = new Set<string>();
+  for await (const e of ledger.entries()) stored.add(e.id);
+  expect(acked.filter((id) => !stored.has(id))).toEqual([]);
+  expect((await ledger.append({ after: 'crash' })).index).toBe(before.size);
+  return before;
 }

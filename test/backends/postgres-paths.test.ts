@@ -4,36 +4,14 @@
  * backslashes, a group write whose guard fails (its COPY skipped), and the binary COPY scan across
  * pages with gaps.
  */
-import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PostgreSQLBackend } from '../../src/backends/postgres/index.js';
 import { pgTables } from '../../src/backends/postgres/schema.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { dropPgPrefix } from '../conformance/factories/postgres.js';
-import { postgresUrl } from '../servers.js';
+import { pgScratch } from './pg-scratch.js';
 
-const PG = postgresUrl('postgres-paths.test.ts');
-const prefixes: string[] = [];
-
-function prefix(tag: string): string {
-  const p = `paths${process.pid}_${tag}_`;
-  prefixes.push(p);
-  return p;
-}
-
-async function sql<T = Record<string, unknown>>(text: string): Promise<T[]> {
-  const c = new pg.Client({ connectionString: PG });
-  await c.connect();
-  try {
-    return (await c.query(text)).rows as T[];
-  } finally {
-    await c.end();
-  }
-}
-
-afterAll(async () => {
-  for (const p of prefixes) await dropPgPrefix(p);
-});
+const { url: PG, prefix, sql } = pgScratch('postgres-paths.test.ts', 'paths');
 
 describe.skipIf(!PG)('postgres backend paths', () => {
   it('creates no GIN indexes with queryIndexes: false, and where-queries stay correct', async () => {

@@ -5,8 +5,7 @@
  * processes' worth of ledger objects interleaving, signed entries, boundaries of 256 crossed), and a
  * stored edge tile that does not match the head (wrong width, missing) fails the append with no trace.
  */
-import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PostgreSQLBackend } from '../../src/backends/postgres/index.js';
 import { pgTables } from '../../src/backends/postgres/schema.js';
 import { leafHashOfText, leafText } from '../../src/entry/commitment.js';
@@ -14,30 +13,9 @@ import { StorageError } from '../../src/errors.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { tilesForTree } from '../../src/merkle/tiles.js';
 import { dropPgPrefix } from '../conformance/factories/postgres.js';
-import { postgresUrl } from '../servers.js';
+import { pgScratch } from './pg-scratch.js';
 
-const PG = postgresUrl('postgres-tiles.test.ts');
-const prefixes: string[] = [];
-
-function prefix(tag: string): string {
-  const p = `tiles${process.pid}_${tag}_`;
-  prefixes.push(p);
-  return p;
-}
-
-async function sql<T = Record<string, unknown>>(text: string): Promise<T[]> {
-  const c = new pg.Client({ connectionString: PG });
-  await c.connect();
-  try {
-    return (await c.query(text)).rows as T[];
-  } finally {
-    await c.end();
-  }
-}
-
-afterAll(async () => {
-  for (const p of prefixes) await dropPgPrefix(p);
-});
+const { url: PG, prefix, sql } = pgScratch('postgres-tiles.test.ts', 'tiles');
 
 async function expectStoredTilesOfTree(p: string): Promise<void> {
   const t = pgTables(p);

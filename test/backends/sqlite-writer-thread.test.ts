@@ -14,7 +14,7 @@ import { Compressor } from '../../src/compression/compressor.js';
 import { StorageError } from '../../src/errors.js';
 import { BatchProcessor } from '../../src/ledger/batch.js';
 import { Ledger } from '../../src/ledger/ledger.js';
-import { startChild } from './children.js';
+import { expectSurvivedKills, killedWriters } from './children.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'signledger-writer-'));
@@ -169,24 +169,21 @@ describe('SQLite writerThread', () => {
     const setup = new Ledger({ backend: new SQLiteBackend(path) });
     await setup.append({ setup: true });
     await setup.close();
-    const acked: string[] = [];
-    for (let round = 0; round < 2; round++) {
-      const c = startChild(
-        { DB_PATH: path, COUNT: '100000', CONCURRENCY: '64', WHO: `crash${round}`, ACK: '1', WRITER: '1' },
-        child,
-      );
-      await c.whenAcked(300);
-      c.proc.kill('SIGKILL');
-      expect((await c.exited).signal).toBe('SIGKILL');
-      acked.push(...c.acked);
-    }
+    const acked = await killedWriters(
+      2,
+      (round) => ({
+        DB_PATH: path,
+        COUNT: '100000',
+        CONCURRENCY: '64',
+        WHO: `crash${round}`,
+        ACK: '1',
+        WRITER: '1',
+      }),
+      300,
+      child,
+    );
     const ledger = new Ledger({ backend: writer(path) });
-    const before = await ledger.verify();
-    expect(before.ok).toBe(true);
-    const stored = new Set<string>();
-    for await (const e of ledger.entries()) stored.add(e.id);
-    expect(acked.filter((id) => !stored.has(id))).toEqual([]);
-    expect((await ledger.append({ after: 'crash' })).index).toBe(before.size);
+    await expectSurvivedKills(ledger, acked.flat());
     await ledger.close();
   });
 

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SQLiteBackend } from '../../src/backends/sqlite/sqlite-backend.js';
 import { StorageError } from '../../src/errors.js';
 import { Ledger } from '../../src/ledger/ledger.js';
-import { startChild } from '../backends/children.js';
+import { expectSurvivedKills, killedWriters } from '../backends/children.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'signledger-proc-'));
@@ -50,30 +50,18 @@ describe('SQLite writer killed mid-append', () => {
     const setup = new Ledger({ backend: new SQLiteBackend(path) });
     await setup.append({ setup: true });
     await setup.close();
-    const acked: string[] = [];
-    for (let round = 0; round < 3; round++) {
-      const child = startChild(
-        { DB_PATH: path, COUNT: '100000', CONCURRENCY: '32', WHO: `crash${round}`, ACK: '1' },
-        childScript,
-      );
-      // Once it has acknowledged 200 appends it is well into its loop: kill it without warning.
-      await child.whenAcked(200);
-      child.proc.kill('SIGKILL');
-      const r = await child.exited;
-      expect(r.signal).toBe('SIGKILL');
-      expect(child.acked.length).toBeGreaterThanOrEqual(200);
-      acked.push(...child.acked);
-    }
+    // Once a child has acknowledged 200 appends it is well into its loop: kill it without warning.
+    const acked = await killedWriters(
+      3,
+      (round) => ({ DB_PATH: path, COUNT: '100000', CONCURRENCY: '32', WHO: `crash${round}`, ACK: '1' }),
+      200,
+      childScript,
+    );
+    for (const ids of acked) expect(ids.length).toBeGreaterThanOrEqual(200);
     const ledger = new Ledger({ backend: new SQLiteBackend(path) });
-    const before = await ledger.verify();
-    expect(before.ok).toBe(true);
-    expect(before.size).toBeGreaterThan(1);
     // Every append the killed writers saw resolve is stored: durable means acknowledged ⇒ kept.
-    const stored = new Set<string>();
-    for await (const e of ledger.entries()) stored.add(e.id);
-    expect(acked.filter((id) => !stored.has(id))).toEqual([]);
-    const next = await ledger.append({ after: 'crash' });
-    expect(next.index).toBe(before.size);
+    const before = await expectSurvivedKills(ledger, acked.flat());
+    expect(before.size).toBeGreaterThan(1);
     expect((await ledger.verify()).ok).toBe(true);
     await ledger.close();
   });

@@ -675,7 +675,7 @@ export class RedisBackend implements StorageBackend {
   }
 
   /**
-   * Rows as the read indexes see them, for `scan` (which verify() reads): a row's `timestampMs` is
+   * Rows as the read indexes see them, for `scan({ audit })` (what verify() reads): a row's `timestampMs` is
    * its score in the time index and its `id` is kept only if the id index maps it back to this row.
    * Both indexes decide what time-range reads and getEntry(id) return, and nothing hashes them, so
    * an index edited behind the library's back (a moved score, a deleted or redirected member) shows
@@ -740,10 +740,6 @@ export class RedisBackend implements StorageBackend {
     return out;
   }
 
-  private async fetchIndexed(indexes: readonly number[]): Promise<StoredEntry[]> {
-    return this.indexedView(await this.fetch(indexes));
-  }
-
   async getByIndex(index: number): Promise<StoredEntry | null> {
     if (!Number.isSafeInteger(index) || index < 0) return null;
     return (await this.fetch([index]))[0] ?? null;
@@ -804,9 +800,13 @@ export class RedisBackend implements StorageBackend {
   }
 
   async *scan(
-    options: { fromIndex?: number; toIndex?: number; chunkSize?: number } = {},
+    options: { fromIndex?: number; toIndex?: number; chunkSize?: number; audit?: boolean } = {},
   ): AsyncIterable<StoredEntry[]> {
     const chunk = Math.max(1, options.chunkSize ?? 5000);
+    // Verification reads rows as the indexes see them (indexedView); other reads need not pay for it.
+    const read = options.audit
+      ? async (idx: number[]) => this.indexedView(await this.fetch(idx))
+      : (idx: number[]) => this.fetch(idx);
     let i = Math.max(0, options.fromIndex ?? 0);
     const range = (from: number, to: number) =>
       Array.from({ length: Math.max(0, to - from) }, (_, k) => from + k);
@@ -824,11 +824,11 @@ export class RedisBackend implements StorageBackend {
           continue;
         }
         const stop = Math.min(i + chunk, to);
-        const rows = await (next ?? this.fetchIndexed(range(i, stop)));
+        const rows = await (next ?? read(range(i, stop)));
         next = null;
         const after = Math.min(stop + chunk, to);
         if (after > stop) {
-          next = this.fetchIndexed(range(stop, after));
+          next = read(range(stop, after));
           // Handled where it is awaited; if the caller stops early it is never awaited.
           next.catch(() => {});
         }
