@@ -65,7 +65,7 @@ export function reportText(r: VerificationReport & { origin?: string }, title: s
     if (f.actual !== undefined) lines.push(`    actual:   ${f.actual}`);
   }
   lines.push(
-    `  took ${(r.durationMs / 1000).toFixed(2)} s${r.threads && r.threads > 1 ? ` on ${r.threads} worker threads` : ''}`,
+    `  took ${(r.durationMs / 1000).toFixed(2)} s${r.threads && r.threads > 1 ? ` on ${r.threads} threads` : ''}`,
   );
   return lines.join('\n');
 }

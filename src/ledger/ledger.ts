@@ -90,7 +90,7 @@ export interface VerifyOptions {
   onProgress?: (checked: number, total: number) => void;
   /**
    * Verify on worker threads when the backend allows it (SQLite files): `true`/unset = when at least
-   * `parallelThreshold` entries are to be checked; `false` = never; a number = that many threads.
+   * `parallelThreshold` entries are to be checked; `false` = never; a number = that many threads, this one included.
    */
   parallel?: boolean | number;
   /** Default 50,000. */
