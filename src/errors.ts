@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'STORAGE_INCOMPATIBLE'
   | 'STORAGE_CLOSED'
   | 'STORAGE_COMMIT_UNKNOWN'
+  | 'STORAGE_ALREADY_ERASED'
   | 'DRIVER_MISSING'
   // crypto and proofs
   | 'KEY_INVALID'
@@ -122,6 +123,7 @@ export class StorageError extends SignLedgerError {
         | 'STORAGE_INCOMPATIBLE'
         | 'STORAGE_CLOSED'
         | 'STORAGE_COMMIT_UNKNOWN'
+        | 'STORAGE_ALREADY_ERASED'
         | 'DRIVER_MISSING';
     } = {},
   ) {
@@ -144,6 +146,20 @@ export class CommitOutcomeUnknownError extends StorageError {
 export class ConflictError extends StorageError {
   constructor(message = 'the log head moved during the append', options: SignLedgerErrorOptions = {}) {
     super(message, { ...options, code: 'STORAGE_CONFLICT' });
+  }
+}
+
+/**
+ * A group asked to erase entries whose data is already erased: another writer (another process or
+ * ledger object on the same store) redacted them first. Nothing of the group was written; the ledger
+ * refuses the redaction ("already redacted") and commits the rest of the group without it.
+ */
+export class AlreadyErasedError extends StorageError {
+  constructor(readonly indexes: readonly number[]) {
+    super(`the data of entr${indexes.length === 1 ? 'y' : 'ies'} ${indexes.join(', ')} is already erased`, {
+      code: 'STORAGE_ALREADY_ERASED',
+      details: { indexes: [...indexes] },
+    });
   }
 }
 

@@ -9,6 +9,7 @@ import { decodeEntry } from '../entry/decode.js';
 import { DEFAULT_MAX_ENTRY_BYTES, type PrepareOptions, prepareEntry } from '../entry/prepare.js';
 import type { Entry } from '../entry/types.js';
 import {
+  AlreadyErasedError,
   CheckpointError,
   ClosedError,
   ConfigurationError,
@@ -42,7 +43,7 @@ import type {
   SignerLike,
   StructuredQueryOptions,
 } from './options.js';
-import { Sequencer } from './sequencer.js';
+import { PartialGroupError, Sequencer } from './sequencer.js';
 import { TreeReader } from './tree-reader.js';
 import { runVerification, type VerifiedRun } from './verification.js';
 
@@ -437,11 +438,15 @@ export class Ledger {
     const meta = await this.ready();
     if (this.closed) throw new ClosedError();
     let built: Built | null = null;
-    const batch = await this.backend.append(async (ctx) => {
-      const r = await buildBatch(meta, ctx, items);
-      built = r.built;
-      return r.batch;
-    });
+    const batch = await this.backend
+      .append(async (ctx) => {
+        const r = await buildBatch(meta, ctx, items);
+        built = r.built;
+        return r.batch;
+      })
+      .catch((err: unknown) => {
+        throw err instanceof AlreadyErasedError ? refuseRedactions(items, err) : err;
+      });
     const b = built as unknown as Built;
     const n = items.length;
     const all = this.subscribers.size > 0;
@@ -727,7 +732,11 @@ export class Ledger {
     if (!options || typeof options.reason !== 'string' || options.reason.length === 0) {
       throw new ValidationError('redact needs a non-empty reason', { path: '/reason' });
     }
-    const target = await this.getEntry(id);
+    // From the store, not the cache: another process may have redacted it since it was cached. (The
+    // store refuses to erase twice anyway; this gives the refusal before anything is built.)
+    if (typeof id !== 'string') throw new ValidationError('entry id must be a string');
+    const row = await this.backend.getById(id);
+    const target = row ? decodeEntry(row) : null;
     if (!target) throw new NotFoundError(`no entry with id ${id}`);
     if (target.type === 'redaction')
       throw new ValidationError('a redaction record cannot itself be redacted');
@@ -998,4 +1007,24 @@ export class Ledger {
 
 function lazyMemoryBackend(): StorageBackend {
   return new InMemoryBackend();
+}
+
+/**
+ * A group whose erasures another writer made first: its redactions of those entries are refused as
+ * already redacted, and the sequencer commits the rest of the group without them.
+ */
+function refuseRedactions(items: readonly AppendItem[], err: AlreadyErasedError): Error {
+  const erased = new Set(err.indexes);
+  const failed = new Map<number, unknown>();
+  items.forEach((item, i) => {
+    if (item.erase !== undefined && erased.has(item.erase))
+      failed.set(
+        i,
+        new ValidationError(`the entry at index ${item.erase} is already redacted (by another writer)`, {
+          cause: err,
+        }),
+      );
+  });
+  // Nothing to single out (the store named no erasure of this group): the group fails as it is.
+  return failed.size ? new PartialGroupError(failed) : err;
 }

@@ -51,7 +51,11 @@ export interface AppendBatch {
   /** Tiles created or changed by these entries (merkle/tiles). */
   tiles: Tile[];
   head: Head;
-  /** Indexes whose data and salt are erased in the same transaction (redaction). */
+  /**
+   * Indexes whose data and salt are erased in the same transaction (redaction). An index with no
+   * entry fails the commit with a StorageError; one whose data is already erased (another writer
+   * redacted it first) with AlreadyErasedError naming it. Either way nothing of the group is written.
+   */
   erase: number[];
 }
 

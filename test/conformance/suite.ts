@@ -305,6 +305,43 @@ export function describeConformance(factory: BackendFactory): void {
         );
       });
 
+      it('two ledger objects redacting one entry at once: one record, the other refused, nothing else lost', async () => {
+        const { ledger, key } = await fresh();
+        const second = await factory.open(key);
+        const other = new Ledger({ backend: second.backend });
+        opened.push(other);
+        const entries = await appendN(ledger, 3);
+        const target = entries[1]!;
+        await other.open();
+        // `other` reads the entry before the first redaction commits (so its own up-front check
+        // passes) and queues appends alongside its redaction: the store must refuse the second erase.
+        const store = second.backend as { getById(id: string): Promise<unknown> };
+        const read = store.getById.bind(store);
+        const alongside: Promise<unknown>[] = [];
+        let raced = false;
+        store.getById = async (id: string) => {
+          const row = await read(id);
+          if (!raced && id === target.id) {
+            raced = true;
+            await ledger.redact(target.id, { reason: 'first' });
+            for (let i = 0; i < 10; i++) alongside.push(other.append({ alongside: i }));
+          }
+          return row;
+        };
+        const err = await other.redact(target.id, { reason: 'second' }).catch((e: unknown) => e);
+        expect(raced).toBe(true);
+        expect(err).toBeInstanceOf(ValidationError);
+        expect((err as Error).message).toMatch(/already redacted/);
+        const landed = await Promise.all(alongside);
+        expect(landed).toHaveLength(10);
+        const all = await ledger.getEntries({ limit: 100 });
+        expect(all).toHaveLength(3 + 1 + 10);
+        expect(all.filter((e) => e.type === 'redaction')).toHaveLength(1);
+        const report = await other.verify();
+        expect(report.ok).toBe(true);
+        expect(report.redacted).toEqual([1]);
+      });
+
       it('detects data erased without a redaction record', async () => {
         const { ledger, store } = await fresh();
         await appendN(ledger, 4);

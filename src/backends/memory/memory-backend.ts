@@ -2,7 +2,13 @@ import { Compressor } from '../../compression/compressor.js';
 import { TextCodec } from '../../compression/text-codec.js';
 import { HASH_LENGTHS } from '../../crypto/hash.js';
 import type { StoredEntry } from '../../entry/types.js';
-import { ConfigurationError, ConflictError, type IntegrityFailure, StorageError } from '../../errors.js';
+import {
+  AlreadyErasedError,
+  ConfigurationError,
+  ConflictError,
+  type IntegrityFailure,
+  StorageError,
+} from '../../errors.js';
 import { EMPTY_ROOT } from '../../merkle/hash.js';
 import {
   rightEdgeTiles,
@@ -187,10 +193,13 @@ export class InMemoryBackend implements StorageBackend {
     for (const e of batch.entries) {
       if (e.index !== expected++) throw new ConflictError(`entry index ${e.index} is not contiguous`);
     }
+    const erased: number[] = [];
     for (const idx of batch.erase) {
       if (!(Number.isInteger(idx) && idx >= 0 && idx < start))
         throw new StorageError(`cannot erase missing entry ${idx}`);
+      if (cols.dataAt(idx) === null) erased.push(idx);
     }
+    if (erased.length) throw new AlreadyErasedError(erased);
     const c = s.codec;
     if (c?.wantsDictionary(start + batch.entries.length)) {
       const samples: string[] = [];

@@ -1,6 +1,7 @@
 import type { ClientSession, Collection, Db, Document, MongoClient, MongoClientOptions } from 'mongodb';
 import type { StoredEntry } from '../../entry/types.js';
 import {
+  AlreadyErasedError,
   CommitOutcomeUnknownError,
   ConfigurationError,
   ConflictError,
@@ -404,6 +405,12 @@ export class MongoDBBackend implements StorageBackend {
           );
         }
         if (erase.length) {
+          // Another writer's redaction moved the head too, so reaching here (the head compare-and-swap
+          // held, in this snapshot) means what this reads is current.
+          const gone = await col.entries
+            .find({ l, i: { $in: erase }, d: null }, { session, projection: { i: 1 } })
+            .toArray();
+          if (gone.length) throw new AlreadyErasedError(gone.map((x) => x.i).sort((a, b) => a - b));
           // `q.data` can only be set where `q` is an object ($set on a path through null fails),
           // so entries without a parsed copy are erased by a second update.
           const withCopy = await col.entries.updateMany(

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient, PoolConfig, QueryArrayConfig, QueryConfig } from 'pg';
 import type { StoredEntry } from '../../entry/types.js';
-import { ConfigurationError, type IntegrityFailure, StorageError } from '../../errors.js';
+import { AlreadyErasedError, ConfigurationError, type IntegrityFailure, StorageError } from '../../errors.js';
 import { decodeFrontier } from '../../merkle/frontier.js';
 import { EMPTY_ROOT } from '../../merkle/hash.js';
 import {
@@ -400,7 +400,7 @@ export class PostgreSQLBackend implements StorageBackend {
     // Without erasures the statement has no UPDATE of entries, so a role granted only INSERT on
     // entries can append (docs/BACKENDS.md).
     const x = erase.length
-      ? `x AS (UPDATE ${t.entries} SET data = NULL, salt = NULL WHERE ledger = ${L} AND idx IN (${erase.join(',')}) RETURNING 1),\n`
+      ? `x AS (UPDATE ${t.entries} SET data = NULL, salt = NULL WHERE ledger = ${L} AND idx IN (${erase.join(',')}) AND data IS NOT NULL RETURNING 1),\n`
       : '';
     const root = erase.length
       ? `CASE WHEN (SELECT count(*) FROM x) = ${erase.length} THEN ${byteaLit(h.rootHash)} END`
@@ -424,6 +424,23 @@ SELECT 1 / (SELECT count(*) FROM h)::int${
         : ''
     };${batch.entries.length ? `\nCOPY ${t.entries} (ledger, ${COLS}) FROM STDIN (FORMAT binary);` : ''}
 COMMIT${this.earlyRelease ? `;\n${FLUSH}` : ''}`;
+  }
+
+  /**
+   * Why an erase missed: entries another writer erased first (AlreadyErasedError; erased data stays
+   * erased, so reading after the rollback is exact) or no such entry.
+   */
+  private async eraseMissed(c: PoolClient, indexes: readonly number[], cause: unknown): Promise<Error> {
+    try {
+      await c.query('ROLLBACK');
+      const r = await c.query<{ idx: string }>(
+        `SELECT idx FROM ${this.tables.entries} WHERE ledger = ${intLit(this.ledgerKey)} AND idx IN (${[...new Set(indexes)].map(intLit).join(',')}) AND data IS NULL ORDER BY idx`,
+      );
+      if (r.rows.length) return new AlreadyErasedError(r.rows.map((x) => Number(x.idx)));
+    } catch {
+      // The connection failed too: report the miss itself.
+    }
+    return new StorageError('cannot erase a missing entry', { cause });
   }
 
   async append(build: (ctx: AppendContext) => AppendBatch | Promise<AppendBatch>): Promise<AppendBatch> {
@@ -459,8 +476,7 @@ COMMIT${this.earlyRelease ? `;\n${FLUSH}` : ''}`;
         const e = err as { code?: string; column?: string; message: string };
         if (e.code === '23502' && e.column === 'size')
           throw new StorageError('the head moved while it was locked: the store is corrupt', { cause: err });
-        if (e.code === '23502' && e.column === 'root')
-          throw new StorageError('cannot erase a missing entry', { cause: err });
+        if (e.code === '23502' && e.column === 'root') throw await this.eraseMissed(c, batch.erase, err);
         if ((e.code === '23502' && e.column === 'width') || e.code === '2201E')
           throw new StorageError(
             'right-edge tiles are missing or do not match the head: the store is corrupt',

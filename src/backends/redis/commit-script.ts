@@ -16,7 +16,8 @@
  *       m, then m × (tileField, tileBlob), k, then k × eraseIndex
  * Returns 1 on success, 2 when this very batch is already stored (a resent or retried commit whose
  * first run's reply was lost: nothing written again), 0 on conflict (another writer moved the head),
- * -1 when an erased index does not exist, -2 when the head is missing; an error reply (nothing
+ * -1 when an erased index does not exist, -3 when its data is already erased (another writer
+ * redacted it first), -2 when the head is missing; an error reply (nothing
  * written) when a key has the wrong type, a counter is not an integer or the arguments are malformed.
  *
  * "Already stored" means: the head is the batch's new head (size and last hash), or the batch's last
@@ -88,6 +89,9 @@ for i = 1, k do
 end
 for _, x in ipairs(erase) do
   if redis.call('HEXISTS', KEYS[2], x) == 0 then return -1 end
+end
+for _, x in ipairs(erase) do
+  if redis.call('HEXISTS', KEYS[3], x) == 0 then return -3 end
 end
 local CH = 500
 local e, d, ids, ts = {}, {}, {}, {}

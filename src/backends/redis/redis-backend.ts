@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StoredEntry } from '../../entry/types.js';
 import {
+  AlreadyErasedError,
   CommitOutcomeUnknownError,
   ConfigurationError,
   ConflictError,
@@ -446,6 +447,16 @@ export class RedisBackend implements StorageBackend {
     }
   }
 
+  /** Which of `indexes` another writer erased first (erased data stays erased: exact after the fact). */
+  private async alreadyErased(indexes: readonly number[]): Promise<Error> {
+    const unique = [...new Set(indexes)];
+    const present = await this.run('erase check', (c, k) =>
+      Promise.all(unique.map((i) => c.hexists(k.data, String(i)))),
+    );
+    const erased = unique.filter((_, j) => present[j] === 0);
+    return erased.length ? new AlreadyErasedError(erased) : new StorageError('cannot erase a missing entry');
+  }
+
   /** EVALSHA, falling back to EVAL when the server does not have the script cached. */
   private async evalScript(
     c: RedisClient,
@@ -502,6 +513,7 @@ export class RedisBackend implements StorageBackend {
       // 2: this batch was already stored by an earlier send whose reply was lost.
       if (r === 1 || r === 2) return batch;
       if (r === -1) throw new StorageError('cannot erase a missing entry');
+      if (r === -3) throw await this.alreadyErased(batch.erase);
       if (r === -2) throw new StorageError('the head is missing: the store is corrupt');
       if (r !== 0) throw new StorageError(`unexpected reply ${r} from the Redis commit script`);
       if (Date.now() - started > limit)

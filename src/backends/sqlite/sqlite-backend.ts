@@ -10,7 +10,13 @@ import {
 } from '../../entry/commitment-columns.js';
 import { HexStoredEntry, storedHashHex } from '../../entry/stored-row.js';
 import type { StoredEntry } from '../../entry/types.js';
-import { ConfigurationError, type IntegrityFailure, SignLedgerError, StorageError } from '../../errors.js';
+import {
+  AlreadyErasedError,
+  ConfigurationError,
+  type IntegrityFailure,
+  SignLedgerError,
+  StorageError,
+} from '../../errors.js';
 import { EMPTY_ROOT } from '../../merkle/hash.js';
 import {
   edgeTilesAfter,
@@ -396,6 +402,8 @@ export class SQLiteBackend implements StorageBackend {
         `UPDATE ${t.head} SET size = ?, last_hash = ?, frontier = ?, root = ? WHERE one = 1`,
       ),
       erase: db.prepare(`UPDATE ${t.entries} SET data = NULL, salt = NULL WHERE idx = ?`),
+      // 1 erased, 0 not, undefined no such row.
+      isErased: db.prepare(`SELECT data IS NULL FROM ${t.entries} WHERE idx = ?`).pluck(),
       byIndex: db.prepare(`SELECT ${withPrev} FROM ${t.entries} e WHERE idx = ? AND ${below}`).raw(),
       byId: db.prepare(`SELECT ${withPrev} FROM ${t.entries} e WHERE id = ? AND ${below}`).raw(),
       scan: db
@@ -690,6 +698,12 @@ export class SQLiteBackend implements StorageBackend {
     return out;
   }
 
+  /** Inside the write transaction: an entry another writer already erased fails the group. */
+  private refuseErased(indexes: readonly number[]): void {
+    const erased = indexes.filter((idx) => this.s.isErased.get(idx) === 1);
+    if (erased.length) throw new AlreadyErasedError(erased);
+  }
+
   /** One group's write transaction on this thread's connection: false if the head moved. */
   private commitOnMain(
     batch: AppendBatch,
@@ -700,6 +714,7 @@ export class SQLiteBackend implements StorageBackend {
     return this.db!.transaction((): boolean => {
       const now = this.readHeadSync();
       if (now.size !== head.size || now.lastHash !== head.lastHash) return false;
+      if (batch.erase.length) this.refuseErased(batch.erase);
       const compact = this.layout === LAYOUT_COMPACT;
       if (enc) {
         if (enc.dict) s.insertDict!.run(enc.dict.id, enc.dict.bytes);
