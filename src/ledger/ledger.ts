@@ -134,6 +134,8 @@ function checkCount(n: number | undefined, what: string): number | undefined {
 
 const DEFAULT_AUTO_VERIFY_MS = 60_000;
 const backendLedgerName = new WeakMap<StorageBackend, string>();
+/** Ledger objects on each backend object: a redaction through one drops the entry from all their caches. */
+const ledgersOnBackend = new WeakMap<StorageBackend, Set<Ledger>>();
 /** Tiles kept for proofs by default: 4,096 × 16 KiB = 64 MiB at most (a 1,000,000-entry log has 3,925). */
 const PROOF_TILE_CACHE = 4096;
 
@@ -183,7 +185,10 @@ export class Ledger {
       }
       this.backend.useCompression(options.compression);
     }
-    this.cacheLimit = checkCount(options.maxEntriesMemory, 'maxEntriesMemory') ?? 1000;
+    // Entries change only by redaction, which another process does not tell this cache about: by
+    // default it is kept only where no other process can write (docs: maxEntriesMemory).
+    this.cacheLimit =
+      checkCount(options.maxEntriesMemory, 'maxEntriesMemory') ?? (this.backend.processLocal ? 1000 : 0);
     this.tree = new TreeReader(
       this.backend,
       checkCount(options.proofCacheTiles, 'proofCacheTiles') ?? PROOF_TILE_CACHE,
@@ -248,6 +253,9 @@ export class Ledger {
       );
     }
     backendLedgerName.set(this.backend, this.name);
+    const peers = ledgersOnBackend.get(this.backend) ?? new Set<Ledger>();
+    ledgersOnBackend.set(this.backend, peers);
+    peers.add(this);
     const requested = this.options.hashAlgorithm;
     const meta = await this.backend.open(this.name, () => ({
       formatVersion: FORMAT_VERSION,
@@ -465,7 +473,10 @@ export class Ledger {
               i === 0 ? b.firstPrev : b.hashes[i - 1]!,
             );
     }
-    for (const idx of batch.erase) this.invalidateCachedIndex(idx);
+    if (batch.erase.length) {
+      for (const l of ledgersOnBackend.get(this.backend) ?? [this])
+        for (const idx of batch.erase) l.invalidateCachedIndex(idx);
+    }
     // Only the last `cacheLimit` entries of the group can stay in the cache: remembering the others
     // first would only evict them again (the ring ends up holding the same ids in the same order).
     for (let i = Math.max(0, n - this.cacheLimit); i < n; i++) {
@@ -997,6 +1008,7 @@ export class Ledger {
     this.autoTimer = null;
     await this.sequencer.idle();
     this.closed = true;
+    ledgersOnBackend.get(this.backend)?.delete(this);
     if (this.opening || this.meta) await this.backend.close();
   }
 

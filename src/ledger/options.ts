@@ -46,7 +46,12 @@ export interface LedgerOptions {
   autoVerify?: boolean | { intervalMs?: number };
   /** Called when background verification fails. Default: the error is kept in `lastAutoVerifyError`. */
   onIntegrityError?: (error: IntegrityError) => void;
-  /** Size of the recent-entries cache (default 1,000; 0 disables). */
+  /**
+   * Size of the recent-entries cache `getEntry` answers from (0 disables). Default 1,000 on the
+   * in-memory backend, 0 on stores other processes can write: an entry redacted through another
+   * process would be served from this cache, data included, until evicted. Set it there only if no
+   * other process redacts.
+   */
   maxEntriesMemory?: number;
   /** Merkle tiles (≤ 16 KiB each) cached for proof generation (default 4,096; 0 disables). */
   proofCacheTiles?: number;

@@ -106,6 +106,13 @@ export interface StorageBackend {
   readonly kind: string;
 
   /**
+   * True when nothing outside this process can write the store (in memory). Only then does a ledger
+   * keep its recent-entries cache by default: an entry redacted through another process would be
+   * served from the cache with its data.
+   */
+  readonly processLocal?: boolean;
+
+  /**
    * Open the ledger's storage. If the store holds no ledger of this name, `create()` gives the meta
    * to record; otherwise the stored meta is returned and the caller checks it.
    */

@@ -132,3 +132,32 @@ describe('two redactions of one entry at once', () => {
     }
   });
 });
+
+describe('an entry redacted through another ledger object is not served from a cache', () => {
+  it('stores other processes can write keep no entry cache by default (SQLite: two connections, as two processes)', async () => {
+    const path = join(dir, 'cache-sqlite.db');
+    const a = new Ledger({ backend: new SQLiteBackend({ path, durability: 'normal' }) });
+    const b = new Ledger({ backend: new SQLiteBackend({ path, durability: 'normal' }) });
+    const e = await a.append({ patient: 'p1', diagnosis: 'x' });
+    expect((await a.getEntry(e.id))?.data).toEqual({ patient: 'p1', diagnosis: 'x' });
+    await b.redact(e.id, { reason: 'GDPR Art. 17' });
+    const seen = await a.getEntry(e.id);
+    expect(seen?.redacted).toBe(true);
+    expect(seen?.data).toBeNull();
+    for (const l of [a, b]) await l.close();
+  });
+
+  it('ledger objects sharing one in-memory backend drop the entry from every cache', async () => {
+    const { InMemoryBackend } = await import('../../src/backends/memory/memory-backend.js');
+    const backend = new InMemoryBackend();
+    const a = new Ledger({ backend });
+    const b = new Ledger({ backend });
+    const e = await a.append({ patient: 'p1' });
+    await b.open();
+    expect((await a.getEntry(e.id))?.redacted).toBe(false);
+    await b.redact(e.id, { reason: 'GDPR Art. 17' });
+    expect((await a.getEntry(e.id))?.redacted).toBe(true);
+    expect((await a.getEntry(e.id))?.data).toBeNull();
+    await a.close();
+  });
+});

@@ -120,6 +120,7 @@ function visible(s: { cols: { count: number }; head: Head }): number {
 
 export class InMemoryBackend implements StorageBackend {
   readonly kind = 'memory';
+  readonly processLocal = true;
   private readonly ledgers = new Map<string, LedgerState>();
   private state: LedgerState | null = null;
   private closed = false;
