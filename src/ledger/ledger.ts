@@ -134,8 +134,11 @@ function checkCount(n: number | undefined, what: string): number | undefined {
 
 const DEFAULT_AUTO_VERIFY_MS = 60_000;
 const backendLedgerName = new WeakMap<StorageBackend, string>();
-/** Ledger objects on each backend object: a redaction through one drops the entry from all their caches. */
-const ledgersOnBackend = new WeakMap<StorageBackend, Set<Ledger>>();
+/**
+ * Ledger objects with an entry cache on each backend object: a redaction through one drops the entry
+ * from all their caches. Weak: a ledger dropped without close() (its backend still in use) is collected.
+ */
+const cachesOnBackend = new WeakMap<StorageBackend, Set<WeakRef<Ledger>>>();
 /** Tiles kept for proofs by default: 4,096 × 16 KiB = 64 MiB at most (a 1,000,000-entry log has 3,925). */
 const PROOF_TILE_CACHE = 4096;
 
@@ -158,6 +161,8 @@ export class Ledger {
   private readonly cacheLimit: number;
   /** The last redaction queued (redactions run one at a time; see redact). */
   private redactions: Promise<void> = Promise.resolve();
+  /** This ledger in its backend's set of caches (cachesOnBackend). */
+  private readonly self = new WeakRef(this);
   /** The `now` option, checked on every reading (see checkedClock). */
   private readonly clock: (() => number) | undefined;
   /** Ids in the order they were cached (a ring of `cacheLimit` slots; see remember). */
@@ -253,9 +258,11 @@ export class Ledger {
       );
     }
     backendLedgerName.set(this.backend, this.name);
-    const peers = ledgersOnBackend.get(this.backend) ?? new Set<Ledger>();
-    ledgersOnBackend.set(this.backend, peers);
-    peers.add(this);
+    if (this.cacheLimit > 0) {
+      const peers = cachesOnBackend.get(this.backend) ?? new Set<WeakRef<Ledger>>();
+      cachesOnBackend.set(this.backend, peers);
+      peers.add(this.self);
+    }
     const requested = this.options.hashAlgorithm;
     const meta = await this.backend.open(this.name, () => ({
       formatVersion: FORMAT_VERSION,
@@ -474,8 +481,13 @@ export class Ledger {
             );
     }
     if (batch.erase.length) {
-      for (const l of ledgersOnBackend.get(this.backend) ?? [this])
-        for (const idx of batch.erase) l.invalidateCachedIndex(idx);
+      for (const idx of batch.erase) this.invalidateCachedIndex(idx);
+      const peers = cachesOnBackend.get(this.backend);
+      for (const ref of peers ?? []) {
+        const l = ref.deref();
+        if (l === undefined) peers!.delete(ref);
+        else if (l !== this) for (const idx of batch.erase) l.invalidateCachedIndex(idx);
+      }
     }
     // Only the last `cacheLimit` entries of the group can stay in the cache: remembering the others
     // first would only evict them again (the ring ends up holding the same ids in the same order).
@@ -1008,7 +1020,7 @@ export class Ledger {
     this.autoTimer = null;
     await this.sequencer.idle();
     this.closed = true;
-    ledgersOnBackend.get(this.backend)?.delete(this);
+    cachesOnBackend.get(this.backend)?.delete(this.self);
     if (this.opening || this.meta) await this.backend.close();
   }
 

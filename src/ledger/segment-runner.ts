@@ -74,11 +74,15 @@ export class SegmentRunner {
   }
 
   /**
-   * Verify `job`'s rows. On the coordinating thread, `between` runs between chunks: it lets the
-   * workers' replies in (a synchronous store never leaves the microtask queue by itself, and a worker
-   * waiting for its next job idles) and says whether the run has stopped.
+   * Verify `job`'s rows. On the coordinating thread, `pause` runs every `pause.every` rows: it lets
+   * the workers' replies in (a synchronous store never leaves the microtask queue by itself, and a
+   * worker waiting for its next job idles) and the caller's other work (verify() may run in the
+   * background of a server: autoVerify), and says whether the run has stopped.
    */
-  async run(job: SegmentJob, between?: () => Promise<boolean>): Promise<SegmentOutcome> {
+  async run(
+    job: SegmentJob,
+    pause?: { every: number; run: () => Promise<boolean> },
+  ): Promise<SegmentOutcome> {
     const backend = await this.reader(job);
     const before = job.from === 0 ? null : await backend.getByIndex(job.from - 1);
     const startPrev = before ? storedHashHex(before) : null;
@@ -99,8 +103,14 @@ export class SegmentRunner {
     // PostgreSQL pool, behind the scan's read-ahead (measured: two threads barely beat one).
     const keys = v.tileKeysAhead(job.to - job.from);
     if (keys.length) v.supplyTiles(keys, await backend.readTiles(keys).catch((e: unknown) => toError(e)));
-    for await (const chunk of backend.scan({ fromIndex: job.from, toIndex: job.to, chunkSize: 4096 })) {
-      if ((between && (await between())) || !(await v.push(chunk))) break;
+    const every = pause?.every ?? Number.POSITIVE_INFINITY;
+    // SQLite reads a chunk synchronously (~3 µs a row): smaller ones when others wait for this thread.
+    const chunkSize = pause && job.spec.kind === 'sqlite' ? 1024 : 4096;
+    scan: for await (const chunk of backend.scan({ fromIndex: job.from, toIndex: job.to, chunkSize })) {
+      for (let i = 0; i < chunk.length; i += every) {
+        if (pause && (await pause.run())) break scan;
+        if (!(await v.push(every >= chunk.length ? chunk : chunk.slice(i, i + every)))) break scan;
+      }
     }
     const result = v.segmentResult(startPrev);
     // A segment that ends early without a failure is missing rows: the coordinator reports the gap.

@@ -209,14 +209,14 @@ export async function runVerification(
           rootSizes: [...expectedRoots.keys()],
           threads: typeof options.parallel === 'number' ? options.parallel : undefined,
           onProgress: (n) => options.onProgress?.(v.fromIndex + n, total),
+          // Counted as each segment is absorbed: a run that fails later still reports what it passed
+          // over (its absorbed signatures are in v.signaturesChecked).
+          onUnknownKeys: (n) => {
+            if (n > 0 && unknownKeys.n === 0) notChecked.push(UNKNOWN_KEYS_NOTE);
+            unknownKeys.n += n;
+          },
         });
         threads = r.threads;
-        unknownKeys.n += r.unknownKeySignatures;
-        if (r.unknownKeySignatures > 0) {
-          notChecked.push(
-            'signatures by keys this ledger was not given (pass `keys`, a KeyRing, to check them)',
-          );
-        }
       } catch {
         // Workers could not run here (or died): finish on this thread from where they stopped.
       }
@@ -354,6 +354,9 @@ export async function runVerification(
   return { report, verified };
 }
 
+const UNKNOWN_KEYS_NOTE =
+  'signatures by keys this ledger was not given (pass `keys`, a KeyRing, to check them)';
+
 function implicitChecker(
   ring: KeyRing,
   notChecked: string[],
@@ -363,11 +366,7 @@ function implicitChecker(
   const checker: SignatureChecker = {
     check: (record, message, ctx) => {
       if (lenient && !ring.get(record.keyId)) {
-        if (unknown.n++ === 0) {
-          notChecked.push(
-            'signatures by keys this ledger was not given (pass `keys`, a KeyRing, to check them)',
-          );
-        }
+        if (unknown.n++ === 0) notChecked.push(UNKNOWN_KEYS_NOTE);
         return { ok: true, keyId: record.keyId };
       }
       return ring.checkAsync(record, message, ctx);

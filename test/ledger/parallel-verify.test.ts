@@ -9,6 +9,7 @@ import { SQLiteBackend } from '../../src/backends/sqlite/sqlite-backend.js';
 import { Ed25519Signer, KeyRing } from '../../src/crypto/signatures/index.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { generateLogKey } from '../../src/ledger/log-key.js';
+import { SegmentRunner } from '../../src/ledger/segment-runner.js';
 import type { SignedCheckpoint } from '../../src/verify/proofs.js';
 import { StreamVerifier } from '../../src/verify/stream-verifier.js';
 
@@ -157,6 +158,49 @@ describe('parallel verification', () => {
     const seq = await ledger.verify({ parallel: false, keys, requireSignatures: 1 });
     expect(par.failure).toMatchObject({ kind: 'signature_missing', index: 0 });
     expect(par.failure).toEqual(seq.failure);
+    await ledger.close();
+  });
+
+  it('reaches the same verdicts with 1 thread (this one alone) and with 3 (two workers)', async () => {
+    const { ledger, path } = await copyLedger();
+    const keys = new KeyRing([signer]);
+    for (const parallel of [1, 3]) {
+      const r = await ledger.verify({ parallel, parallelThreshold: 1, keys });
+      expect(r).toMatchObject({ ok: true, threads: parallel, signaturesChecked: 2500, redacted: [100] });
+    }
+    tamper(path, 'UPDATE sl_default_entries SET ts = ts + 1 WHERE idx = ?', 17000);
+    const seq = await ledger.verify({ parallel: false, keys });
+    for (const parallel of [1, 3]) {
+      const r = await ledger.verify({ parallel, parallelThreshold: 1, keys });
+      expect(r.failure).toMatchObject({ kind: 'column_mismatch', index: 17000 });
+      expect(r.failure).toEqual(seq.failure);
+    }
+    await ledger.close();
+  });
+
+  it('a segment failing on this thread: the run finishes on the main thread, unknown-key signatures still not counted as checked', async () => {
+    const { ledger } = await copyLedger();
+    // Without `keys` and without the signer, the 2,500 signatures are by a key this ledger was not
+    // given: passed over and reported as not checked, whatever path the run takes.
+    const clean = await ledger.verify({ parallel: 2, parallelThreshold: 1 });
+    expect(clean).toMatchObject({ ok: true, signaturesChecked: 0 });
+    const run = SegmentRunner.prototype.run;
+    let calls = 0;
+    SegmentRunner.prototype.run = function (this: SegmentRunner, ...args) {
+      // The first segment (this thread's: it holds the signed entries 5,000-7,499) passes; the next fails.
+      if (++calls === 2) return Promise.reject(new Error('injected: this thread cannot read its segment'));
+      return run.apply(this, args);
+    };
+    try {
+      const r = await ledger.verify({ parallel: 2, parallelThreshold: 1 });
+      expect(calls).toBe(2);
+      expect(r).toMatchObject({ ok: true, signaturesChecked: 0, redacted: [100] });
+      expect(r.entriesChecked).toBe(clean.entriesChecked);
+      expect(r.notChecked.join('\n')).toMatch(/keys this ledger was not given/);
+      expect(r.checked.join('\n')).not.toMatch(/signature/);
+    } finally {
+      SegmentRunner.prototype.run = run;
+    }
     await ledger.close();
   });
 
