@@ -7,6 +7,7 @@
  * the protocol messages of its query. The server sends one CopyData message per row; each is
  * decoded as it arrives, because pg reuses the buffer a message points into.
  */
+import { HexStoredEntry } from '../../entry/stored-row.js';
 import type { StoredEntry } from '../../entry/types.js';
 import { StorageError } from '../../errors.js';
 import type { Tile } from '../../merkle/tiles.js';
@@ -19,8 +20,11 @@ interface CopyMessage {
   chunk: Buffer;
 }
 
-/** Buffer#utf8Slice: what toString('utf8', a, b) calls after its argument checks. */
-type Utf8Buffer = Buffer & { utf8Slice(start: number, end: number): string };
+/** Buffer#utf8Slice / hexSlice: what toString('utf8' | 'hex', a, b) call after their argument checks. */
+type Utf8Buffer = Buffer & {
+  utf8Slice(start: number, end: number): string;
+  hexSlice(start: number, end: number): string;
+};
 
 /**
  * A binary `COPY … TO STDOUT` read, one decoded row per CopyData message. Subclasses decode a row
@@ -123,9 +127,10 @@ export class CopyRows extends CopyReader<StoredEntry> {
     const timestampMs = b.readInt32BE(o + 4) * 0x1_0000_0000 + b.readUInt32BE(o + 8);
     o += 4 + len;
     len = b.readInt32BE(o);
-    // Copies: the message buffer is reused once this returns.
-    const hash = Buffer.from(b.subarray(o + 4, o + 4 + len));
-    o += 4 + len;
+    // Hash and salt as hex text (like SQLite's rows): one string each instead of a view and a copy,
+    // and hex is what verification compares; Buffers are made only if a reader asks.
+    const hashHex = len < 0 ? '' : b.hexSlice(o + 4, o + 4 + len);
+    o += 4 + Math.max(len, 0);
     len = b.readInt32BE(o);
     const body = b.utf8Slice(o + 4, o + 4 + len);
     o += 4 + len;
@@ -133,12 +138,12 @@ export class CopyRows extends CopyReader<StoredEntry> {
     const data = len < 0 ? null : b.utf8Slice(o + 4, o + 4 + len);
     o += 4 + Math.max(len, 0);
     len = b.readInt32BE(o);
-    const salt = len < 0 ? null : Buffer.from(b.subarray(o + 4, o + 4 + len));
+    const saltHex = len < 0 ? null : b.hexSlice(o + 4, o + 4 + len);
     o += 4 + Math.max(len, 0);
     len = b.readInt32BE(o);
     const signatures = len < 0 ? null : b.utf8Slice(o + 4, o + 4 + len);
     o += 4 + Math.max(len, 0);
-    return [{ index, id, timestampMs, hash, body, data, salt, signatures }, o];
+    return [new HexStoredEntry(index, id, timestampMs, hashHex, body, data, saltHex, signatures), o];
   }
 }
 
