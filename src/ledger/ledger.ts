@@ -139,6 +139,8 @@ const backendLedgerName = new WeakMap<StorageBackend, string>();
  * from all their caches. Weak: a ledger dropped without close() (its backend still in use) is collected.
  */
 const cachesOnBackend = new WeakMap<StorageBackend, Set<WeakRef<Ledger>>>();
+/** Open ledger objects on each backend object: the last one to close closes the backend. */
+const usersOfBackend = new WeakMap<StorageBackend, number>();
 /** Tiles kept for proofs by default: 4,096 × 16 KiB = 64 MiB at most (a 1,000,000-entry log has 3,925). */
 const PROOF_TILE_CACHE = 4096;
 
@@ -163,6 +165,8 @@ export class Ledger {
   private redactions: Promise<void> = Promise.resolve();
   /** This ledger in its backend's set of caches (cachesOnBackend). */
   private readonly self = new WeakRef(this);
+  /** Counted among the backend's users (usersOfBackend) since it first began to open. */
+  private usesBackend = false;
   /** The `now` option, checked on every reading (see checkedClock). */
   private readonly clock: (() => number) | undefined;
   /** Ids in the order they were cached (a ring of `cacheLimit` slots; see remember). */
@@ -258,6 +262,10 @@ export class Ledger {
       );
     }
     backendLedgerName.set(this.backend, this.name);
+    if (!this.usesBackend) {
+      this.usesBackend = true;
+      usersOfBackend.set(this.backend, (usersOfBackend.get(this.backend) ?? 0) + 1);
+    }
     if (this.cacheLimit > 0) {
       const peers = cachesOnBackend.get(this.backend) ?? new Set<WeakRef<Ledger>>();
       cachesOnBackend.set(this.backend, peers);
@@ -1013,7 +1021,10 @@ export class Ledger {
 
   // ───────────────────────────── lifecycle ─────────────────────────────
 
-  /** Wait for pending appends, stop background work and close the storage. */
+  /**
+   * Wait for pending appends, stop background work and close the storage — unless another open ledger
+   * object uses the same backend object: the last of them to close closes it.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.autoTimer) clearInterval(this.autoTimer);
@@ -1021,7 +1032,11 @@ export class Ledger {
     await this.sequencer.idle();
     this.closed = true;
     cachesOnBackend.get(this.backend)?.delete(this.self);
-    if (this.opening || this.meta) await this.backend.close();
+    if (!this.usesBackend) return;
+    // Another open ledger object on this backend object keeps it open.
+    const users = (usersOfBackend.get(this.backend) ?? 1) - 1;
+    usersOfBackend.set(this.backend, users);
+    if (users === 0) await this.backend.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -300,4 +300,23 @@ describe('backend objects', () => {
     // A second Ledger object on the same ledger is fine.
     expect((await new Ledger({ backend, name: 'orders' }).open()).name).toBe('orders');
   });
+
+  it('ledger objects sharing a backend object: the last to close closes it', async () => {
+    const backend = new InMemoryBackend();
+    const a = new Ledger({ backend });
+    const b = new Ledger({ backend });
+    await a.append({ from: 'a' });
+    await b.append({ from: 'b' });
+    await a.close();
+    await expect(a.append({ late: true })).rejects.toBeInstanceOf(ClosedError);
+    // `b` still works on the shared backend.
+    await b.append({ from: 'b', again: true });
+    expect((await b.getStats()).totalEntries).toBe(3);
+    expect((await b.verify()).ok).toBe(true);
+    // A ledger object that never opened closes nothing.
+    await new Ledger({ backend }).close();
+    expect((await b.getStats()).totalEntries).toBe(3);
+    await b.close();
+    await expect(backend.readHead()).rejects.toThrow();
+  });
 });
