@@ -208,7 +208,7 @@ export async function verifyInParallel(v: StreamVerifier, o: ParallelOptions): P
     for (const w of workers)
       if ((inFlight.get(w) ?? 0) > 0) void w.terminate();
       else retire(w);
-    // This thread's segment stops at its next chunk (a stopped run ignores it); then its stores close.
+    // This thread's segment stops at its next pause (a stopped run ignores it); then its stores close.
     await localRun.catch(() => undefined);
     await local.close();
   }
