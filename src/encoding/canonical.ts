@@ -5,6 +5,7 @@
  * builds a deeply frozen copy. Every property is read exactly once, so the text and the copy
  * always describe the same data even if the input is mutated concurrently or by a Proxy.
  */
+import { hash as oneShotHash } from 'node:crypto';
 import { ConfigurationError, ValidationError } from '../errors.js';
 
 export type JsonPrimitive = null | boolean | number | string;
@@ -58,6 +59,8 @@ interface Walk {
    * of the bytes allocated per appended entry, measured).
    */
   out: Buffer;
+  /** Where the text starts in `out` (after a prefix room left by prepareSalted). */
+  start: number;
   pos: number;
   /** Every byte written so far is ASCII (the text is read out as latin1, the cheaper decoder). */
   ascii: boolean;
@@ -85,6 +88,7 @@ function newWalk(bytes: number): Walk {
     maxDepth: DEFAULT_MAX_DEPTH,
     copy: false,
     out: Buffer.allocUnsafe(bytes),
+    start: 0,
     pos: 0,
     ascii: true,
     keys: [],
@@ -121,6 +125,63 @@ export function canonicalizeBytes(value: unknown, options?: CanonicalOptions): B
   } finally {
     end(walk);
   }
+}
+
+/** prepareSalted's result: `copy` is null when no copy was asked for. */
+export interface SaltedJson {
+  readonly text: string;
+  readonly copy: JsonValue | null;
+  /** HASH(prefix || UTF-8(text)) as lowercase hex. */
+  readonly digest: string;
+}
+
+/**
+ * canonicalize() (or prepareJson() with `copy`) that also hashes the text after `prefix`, from the
+ * UTF-8 bytes the walk wrote: HASH(prefix || UTF-8(text)), without encoding the text a second time
+ * (an entry's salted data digest). Checks and errors are those of canonicalize.
+ */
+export function prepareSalted(
+  value: unknown,
+  options: CanonicalOptions | undefined,
+  copy: boolean,
+  prefix: Uint8Array,
+  algorithm: string,
+): SaltedJson {
+  const walk = begin(options, copy);
+  const n = prefix.length;
+  walk.start = n;
+  walk.pos = n;
+  try {
+    room(walk, 0);
+    const c = visit(value, walk);
+    const text = textOf(walk);
+    checkSize(text, options);
+    const out = walk.out;
+    for (let i = 0; i < n; i++) out[i] = prefix[i]!;
+    const digest = oneShotHash(algorithm, viewOf(out, walk.pos), 'hex');
+    return { text, copy: copy ? c : null, digest };
+  } finally {
+    end(walk);
+  }
+}
+
+// Views of the shared walk's buffer by length, made once: a subarray is a new Buffer per call.
+const CACHED_VIEWS = 4096;
+let views: (Buffer | undefined)[] = [];
+let viewsOf: Buffer | null = null;
+
+function viewOf(out: Buffer, length: number): Buffer {
+  if (length > CACHED_VIEWS || out !== shared.out) return out.subarray(0, length);
+  if (viewsOf !== out) {
+    views = new Array(CACHED_VIEWS + 1);
+    viewsOf = out;
+  }
+  let v = views[length];
+  if (v === undefined) {
+    v = out.subarray(0, length);
+    views[length] = v;
+  }
+  return v;
 }
 
 /**
@@ -182,6 +243,7 @@ function begin(options: CanonicalOptions | undefined, copy: boolean): Walk {
   walk.isoDates = isoDates;
   walk.maxDepth = maxDepth;
   walk.copy = copy;
+  walk.start = 0;
   walk.pos = 0;
   walk.ascii = true;
   walk.nkeys = 0;
@@ -201,7 +263,7 @@ function end(walk: Walk): void {
 /** The text written so far, as one flat string. */
 function textOf(walk: Walk): string {
   const raw = walk.out as unknown as RawCodec;
-  return walk.ascii ? raw.latin1Slice(0, walk.pos) : raw.utf8Slice(0, walk.pos);
+  return walk.ascii ? raw.latin1Slice(walk.start, walk.pos) : raw.utf8Slice(walk.start, walk.pos);
 }
 
 /** Make room for `n` more bytes. */

@@ -5,9 +5,11 @@ import {
   type JsonObject,
   type JsonValue,
   prepareJson,
+  prepareSalted,
+  type SaltedJson,
 } from '../encoding/canonical.js';
 import { ValidationError } from '../errors.js';
-import { dataDigestHex, flatten, newSalt } from './commitment.js';
+import { flatten, newSalt } from './commitment.js';
 import { entryId } from './entry-id.js';
 import { deepFreeze } from './freeze.js';
 import { isoTimestamp } from './timestamp.js';
@@ -83,11 +85,13 @@ export function prepareEntry(
     });
   }
   const copy = options.copy !== false;
-  const d = prepareWithPath(data, '/data', options.maxEntryBytes, copy);
+  // The data digest is hashed from the bytes the canonical walk wrote, after the salt.
+  const salt = newSalt();
+  const d = prepareWithPath(data, '/data', options.maxEntryBytes, copy, salt, options.hashAlgorithm);
   const m =
     metadata === undefined
       ? NO_METADATA
-      : prepareWithPath(metadata, '/metadata', options.maxEntryBytes, copy);
+      : prepareWithPath(metadata, '/metadata', options.maxEntryBytes, copy, null, options.hashAlgorithm);
   // A UTF-16 unit is at most 3 UTF-8 bytes: count bytes only when the length alone cannot decide.
   const units = d.text.length + m.text.length;
   const size =
@@ -101,7 +105,6 @@ export function prepareEntry(
     );
   }
   const ms = options.now ? options.now() : Date.now();
-  const salt = newSalt();
   return {
     id: entryId(ms),
     timestampMs: ms,
@@ -112,7 +115,7 @@ export function prepareEntry(
     metadata: m.copy as JsonObject | null,
     metadataText: flatten(m.text),
     salt,
-    dataDigest: dataDigestHex(options.hashAlgorithm, salt, d.text),
+    dataDigest: (d as SaltedJson).digest,
   };
 }
 
@@ -125,9 +128,13 @@ function prepareWithPath(
   prefix: string,
   maxBytes: number,
   copy: boolean,
+  salt: Buffer | null,
+  algorithm: HashAlgorithm,
 ): { text: string; copy: JsonValue | null } {
   if (lastOptions.maxBytes !== maxBytes) lastOptions = Object.freeze({ maxBytes, dates: 'iso' });
   try {
+    // With a salt: the same walk, also hashing salt || text (the data digest).
+    if (salt !== null) return prepareSalted(value, lastOptions, copy, salt, algorithm);
     // canonicalize() is the same walk without the copy: the same checks and errors.
     return copy ? prepareJson(value, lastOptions) : { text: canonicalize(value, lastOptions), copy: null };
   } catch (err) {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { prepareEntry } from '../../src/entry/prepare.js';
 import { ValidationError } from '../../src/errors.js';
@@ -39,6 +40,25 @@ describe('prepareEntry: empty data', () => {
       expect(outcome({ a: 1 })).toBe('ok');
     } finally {
       delete proto.polluted;
+    }
+  });
+});
+
+describe('prepareEntry: data digest', () => {
+  it('is HASH(salt || UTF-8 of the data text) for non-ASCII, escaped and large data, with and without the copy', () => {
+    const datas = [
+      { a: 1 },
+      { s: 'Zoë ✓ 𝄞', q: 'a"b\\c\n' },
+      { big: 'x'.repeat(100_000), u: 'é'.repeat(30_000) }, // past the walk's initial buffer
+    ];
+    for (const copy of [true, false]) {
+      for (const hashAlgorithm of ['sha256', 'sha3-512'] as const) {
+        for (const data of datas) {
+          const p = prepareEntry(data, { m: 'é' }, 'event', { ...options, hashAlgorithm, copy });
+          const want = createHash(hashAlgorithm).update(p.salt).update(p.dataText, 'utf8').digest('hex');
+          expect(p.dataDigest).toBe(want);
+        }
+      }
     }
   });
 });
