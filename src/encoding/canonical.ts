@@ -422,10 +422,10 @@ function visitArray(arr: readonly unknown[], walk: Walk): JsonValue {
 function visitPlain(obj: Record<string, unknown>, walk: Walk): JsonValue {
   enter(obj, walk);
   // getOwnPropertyNames also lists non-enumerable names, which JSON.stringify would drop silently.
-  const names = Object.getOwnPropertyNames(obj);
+  const listed = Object.getOwnPropertyNames(obj);
   if (Object.getOwnPropertySymbols(obj).length !== 0)
     fail(walk, 'objects must not have symbol-keyed properties');
-  sortKeys(names);
+  const names = sortedNames(listed, walk.depth - 1);
   const out: Record<string, JsonValue> | undefined = walk.copy ? {} : undefined;
   const keys = walk.keys;
   const k = walk.nkeys++;
@@ -550,6 +550,33 @@ function loneSurrogate(walk: Walk): never {
 /** `String.prototype.isWellFormed` (Node 20+; the ES2023 lib typings lack it). */
 export function isWellFormed(s: string): boolean {
   return (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+
+// The names of the last object visited at each of the first depths, as listed and as sorted: objects
+// of one kind list the same names (the same strings) in the same order, so each is sorted once.
+// Neither array is ever changed after it is remembered (a parent keeps iterating its own).
+const MEMO_DEPTHS = 8;
+const memoListed: (readonly string[] | undefined)[] = new Array(MEMO_DEPTHS).fill(undefined);
+const memoSorted: (readonly string[] | undefined)[] = new Array(MEMO_DEPTHS).fill(undefined);
+
+/** `listed` (own names of an object at `depth`) in code-unit order. */
+function sortedNames(listed: string[], depth: number): readonly string[] {
+  if (depth >= MEMO_DEPTHS) {
+    sortKeys(listed);
+    return listed;
+  }
+  const prev = memoListed[depth];
+  const n = listed.length;
+  if (prev !== undefined && prev.length === n) {
+    let i = 0;
+    while (i < n && prev[i] === listed[i]) i++;
+    if (i === n) return memoSorted[depth]!;
+  }
+  const sorted = listed.slice();
+  sortKeys(sorted);
+  memoListed[depth] = listed;
+  memoSorted[depth] = sorted;
+  return sorted;
 }
 
 /** Insertion sort for the common small object, native sort otherwise. Both compare UTF-16 code units. */

@@ -110,6 +110,44 @@ describe('member names (their text is cached by name)', () => {
   });
 });
 
+describe('member order (remembered per depth for names listed alike)', () => {
+  it('sorts each object by its own names, whatever objects came before at that depth', () => {
+    // Reference: members sorted by UTF-16 code units, recursively.
+    const ref = (v: unknown): string =>
+      v !== null && typeof v === 'object' && !Array.isArray(v)
+        ? `{${Object.keys(v)
+            .sort()
+            .map((k) => `${JSON.stringify(k)}:${ref((v as Record<string, unknown>)[k])}`)
+            .join(',')}}`
+        : Array.isArray(v)
+          ? `[${v.map(ref).join(',')}]`
+          : JSON.stringify(v);
+    const values: unknown[] = [
+      { b: 1, a: 2 },
+      { b: 1, a: 2 },
+      { a: 1, b: 2 },
+      { b: 1, a: 2, c: 3 },
+      { b: 1, c: 3 },
+      {
+        x: { b: 1, a: 2 },
+        y: { d: 1, c: { f: 0, e: 1 } },
+        w: [
+          { b: 0, a: 1 },
+          { a: 0, b: 1 },
+        ],
+      },
+      { y: { c: { e: 1, f: 0 }, d: 1 }, x: { a: 2, b: 1 } },
+      { b: 1, a: 2 },
+    ];
+    for (let round = 0; round < 2; round++) {
+      for (const v of values) {
+        expect(canonicalize(v)).toBe(ref(v));
+        expect(prepareJson(v).text).toBe(ref(v));
+      }
+    }
+  });
+});
+
 describe('canonicalizeBytes', () => {
   it('is the UTF-8 encoding of canonicalize', () => {
     const v = { '€': ['é', '\u{1f600}'] };
