@@ -25,16 +25,20 @@ export function pgPrefix(key: string): string {
   return `${key.toLowerCase().replace(/[^a-z0-9_]/g, '_')}_`;
 }
 
-async function withClient<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+async function withClient<T>(fn: (c: pg.Client) => Promise<T>, unconstrain?: string): Promise<T> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    // Someone who owns the tables is not bound by their CHECK constraints (idx >= 0): drop them.
-    await c.query(`DO $$ DECLARE r record; BEGIN
-      FOR r IN SELECT conrelid::regclass AS tbl, conname FROM pg_constraint
-               WHERE contype = 'c' AND conname LIKE '%entries_idx_check' LOOP
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.tbl, r.conname);
-      END LOOP; END $$`);
+    // Someone who owns the tables is not bound by their CHECK constraints (idx >= 0): drop them, on
+    // this store's entries table only (other test files run at the same time on their own tables).
+    if (unconstrain !== undefined) {
+      await c.query(`DO $$ DECLARE r record; BEGIN
+        FOR r IN SELECT conname FROM pg_constraint
+                 WHERE contype = 'c' AND conrelid = to_regclass('${unconstrain.replace(/'/g, "''")}')
+                   AND conname LIKE '%idx_check' LOOP
+          EXECUTE format('ALTER TABLE %s DROP CONSTRAINT IF EXISTS %I', '${unconstrain.replace(/'/g, "''")}', r.conname);
+        END LOOP; END $$`);
+    }
     return await fn(c);
   } finally {
     await c.end();
@@ -43,16 +47,17 @@ async function withClient<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
 
 export function pgTamper(prefix: string): Tamper {
   const t = pgTables(prefix);
+  const withTables = <T>(fn: (c: pg.Client) => Promise<T>) => withClient(fn, t.entries);
   return {
     async updateEntry(index, patch) {
-      await withClient(async (c) => {
+      await withTables(async (c) => {
         for (const [k, v] of Object.entries(patch)) {
           await c.query(`UPDATE ${t.entries} SET ${COLS[k]} = $1 WHERE idx = $2`, [v, index]);
         }
       });
     },
     async readEntry(index) {
-      return withClient(async (c) => {
+      return withTables(async (c) => {
         const r = await c.query(
           `SELECT idx::float8 AS idx, id, ts::float8 AS ts, hash, body, data, salt, sigs FROM ${t.entries} WHERE idx = $1`,
           [index],
@@ -72,10 +77,10 @@ export function pgTamper(prefix: string): Tamper {
       });
     },
     async deleteEntry(index) {
-      await withClient((c) => c.query(`DELETE FROM ${t.entries} WHERE idx = $1`, [index]));
+      await withTables((c) => c.query(`DELETE FROM ${t.entries} WHERE idx = $1`, [index]));
     },
     async swapEntries(i, j) {
-      await withClient(async (c) => {
+      await withTables(async (c) => {
         await c.query('BEGIN');
         await c.query(`UPDATE ${t.entries} SET idx = -1 WHERE idx = $1`, [i]);
         await c.query(`UPDATE ${t.entries} SET idx = $1 WHERE idx = $2`, [i, j]);
@@ -84,7 +89,7 @@ export function pgTamper(prefix: string): Tamper {
       });
     },
     async insertEntryAt(index, row) {
-      await withClient(async (c) => {
+      await withTables(async (c) => {
         await c.query('BEGIN');
         // Shift through negative numbers: a unique key is checked row by row.
         await c.query(`UPDATE ${t.entries} SET idx = -idx - 2 WHERE idx >= $1`, [index]);
@@ -98,7 +103,7 @@ export function pgTamper(prefix: string): Tamper {
       });
     },
     async insertBelowZero(row) {
-      await withClient((c) =>
+      await withTables((c) =>
         c.query(
           `INSERT INTO ${t.entries} (ledger, idx, id, ts, hash, body, data, salt, sigs)
            SELECT ledger, -1, $1, $2, $3, $4, $5, $6, $7 FROM ${t.ledgers} LIMIT 1`,
@@ -107,7 +112,7 @@ export function pgTamper(prefix: string): Tamper {
       );
     },
     async setHead(h) {
-      await withClient((c) =>
+      await withTables((c) =>
         c.query(`UPDATE ${t.heads} SET size = $1, last_hash = $2, frontier = $3, root = $4`, [
           h.size,
           h.lastHash,
@@ -117,7 +122,7 @@ export function pgTamper(prefix: string): Tamper {
       );
     },
     async writeTile(level, index, width, hashes) {
-      await withClient((c) =>
+      await withTables((c) =>
         c.query(
           `INSERT INTO ${t.tiles} (ledger, level, idx, width, hashes) SELECT ledger, $1, $2, $3, $4 FROM ${t.ledgers} LIMIT 1
            ON CONFLICT (ledger, level, idx) DO UPDATE SET width = excluded.width, hashes = excluded.hashes`,
@@ -126,13 +131,13 @@ export function pgTamper(prefix: string): Tamper {
       );
     },
     async deleteAllTiles() {
-      await withClient((c) => c.query(`DELETE FROM ${t.tiles}`));
+      await withTables((c) => c.query(`DELETE FROM ${t.tiles}`));
     },
     async deleteAllEntries() {
-      await withClient((c) => c.query(`DELETE FROM ${t.entries}`));
+      await withTables((c) => c.query(`DELETE FROM ${t.entries}`));
     },
     async updateCheckpoint(size, patch) {
-      await withClient(async (c) => {
+      await withTables(async (c) => {
         if (patch.rootHash)
           await c.query(`UPDATE ${t.checkpoints} SET root = $1 WHERE size = $2`, [patch.rootHash, size]);
         if (patch.note)
@@ -140,7 +145,7 @@ export function pgTamper(prefix: string): Tamper {
       });
     },
     async deleteCheckpoints() {
-      await withClient((c) => c.query(`DELETE FROM ${t.checkpoints}`));
+      await withTables((c) => c.query(`DELETE FROM ${t.checkpoints}`));
     },
   };
 }
