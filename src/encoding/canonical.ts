@@ -7,6 +7,7 @@
  */
 import { hash as oneShotHash } from 'node:crypto';
 import { ConfigurationError, ValidationError } from '../errors.js';
+import { PrefixViews } from './prefix-views.js';
 
 export type JsonPrimitive = null | boolean | number | string;
 export type JsonArray = readonly JsonValue[];
@@ -165,23 +166,11 @@ export function prepareSalted(
   }
 }
 
-// Views of the shared walk's buffer by length, made once: a subarray is a new Buffer per call.
-const CACHED_VIEWS = 4096;
-let views: (Buffer | undefined)[] = [];
-let viewsOf: Buffer | null = null;
+// Views of the shared walk's buffer by length (a walk of its own, when one is nested, gets fresh ones).
+const sharedViews = new PrefixViews();
 
 function viewOf(out: Buffer, length: number): Buffer {
-  if (length > CACHED_VIEWS || out !== shared.out) return out.subarray(0, length);
-  if (viewsOf !== out) {
-    views = new Array(CACHED_VIEWS + 1);
-    viewsOf = out;
-  }
-  let v = views[length];
-  if (v === undefined) {
-    v = out.subarray(0, length);
-    views[length] = v;
-  }
-  return v;
+  return out === shared.out ? sharedViews.of(out, length) : out.subarray(0, length);
 }
 
 /**

@@ -13,6 +13,7 @@
  */
 import { hash as oneShotHash, randomFillSync } from 'node:crypto';
 import type { HashAlgorithm } from '../crypto/hash.js';
+import { PrefixViews } from '../encoding/prefix-views.js';
 import type { EntryType } from './types.js';
 
 export const FORMAT_VERSION = 1;
@@ -133,24 +134,11 @@ export function dataDigestHex(algorithm: HashAlgorithm, salt: Uint8Array, dataTe
   return oneShotHash(algorithm, scratchView(SALT_BYTES + n), 'hex');
 }
 
-// Views of the scratch by length, made once: a subarray is a new Buffer object per call (a tenth of
-// the bytes allocated per appended entry, measured). Dropped when the scratch is replaced.
-const CACHED_VIEWS = 4096;
-let views: (Buffer | undefined)[] = new Array(CACHED_VIEWS + 1);
-let viewsOf = scratch;
+// Views of the scratch by length, made once (dropped when the scratch is replaced by a larger one).
+const scratchViews = new PrefixViews();
 
 function scratchView(length: number): Buffer {
-  if (length > CACHED_VIEWS) return scratch.subarray(0, length);
-  if (viewsOf !== scratch) {
-    views = new Array(CACHED_VIEWS + 1);
-    viewsOf = scratch;
-  }
-  let v = views[length];
-  if (v === undefined) {
-    v = scratch.subarray(0, length);
-    views[length] = v;
-  }
-  return v;
+  return scratchViews.of(scratch, length);
 }
 
 export function hashTextHex(algorithm: HashAlgorithm, text: string): string {
