@@ -10,9 +10,6 @@ import type { StoredEntry } from './types.js';
 export class BuiltRow implements StoredEntry {
   readonly #fields: Readonly<CommitmentFields>;
   readonly #body: string;
-  /** The hash as set by setHash: its Buffer and the hex it was decoded from. */
-  #hashBuf: Buffer = EMPTY;
-  #hashHex = '';
   index: number;
   id: string;
   timestampMs: number;
@@ -33,23 +30,6 @@ export class BuiltRow implements StoredEntry {
     this.body = this.#body;
     this.data = data;
     this.salt = salt;
-  }
-
-  /**
-   * Set `hash` from the lowercase hex digest the ledger computed (crypto output), and remember the
-   * hex: a backend that keeps hashes as bytes then checks the next row's `prev` by comparing strings.
-   */
-  setHash(hex: string): void {
-    const b = Buffer.from(hex, 'hex');
-    this.hash = b;
-    this.#hashBuf = b;
-    this.#hashHex = hex;
-  }
-
-  /** The hex `row.hash` was set from (setHash), or null: for any other row, or once `hash` was replaced. */
-  static hashHexOf(row: object): string | null {
-    if (!(#hashBuf in row)) return null;
-    return row.hash === row.#hashBuf && row.#hashHex.length === 2 * row.#hashBuf.length ? row.#hashHex : null;
   }
 
   /**

@@ -396,12 +396,6 @@ export class Columns {
       this.odd.set(pos, odd);
     } else if (pos < this.count) this.odd.delete(pos);
     c.flags[i] = flags;
-    // The next ledger-built row's `prev` is this hex (the same string): compared as text, not bytes.
-    const hex = odd === null || odd.hash === undefined ? BuiltRow.hashHexOf(e) : null;
-    if (hex !== null && hex.length === 2 * H) {
-      this.hexPos = pos;
-      this.hexText = hex;
-    } else if (this.hexPos === pos) this.hexPos = -1;
     this.data[pos] = flat(e.data);
     this.sigs[pos] = flat(e.signatures);
   }
@@ -514,13 +508,7 @@ export class Columns {
       this.checkedIso = iso;
       this.checkedTs = ts;
     }
-    if (pos === 0) {
-      if (f.prev !== null) return 0;
-    } else if (
-      f.prev === null ||
-      (!(pos - 1 === this.hexPos && f.prev === this.hexText) && !this.isHashHex(pos - 1, f.prev))
-    )
-      return 0;
+    if (pos === 0 ? f.prev !== null : f.prev === null || !this.isHashHex(pos - 1, f.prev)) return 0;
     // Equal metadata texts share one string (as compact() does).
     let meta = f.metadataText;
     if (meta === EMPTY_META) {
@@ -535,9 +523,6 @@ export class Columns {
     return flags;
   }
 
-  /** Row whose stored hash is the lowercase hex `hexText` (set by write from a BuiltRow), or -1. */
-  private hexPos = -1;
-  private hexText = '';
   private checkedIso = '';
   private checkedTs = Number.NaN;
 
@@ -731,7 +716,6 @@ export class Columns {
   /** Forget rows from `n` on. */
   truncate(n: number): void {
     this.count = n;
-    if (this.hexPos >= n) this.hexPos = -1;
     this.tail.length = n;
     this.data.length = n;
     this.sigs.length = n;
