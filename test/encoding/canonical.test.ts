@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   canonicalize,
@@ -145,6 +146,62 @@ describe('member order (remembered per depth for names listed alike)', () => {
         expect(prepareJson(v).text).toBe(ref(v));
       }
     }
+  });
+
+  it('holds for random shapes: deep nesting, many names, names reordered between siblings (property)', () => {
+    const ref = (v: unknown): string =>
+      v !== null && typeof v === 'object' && !Array.isArray(v)
+        ? `{${Object.keys(v)
+            .sort()
+            .map((k) => `${JSON.stringify(k)}:${ref((v as Record<string, unknown>)[k])}`)
+            .join(',')}}`
+        : Array.isArray(v)
+          ? `[${v.map(ref).join(',')}]`
+          : JSON.stringify(v);
+    // Few distinct names (so shapes repeat and reorder), objects up to 40 members (the native sort
+    // past 24), nesting past the 8 remembered levels.
+    const name = fc.constantFrom('a', 'b', 'c', 'd', 'aa', 'B', '', '10', '2', 'é', '\u{1f600}', 'z');
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        fc.integer(),
+        fc.string(),
+        fc.constant(null),
+        fc.array(tie('node'), { maxLength: 4 }),
+        fc.dictionary(fc.oneof(name, fc.string({ maxLength: 3 })), tie('node'), { maxKeys: 40 }),
+      ),
+    })).node;
+    const deep = fc.tuple(value, fc.integer({ min: 9, max: 14 })).map(([v, d]) => {
+      let x: unknown = v;
+      for (let i = 0; i < d; i++) x = i % 2 ? { b: x, a: i } : { a: i, b: x };
+      return x;
+    });
+    fc.assert(
+      fc.property(fc.array(fc.oneof(value, deep), { minLength: 1, maxLength: 6 }), (vs) => {
+        for (const v of vs) {
+          expect(canonicalize(v)).toBe(ref(v));
+          expect(prepareJson(v).text).toBe(ref(v));
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('a Proxy that canonicalizes while its names are listed, and a walk that throws, leave later results right', () => {
+    const inner = { y: 1, x: 2 };
+    const proxy = new Proxy(
+      { b: 1, a: 2 },
+      {
+        ownKeys(t) {
+          expect(canonicalize({ q: inner, p: [inner] })).toBe('{"p":[{"x":2,"y":1}],"q":{"x":2,"y":1}}');
+          return Reflect.ownKeys(t);
+        },
+      },
+    );
+    expect(canonicalize({ k: proxy })).toBe('{"k":{"a":2,"b":1}}');
+    expect(() => canonicalize({ b: 1, a: { d: Number.NaN, c: 1 } })).toThrow();
+    expect(canonicalize({ b: 1, a: { d: 2, c: 1 } })).toBe('{"a":{"c":1,"d":2},"b":1}');
+    expect(canonicalize({ a: { c: 1, d: 2 }, b: 1 })).toBe('{"a":{"c":1,"d":2},"b":1}');
   });
 });
 
