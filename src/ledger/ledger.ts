@@ -133,14 +133,19 @@ function checkCount(n: number | undefined, what: string): number | undefined {
 }
 
 const DEFAULT_AUTO_VERIFY_MS = 60_000;
-const backendLedgerName = new WeakMap<StorageBackend, string>();
-/**
- * Ledger objects with an entry cache on each backend object: a redaction through one drops the entry
- * from all their caches. Weak: a ledger dropped without close() (its backend still in use) is collected.
- */
-const cachesOnBackend = new WeakMap<StorageBackend, Set<WeakRef<Ledger>>>();
-/** Open ledger objects on each backend object: the last one to close closes the backend. */
-const usersOfBackend = new WeakMap<StorageBackend, number>();
+/** What the ledger objects on one backend object share. */
+interface BackendShare {
+  /** The ledger it serves (a backend object keeps one ledger's tables/keys). */
+  name: string;
+  /** Open ledger objects on it: the last one to close closes the backend. */
+  users: number;
+  /**
+   * Those with an entry cache: a redaction through one drops the entry from all their caches. Weak: a
+   * ledger dropped without close() (its backend still in use) is collected.
+   */
+  caches: Set<WeakRef<Ledger>>;
+}
+const backendShares = new WeakMap<StorageBackend, BackendShare>();
 /** Tiles kept for proofs by default: 4,096 × 16 KiB = 64 MiB at most (a 1,000,000-entry log has 3,925). */
 const PROOF_TILE_CACHE = 4096;
 
@@ -163,10 +168,10 @@ export class Ledger {
   private readonly cacheLimit: number;
   /** The last redaction queued (redactions run one at a time; see redact). */
   private redactions: Promise<void> = Promise.resolve();
-  /** This ledger in its backend's set of caches (cachesOnBackend). */
+  /** This ledger in its backend's set of caches (BackendShare). */
   private readonly self = new WeakRef(this);
-  /** Counted among the backend's users (usersOfBackend) since it first began to open. */
-  private usesBackend = false;
+  /** Its backend's share, once this ledger is counted among the backend's users (first open). */
+  private share: BackendShare | null = null;
   /** The `now` option, checked on every reading (see checkedClock). */
   private readonly clock: (() => number) | undefined;
   /** Ids in the order they were cached (a ring of `cacheLimit` slots; see remember). */
@@ -255,21 +260,17 @@ export class Ledger {
   private async doOpen(): Promise<LedgerMeta> {
     // A backend object serves one ledger (it keeps that ledger's tables/keys); several ledgers in one
     // database each get their own backend object.
-    const prior = backendLedgerName.get(this.backend);
-    if (prior !== undefined && prior !== this.name) {
+    const shared = backendShares.get(this.backend);
+    if (shared !== undefined && shared.name !== this.name) {
       throw new ConfigurationError(
-        `this ${this.backend.kind} backend object already serves ledger "${prior}"; create another backend object for "${this.name}"`,
+        `this ${this.backend.kind} backend object already serves ledger "${shared.name}"; create another backend object for "${this.name}"`,
       );
     }
-    backendLedgerName.set(this.backend, this.name);
-    if (!this.usesBackend) {
-      this.usesBackend = true;
-      usersOfBackend.set(this.backend, (usersOfBackend.get(this.backend) ?? 0) + 1);
-    }
-    if (this.cacheLimit > 0) {
-      const peers = cachesOnBackend.get(this.backend) ?? new Set<WeakRef<Ledger>>();
-      cachesOnBackend.set(this.backend, peers);
-      peers.add(this.self);
+    if (this.share === null) {
+      this.share = shared ?? { name: this.name, users: 0, caches: new Set() };
+      backendShares.set(this.backend, this.share);
+      this.share.users++;
+      if (this.cacheLimit > 0) this.share.caches.add(this.self);
     }
     const requested = this.options.hashAlgorithm;
     const meta = await this.backend.open(this.name, () => ({
@@ -473,45 +474,30 @@ export class Ledger {
     const b = built as unknown as Built;
     const n = items.length;
     const all = this.subscribers.size > 0;
+    const prevOf = (i: number) => (i === 0 ? b.firstPrev : b.hashes[i - 1]!);
     const entries: (Entry | null)[] = new Array(n);
     for (let i = 0; i < n; i++) {
       const item = items[i]!;
       entries[i] =
         item.unread && !all
           ? null
-          : entryFromItem(
-              meta,
-              b.rows[i]!.index,
-              item,
-              b.sigs[i]!,
-              b.hashes[i]!,
-              i === 0 ? b.firstPrev : b.hashes[i - 1]!,
-            );
+          : entryFromItem(meta, b.rows[i]!.index, item, b.sigs[i]!, b.hashes[i]!, prevOf(i));
     }
     if (batch.erase.length) {
-      for (const idx of batch.erase) this.invalidateCachedIndex(idx);
-      const peers = cachesOnBackend.get(this.backend);
-      for (const ref of peers ?? []) {
+      // Every cache on this backend object, this ledger's included.
+      const caches = this.share!.caches;
+      for (const ref of caches) {
         const l = ref.deref();
-        if (l === undefined) peers!.delete(ref);
-        else if (l !== this) for (const idx of batch.erase) l.invalidateCachedIndex(idx);
+        if (l === undefined) caches.delete(ref);
+        else for (const idx of batch.erase) l.invalidateCachedIndex(idx);
       }
     }
     // Only the last `cacheLimit` entries of the group can stay in the cache: remembering the others
     // first would only evict them again (the ring ends up holding the same ids in the same order).
-    for (let i = Math.max(0, n - this.cacheLimit); i < n; i++) {
+    for (let i = Math.max(0, n - this.cacheLimit); i < n; i++)
       this.remember(
-        entries[i] ??
-          new UnreadEntry(
-            meta,
-            b.rows[i]!.index,
-            items[i]!,
-            b.sigs[i]!,
-            b.hashes[i]!,
-            i === 0 ? b.firstPrev : b.hashes[i - 1]!,
-          ),
+        entries[i] ?? new UnreadEntry(meta, b.rows[i]!.index, items[i]!, b.sigs[i]!, b.hashes[i]!, prevOf(i)),
       );
-    }
     if (all) this.notify(entries as Entry[]);
     return entries;
   }
@@ -579,6 +565,11 @@ export class Ledger {
       return e;
     }
     if (hit) return hit;
+    return this.storedEntry(id);
+  }
+
+  /** The entry as the store holds it now (no cache). */
+  private async storedEntry(id: string): Promise<Entry | null> {
     const row = await this.backend.getById(id);
     return row ? decodeEntry(row) : null;
   }
@@ -766,8 +757,7 @@ export class Ledger {
     // From the store, not the cache: another process may have redacted it since it was cached. (The
     // store refuses to erase twice anyway; this gives the refusal before anything is built.)
     if (typeof id !== 'string') throw new ValidationError('entry id must be a string');
-    const row = await this.backend.getById(id);
-    const target = row ? decodeEntry(row) : null;
+    const target = await this.storedEntry(id);
     if (!target) throw new NotFoundError(`no entry with id ${id}`);
     if (target.type === 'redaction')
       throw new ValidationError('a redaction record cannot itself be redacted');
@@ -779,19 +769,15 @@ export class Ledger {
       },
       options.metadata,
       'redaction',
-      {
-        hashAlgorithm: meta.hashAlgorithm,
-        maxEntryBytes: this.options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES,
-        now: this.clock,
-      },
+      this.prepareOptions(meta, true),
     );
+    // commitGroup drops the erased entry from every cache on this backend object.
     const record = await this.sequencer.submit({
       prepared,
       signers: this.defaultSigners,
       erase: target.index,
       unread: false,
     });
-    this.cache.delete(target.id);
     return record as Entry;
   }
 
@@ -1031,12 +1017,11 @@ export class Ledger {
     this.autoTimer = null;
     await this.sequencer.idle();
     this.closed = true;
-    cachesOnBackend.get(this.backend)?.delete(this.self);
-    if (!this.usesBackend) return;
+    const share = this.share;
+    if (share === null) return;
+    share.caches.delete(this.self);
     // Another open ledger object on this backend object keeps it open.
-    const users = (usersOfBackend.get(this.backend) ?? 1) - 1;
-    usersOfBackend.set(this.backend, users);
-    if (users === 0) await this.backend.close();
+    if (--share.users === 0) await this.backend.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

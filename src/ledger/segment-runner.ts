@@ -9,6 +9,7 @@ import { storedHashHex } from '../entry/stored-row.js';
 import type { StorageBackend } from '../storage/backend.js';
 import { type SignatureChecker, StreamVerifier } from '../verify/stream-verifier.js';
 import type { SegmentJob, SegmentReply } from './parallel-verify.js';
+import { supplyTilesAhead } from './tile-check.js';
 
 export type SegmentOutcome = Extract<SegmentReply, { result: unknown }>;
 
@@ -101,8 +102,7 @@ export class SegmentRunner {
     // The stored level-0 tiles the segment's rows complete (compared as the rows' leaves build them),
     // read in one request before the scan: a statement per chunk would wait, on a one-connection
     // PostgreSQL pool, behind the scan's read-ahead (measured: two threads barely beat one).
-    const keys = v.tileKeysAhead(job.to - job.from);
-    if (keys.length) v.supplyTiles(keys, await backend.readTiles(keys).catch((e: unknown) => toError(e)));
+    await supplyTilesAhead(v, backend, job.to - job.from);
     const every = pause?.every ?? Number.POSITIVE_INFINITY;
     // SQLite reads a chunk synchronously (~3 µs a row): smaller ones when others wait for this thread.
     const chunkSize = pause && job.spec.kind === 'sqlite' ? 1024 : 4096;
@@ -123,8 +123,4 @@ export class SegmentRunner {
     this.readers.clear();
     await Promise.allSettled(opened.map(async (r) => (await r).close()));
   }
-}
-
-function toError(e: unknown): Error {
-  return e instanceof Error ? e : new Error(String(e));
 }

@@ -11,7 +11,7 @@ import { frontierNodeIds } from '../merkle/frontier.js';
 import type { Tile, TileKey } from '../merkle/tiles.js';
 import type { Head, StorageBackend } from '../storage/backend.js';
 import { Latin1Range } from '../verify/latin1-range.js';
-import type { VerifiedState } from '../verify/stream-verifier.js';
+import type { StreamVerifier, VerifiedState } from '../verify/stream-verifier.js';
 import { TileCapture, type TileSink, tileWidthAt } from '../verify/tile-capture.js';
 
 /** Tiles read per query (each up to 16 KiB). */
@@ -23,6 +23,19 @@ async function read(backend: StorageBackend, keys: readonly TileKey[]): Promise<
   } catch (e) {
     return e instanceof Error ? e : new Error(String(e));
   }
+}
+
+/**
+ * Give `v` the stored level-0 tiles its next `rows` rows complete, read in one request (it compares
+ * them as the rows' leaves build them; a read error is reported as the tiles' failure).
+ */
+export async function supplyTilesAhead(
+  v: StreamVerifier,
+  backend: StorageBackend,
+  rows: number,
+): Promise<void> {
+  const keys = v.tileKeysAhead(rows);
+  if (keys.length) v.supplyTiles(keys, await read(backend, keys));
 }
 
 /**

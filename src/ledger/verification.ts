@@ -15,7 +15,7 @@ import { type SignatureChecker, StreamVerifier, type VerifiedState } from '../ve
 import type { VerifyOptions } from './ledger.js';
 import type { LogKey } from './log-key.js';
 import { verifyInParallel } from './parallel-verify.js';
-import { checkTileBounds, checkUpperTiles } from './tile-check.js';
+import { checkTileBounds, checkUpperTiles, supplyTilesAhead } from './tile-check.js';
 import type { TreeReader } from './tree-reader.js';
 
 /** The state after a successful run, where an incremental run resumes. */
@@ -165,14 +165,7 @@ export async function runVerification(
   // Rows go to the verifier with the stored level-0 tiles they complete (compared as their leaves
   // build them; docs/FORMAT.md §6).
   const push = async (chunk: readonly StoredEntry[]): Promise<boolean> => {
-    const keys = v.tileKeysAhead(chunk.length);
-    if (keys.length)
-      v.supplyTiles(
-        keys,
-        await ctx.backend
-          .readTiles(keys)
-          .catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))),
-      );
+    await supplyTilesAhead(v, ctx.backend, chunk.length);
     return v.push(chunk);
   };
   if (start) {

@@ -196,6 +196,15 @@ export type ParallelScanSpec =
       name: string;
     };
 
+/** auditStore's report of a row (`what`: "a row", "an entry") stored outside [0, head). */
+export function outsideLogFailure(index: number, what = 'a row'): IntegrityFailure {
+  return {
+    kind: 'head_mismatch',
+    index,
+    message: `${what} with index ${index} is stored ${index < 0 ? 'below index 0' : 'past the head'}: it is not part of the log`,
+  };
+}
+
 export function emptyHead(emptyRoot: Buffer): Head {
   return { size: 0, lastHash: null, frontier: Buffer.alloc(0), rootHash: emptyRoot };
 }

@@ -112,17 +112,18 @@ describe('member names (their text is cached by name)', () => {
 });
 
 describe('member order (remembered per depth for names listed alike)', () => {
+  // Reference: members sorted by UTF-16 code units, recursively.
+  const ref = (v: unknown): string =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? `{${Object.keys(v)
+          .sort()
+          .map((k) => `${JSON.stringify(k)}:${ref((v as Record<string, unknown>)[k])}`)
+          .join(',')}}`
+      : Array.isArray(v)
+        ? `[${v.map(ref).join(',')}]`
+        : JSON.stringify(v);
+
   it('sorts each object by its own names, whatever objects came before at that depth', () => {
-    // Reference: members sorted by UTF-16 code units, recursively.
-    const ref = (v: unknown): string =>
-      v !== null && typeof v === 'object' && !Array.isArray(v)
-        ? `{${Object.keys(v)
-            .sort()
-            .map((k) => `${JSON.stringify(k)}:${ref((v as Record<string, unknown>)[k])}`)
-            .join(',')}}`
-        : Array.isArray(v)
-          ? `[${v.map(ref).join(',')}]`
-          : JSON.stringify(v);
     const values: unknown[] = [
       { b: 1, a: 2 },
       { b: 1, a: 2 },
@@ -149,15 +150,6 @@ describe('member order (remembered per depth for names listed alike)', () => {
   });
 
   it('holds for random shapes: deep nesting, many names, names reordered between siblings (property)', () => {
-    const ref = (v: unknown): string =>
-      v !== null && typeof v === 'object' && !Array.isArray(v)
-        ? `{${Object.keys(v)
-            .sort()
-            .map((k) => `${JSON.stringify(k)}:${ref((v as Record<string, unknown>)[k])}`)
-            .join(',')}}`
-        : Array.isArray(v)
-          ? `[${v.map(ref).join(',')}]`
-          : JSON.stringify(v);
     // Few distinct names (so shapes repeat and reorder), objects up to 40 members (the native sort
     // past 24), nesting past the 8 remembered levels.
     const name = fc.constantFrom('a', 'b', 'c', 'd', 'aa', 'B', '', '10', '2', 'é', '\u{1f600}', 'z');

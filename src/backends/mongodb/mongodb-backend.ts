@@ -18,16 +18,17 @@ import {
   type TileKey,
   tileKeyString,
 } from '../../merkle/tiles.js';
-import type {
-  AppendBatch,
-  AppendContext,
-  Head,
-  LedgerMeta,
-  RangeQuery,
-  StorageBackend,
-  StorageStats,
-  StoredCheckpoint,
-  StructuredQuery,
+import {
+  type AppendBatch,
+  type AppendContext,
+  type Head,
+  type LedgerMeta,
+  outsideLogFailure,
+  type RangeQuery,
+  type StorageBackend,
+  type StorageStats,
+  type StoredCheckpoint,
+  type StructuredQuery,
 } from '../../storage/backend.js';
 import { assertLedgerName } from '../sqlite/schema.js';
 import {
@@ -530,11 +531,7 @@ export class MongoDBBackend implements StorageBackend {
       (await this.col.entries.findOne({ l: this.ledgerName, i: { $lt: 0 } }, READ_ENTRY)) ??
       (await this.col.entries.findOne({ l: this.ledgerName, i: { $gte: size } }, READ_ENTRY));
     if (!d) return null;
-    return {
-      kind: 'head_mismatch',
-      index: d.i,
-      message: `an entry with index ${d.i} is stored ${d.i < 0 ? 'below index 0' : 'past the head'}: it is not part of the log`,
-    };
+    return outsideLogFailure(d.i, 'an entry');
   }
 
   async getByIndex(index: number): Promise<StoredEntry | null> {

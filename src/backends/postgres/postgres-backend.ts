@@ -17,6 +17,7 @@ import {
   emptyHead,
   type Head,
   type LedgerMeta,
+  outsideLogFailure,
   type ParallelScanSpec,
   type RangeQuery,
   type StorageBackend,
@@ -555,11 +556,7 @@ COMMIT${this.earlyRelease ? `;\n${FLUSH}` : ''}`;
     }
     const past = r.rows[0];
     if (!past) return null;
-    return {
-      kind: 'head_mismatch',
-      index: Number(past.idx),
-      message: `a row with index ${past.idx} is stored ${Number(past.idx) < 0 ? 'below index 0' : 'past the head'}: it is not part of the log`,
-    };
+    return outsideLogFailure(Number(past.idx));
   }
 
   async getByIndex(index: number): Promise<StoredEntry | null> {

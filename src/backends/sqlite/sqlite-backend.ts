@@ -32,6 +32,7 @@ import {
   emptyHead,
   type Head,
   type LedgerMeta,
+  outsideLogFailure,
   type ParallelScanSpec,
   type RangeQuery,
   type StorageBackend,
@@ -994,13 +995,7 @@ export class SQLiteBackend implements StorageBackend {
     const stray = strayTile(keys, size);
     if (stray) return strayTileFailure(stray, size);
     const outside = this.s.outsideLog.get() as number | undefined;
-    if (outside !== undefined) {
-      return {
-        kind: 'head_mismatch',
-        index: outside,
-        message: `a row with index ${outside} is stored ${outside < 0 ? 'below index 0' : 'past the head'}: it is not part of the log`,
-      };
-    }
+    if (outside !== undefined) return outsideLogFailure(outside);
     if (this.layout !== LAYOUT_COMPACT) return null;
     // Bounds may be wider than the rows (harmless: a wider scan); narrower or missing loses rows.
     const bad = this.db!.prepare(
