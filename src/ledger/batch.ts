@@ -7,10 +7,12 @@
  *
  * Reports count what was written and failed; they list the entries only with `keepEntries`.
  *
- * Each batch is one `ledger.appendBatch` call: one storage transaction, all entries or none. An
- * entry the ledger refuses (ValidationError) is reported alone and the rest of its batch is retried
- * without it; any other failure (storage, signer) fails the whole batch, writes nothing, and every
- * entry of it is reported with the error.
+ * Each batch is one storage transaction, all entries or none, whatever options each entry carries.
+ * An entry the ledger refuses before writing anything (invalid data, or options such as `sign: true`
+ * without a signer) is reported alone and the rest of its batch is committed without it; any other
+ * failure (storage, signer) fails the whole batch, writes nothing, and every entry of it is reported
+ * with the error. Entries land in the log in the order they were added, also when the ledger commits
+ * two batches at once (SQLite `writerThread`).
  *
  * Back-pressure: `addEntry` returns a promise that resolves as soon as the entry is accepted,
  * immediately while fewer than `maxPending` entries wait, otherwise once a batch commits and frees
@@ -19,8 +21,8 @@
  * `add` returns a promise for the committed entry itself.
  */
 import type { Entry } from '../entry/types.js';
-import { ClosedError, ConfigurationError, SignLedgerError, ValidationError } from '../errors.js';
-import { APPEND_UNREAD, type Ledger } from './ledger.js';
+import { ClosedError, ConfigurationError, SignLedgerError } from '../errors.js';
+import { APPEND_EACH, type EachOutcome, type Ledger } from './ledger.js';
 import type { AppendOptions } from './options.js';
 
 export interface BatchProcessorOptions {
@@ -212,51 +214,41 @@ export class BatchProcessor {
     }
   }
 
-  /** Commit one group atomically, in runs of equal append options (appendBatch takes one options object). */
+  /**
+   * Commit one group atomically. The ledger submits it before this returns to the drain (the
+   * call's synchronous part), so a second group started meanwhile is sequenced after it.
+   */
   private async commitGroup(group: Item[]): Promise<void> {
-    let start = 0;
-    while (start < group.length) {
-      let end = start + 1;
-      while (end < group.length && group[end]!.options === group[start]!.options) end++;
-      await this.commitRun(group.slice(start, end));
-      start = end;
+    // Entries are built only if someone reads them: the report (keepEntries) or an `add()` caller.
+    const unread = !this.keepEntries && group.every((i) => i.resolve === noop);
+    let outcome: EachOutcome;
+    try {
+      outcome = await this.ledger[APPEND_EACH](group, unread);
+    } catch (err) {
+      // The ledger could not take the group at all (closed, failed to open): nothing was written.
+      for (const it of group) this.fail(it, err);
+      return;
     }
-  }
-
-  private async commitRun(run: Item[]): Promise<void> {
-    let items = run;
-    while (items.length > 0) {
-      try {
-        const events = items.map((i) => i.data);
-        const options = items[0]!.options ?? {};
-        // Entries are built only if someone reads them: the report (keepEntries) or an `add()` caller.
-        if (!this.keepEntries && items.every((i) => i.resolve === noop)) {
-          const written = await this.ledger[APPEND_UNREAD](events, options);
-          this.report.batches++;
-          this.report.written += written;
-          return;
-        }
-        const entries = await this.ledger.appendBatch(events, options);
-        this.report.batches++;
-        this.report.written += entries.length;
-        for (let k = 0; k < items.length; k++) {
-          if (this.keepEntries) this.report.entries.push(entries[k]!);
-          items[k]!.resolve(entries[k]!);
-        }
-        return;
-      } catch (err) {
-        const bad = err instanceof ValidationError ? badIndex(err, items.length) : undefined;
-        if (bad === undefined) {
-          for (const it of items) this.fail(it, err);
-          return;
-        }
-        // Only this entry is invalid: report it and retry the rest; nothing was written.
-        this.fail(
-          items[bad]!,
-          (err as ValidationError).cause instanceof Error ? ((err as ValidationError).cause as Error) : err,
-        );
-        items = items.filter((_, k) => k !== bad);
+    const { refused } = outcome;
+    if ('error' in outcome) {
+      for (let j = 0; j < group.length; j++)
+        this.fail(group[j]!, refused.has(j) ? refused.get(j) : outcome.error);
+      return;
+    }
+    const entries = outcome.entries;
+    if (entries.length > 0) this.report.batches++;
+    this.report.written += entries.length;
+    let k = 0;
+    for (let j = 0; j < group.length; j++) {
+      const it = group[j]!;
+      if (refused.has(j)) {
+        this.fail(it, refused.get(j));
+        continue;
       }
+      const e = entries[k++]!;
+      if (e === null) continue;
+      if (this.keepEntries) this.report.entries.push(e);
+      it.resolve(e);
     }
   }
 
@@ -280,8 +272,6 @@ export class BatchProcessor {
     while (this.pending > 0 || this.running) await this.kick(true);
     const r = this.report;
     this.report = emptyReport();
-    // With two groups in flight (writerThread) a retried run can commit after a later group.
-    r.entries.sort((a, b) => a.index - b.index);
     return r;
   }
 
@@ -299,12 +289,4 @@ export class BatchProcessor {
 
 function emptyReport(): BatchReport {
   return { written: 0, failed: 0, batches: 0, entries: [], errors: [] };
-}
-
-/** Ledger.appendBatch names the refused event as `/i/...` in the error path. */
-function badIndex(err: ValidationError, n: number): number | undefined {
-  const m = /^\/(\d+)(?:\/|$)/.exec(err.path ?? '');
-  if (!m) return undefined;
-  const i = Number(m[1]);
-  return i < n ? i : undefined;
 }

@@ -50,10 +50,29 @@ import { runVerification, type VerifiedRun } from './verification.js';
 export type Subscriber = (entry: Entry) => void;
 
 /**
- * Internal (BatchProcessor): `ledger[APPEND_UNREAD](events, options)` appends like `appendBatch` and
- * resolves to the number of entries written, without building the Entry objects nobody would read.
+ * Internal (BatchProcessor): `ledger[APPEND_EACH](events, unread)` appends events that each carry
+ * their own options as one unit (one transaction, all or none), leaving out the ones refused before
+ * anything is written (see EachOutcome). On an open ledger the unit is submitted before the call
+ * returns, so units are sequenced in call order even with two groups in flight. `unread`: no
+ * Entry objects are built unless a subscriber wants them (the outcome's entries are then null).
  */
-export const APPEND_UNREAD: unique symbol = Symbol('signledger.appendUnread');
+export const APPEND_EACH: unique symbol = Symbol('signledger.appendEach');
+
+/** One event of an APPEND_EACH unit. */
+export interface EachEvent {
+  data: Record<string, unknown>;
+  options: AppendOptions | undefined;
+}
+
+/**
+ * What an APPEND_EACH unit came to: the events refused before writing (invalid data or options),
+ * by position; and either the committed entries of the others, in order, or why none was written.
+ */
+export type EachOutcome =
+  | { refused: Map<number, unknown>; entries: (Entry | null)[] }
+  | { refused: Map<number, unknown>; error: unknown };
+
+const NO_OPTIONS: AppendOptions = Object.freeze({});
 
 /**
  * A cached entry nobody has read yet: what its Entry is made of, turned into the Entry on the
@@ -345,31 +364,47 @@ export class Ledger {
     events: readonly Record<string, unknown>[],
     options: AppendOptions = {},
   ): Promise<Entry[]> {
-    const items = this.prepareBatch(await this.ready(), events, options, false);
+    const items = this.prepareBatch(await this.ready(), events, options);
     // One unit: committed in one storage transaction (possibly with other callers' appends), all or nothing.
     return this.sequencer.submitUnit(items) as Promise<Entry[]>;
   }
 
-  /** appendBatch for BatchProcessor when nobody reads the entries: resolves to how many were written. */
-  async [APPEND_UNREAD](
-    events: readonly Record<string, unknown>[],
-    options: AppendOptions = {},
-  ): Promise<number> {
-    const items = this.prepareBatch(await this.ready(), events, options, true);
-    return (await this.sequencer.submitUnit(items)).length;
+  /** See APPEND_EACH. Never rejects for the unit's own failure: that is the outcome's `error`. */
+  [APPEND_EACH](events: readonly EachEvent[], unread: boolean): Promise<EachOutcome> {
+    const meta = this.meta;
+    // Not open yet (or closed): ready() opens (or throws ClosedError) first.
+    if (meta === null || this.closed) return this.ready().then((m) => this.submitEach(m, events, unread));
+    return this.submitEach(meta, events, unread);
+  }
+
+  private submitEach(meta: LedgerMeta, events: readonly EachEvent[], unread: boolean): Promise<EachOutcome> {
+    const items: AppendItem[] = [];
+    const refused = new Map<number, unknown>();
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      try {
+        items.push(this.prepareItem(meta, e.data, e.options ?? NO_OPTIONS, unread));
+      } catch (err) {
+        // Preparing writes nothing: only this event is refused.
+        refused.set(i, err);
+      }
+    }
+    return this.sequencer.submitUnit(items).then(
+      (entries) => ({ refused, entries }),
+      (error: unknown) => ({ refused, error }),
+    );
   }
 
   private prepareBatch(
     meta: LedgerMeta,
     events: readonly Record<string, unknown>[],
     options: AppendOptions,
-    unread: boolean,
   ): AppendItem[] {
     if (!Array.isArray(events)) throw new ValidationError('appendBatch takes an array of events');
     const items: AppendItem[] = new Array(events.length);
     for (let i = 0; i < events.length; i++) {
       try {
-        items[i] = this.prepareItem(meta, events[i], options, unread);
+        items[i] = this.prepareItem(meta, events[i], options);
       } catch (err) {
         if (err instanceof ValidationError) {
           throw new ValidationError(`event ${i}: ${err.message}`, {

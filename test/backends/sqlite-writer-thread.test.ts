@@ -65,6 +65,34 @@ describe('SQLite writerThread', () => {
     await again.close();
   });
 
+  it('BatchProcessor keeps add order in the log with two groups in flight (invalid entries, per-entry options)', async () => {
+    const path = join(dir, 'order.db');
+    const ledger = new Ledger({ backend: writer(path) });
+    await ledger.open();
+    expect(ledger.pipelineDepth).toBe(2);
+    // Groups of 300 go through the thread (>= 256), so two are in flight; one group holds an
+    // invalid entry, and entries carry their own options objects (metadata) every few positions.
+    const bp = new BatchProcessor(ledger, { batchSize: 300 });
+    const bad = new Set([150, 151, 620]);
+    for (let i = 0; i < 1200; i++) {
+      if (bad.has(i)) void bp.addEntry({ i, bad: Number.NaN });
+      else if (i % 7 === 0) void bp.addEntry({ i }, { metadata: { seventh: i } });
+      else void bp.addEntry({ i });
+    }
+    const report = await bp.flush();
+    expect(report).toMatchObject({ written: 1197, failed: 3, batches: 4 });
+    expect(report.errors.map((e) => e.position)).toEqual([150, 151, 620]);
+    const stored: number[] = [];
+    for await (const e of ledger.entries()) {
+      const i = e.data!.i as number;
+      stored.push(i);
+      expect(e.metadata).toEqual(i % 7 === 0 ? { seventh: i } : {});
+    }
+    expect(stored).toEqual(Array.from({ length: 1200 }, (_, i) => i).filter((i) => !bad.has(i)));
+    expect((await ledger.verify()).ok).toBe(true);
+    await ledger.close();
+  });
+
   it('keeps the compact compressed layout, dictionary training and redaction working', async () => {
     const path = join(dir, 'compact.db');
     const make = () => {
@@ -133,6 +161,35 @@ describe('SQLite writerThread', () => {
     const stored = [];
     for await (const e of ledger.entries()) stored.push(e.data);
     expect(stored.slice(1)).toEqual(Array.from({ length: 300 }, (_, i) => ({ b: i })));
+    await ledger.close();
+  });
+
+  it('groups refused because another writer moved the head are rebuilt in their order', async () => {
+    const path = join(dir, 'moved.db');
+    const backend = writer(path);
+    const ledger = new Ledger({ backend });
+    await ledger.append({ setup: true });
+    const other = new Ledger({ backend: new SQLiteBackend(path) });
+    // While a (300 entries) is built, another connection appends: a's head check fails on the
+    // thread, and so does b's (built on the head a would produce). Both are rebuilt on the stored head.
+    const builtOn: number[] = [];
+    const append = backend.append.bind(backend);
+    backend.append = (build) =>
+      append(async (ctx) => {
+        builtOn.push(ctx.head.size);
+        if (builtOn.length === 1) await other.append({ other: true });
+        return build(ctx);
+      });
+    const a = ledger.appendBatch(Array.from({ length: 300 }, (_, i) => ({ a: i })));
+    const b = ledger.appendBatch(Array.from({ length: 300 }, (_, i) => ({ b: i })));
+    const [ea, eb] = await Promise.all([a, b]);
+    expect(ea.map((e) => e.index)).toEqual(Array.from({ length: 300 }, (_, i) => i + 2));
+    expect(eb.map((e) => e.index)).toEqual(Array.from({ length: 300 }, (_, i) => i + 302));
+    expect(builtOn.slice(0, 2)).toEqual([1, 301]);
+    expect(builtOn.slice(2)).toEqual([2, 302]);
+    const v = await ledger.verify();
+    expect(v).toMatchObject({ ok: true, size: 602 });
+    await other.close();
     await ledger.close();
   });
 

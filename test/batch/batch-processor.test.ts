@@ -82,6 +82,53 @@ describe('BatchProcessor', () => {
     expect(report.entries.map((e) => e.data)).toEqual([{ i: 0 }, { i: 1 }, { i: 3 }, { i: 4 }]);
   });
 
+  it('a batch whose entries carry their own options is still one transaction', async () => {
+    const backend = new InMemoryBackend();
+    const ledger = await Ledger.open({ backend });
+    const batch = new BatchProcessor(ledger, { batchSize: 4 });
+    // A fresh options object per entry (per-entry metadata): one group, one storage transaction.
+    for (let i = 0; i < 4; i++) batch.addEntry({ i }, { metadata: { user: `u${i}` } });
+    expect(await batch.flush()).toMatchObject({ written: 4, failed: 0, batches: 1 });
+    expect((await ledger.getEntries()).map((e) => e.metadata)).toEqual(
+      [0, 1, 2, 3].map((i) => ({ user: `u${i}` })),
+    );
+    // All or nothing: a storage failure in such a batch writes none of it.
+    let calls = 0;
+    backend.append = async () => {
+      calls++;
+      throw new StorageError('disk full');
+    };
+    for (let i = 4; i < 7; i++) batch.addEntry({ i }, i % 2 ? { metadata: { odd: true } } : undefined);
+    batch.addEntry({ i: Number.NaN });
+    const failed = await batch.flush();
+    expect(failed).toMatchObject({ written: 0, failed: 4 });
+    // The invalid entry keeps its own reason; the others get the storage failure.
+    expect(failed.errors.map((e) => e.error.name)).toEqual([
+      'StorageError',
+      'StorageError',
+      'StorageError',
+      'ValidationError',
+    ]);
+    expect(calls).toBe(1);
+    expect((await ledger.getStats()).totalEntries).toBe(4);
+  });
+
+  it('an entry whose own options are refused is reported alone; the rest of its batch is written', async () => {
+    const ledger = await Ledger.open();
+    const batch = new BatchProcessor(ledger, { batchSize: 3, keepEntries: true });
+    batch.addEntry({ a: 1 });
+    batch.addEntry({ a: 2 }, { sign: true }); // no signer configured
+    batch.addEntry({ a: 3 }, { metadata: { m: 1 } });
+    const report = await batch.flush();
+    expect(report).toMatchObject({ written: 2, failed: 1, batches: 1 });
+    expect(report.errors[0]!.position).toBe(1);
+    expect(report.errors[0]!.error).toBeInstanceOf(ConfigurationError);
+    expect(report.entries.map((e) => [e.index, e.data])).toEqual([
+      [0, { a: 1 }],
+      [1, { a: 3 }],
+    ]);
+  });
+
   it('a failing batch writes nothing and reports every entry of it', async () => {
     const backend = new InMemoryBackend();
     const ledger = await Ledger.open({ backend });

@@ -169,6 +169,8 @@ export class SQLiteBackend implements StorageBackend {
   private writer: SQLiteWriter | null = null;
   /** What the next pipelined group builds on: the head the last group sent will produce (null: read it). */
   private tail: Promise<AppendContext | null> = Promise.resolve(null);
+  /** Settles when the last pipelined append call has settled (committed or failed). */
+  private settled: Promise<void> = Promise.resolve();
   /** Groups sent and not yet settled. */
   private readonly inflight = new Set<Promise<boolean>>();
 
@@ -795,12 +797,22 @@ export class SQLiteBackend implements StorageBackend {
     this.tail = new Promise<AppendContext | null>((r) => {
       pass = r;
     });
+    const previous = this.settled;
+    let settle!: () => void;
+    this.settled = new Promise<void>((r) => {
+      settle = r;
+    });
     let passed = false;
     try {
       let known = await before;
       for (;;) {
         if (!this.writer) throw new StorageError('the SQLite backend is closed', { code: 'STORAGE_CLOSED' });
-        if (!known) await this.writerIdle();
+        if (!known) {
+          // Building on the stored head: the call before this one first settles (it may be rebuilding
+          // after a refused head check too), so groups land in the order they were submitted.
+          await previous;
+          await this.writerIdle();
+        }
         const { head, edgeTiles } = known ?? this.readContext();
         known = null;
         const batch = await build({ head, edgeTiles });
@@ -860,6 +872,7 @@ export class SQLiteBackend implements StorageBackend {
       }
     } finally {
       if (!passed) pass(null);
+      settle();
     }
   }
 
