@@ -15,9 +15,11 @@ import {
   ConfigurationError,
   IntegrityError,
   NotFoundError,
+  ProofError,
   StorageError,
   ValidationError,
 } from '../errors.js';
+import { EMPTY_ROOT } from '../merkle/hash.js';
 import { inclusionPlan } from '../merkle/proof.js';
 import { verifyConsistency as verifyConsistencyRaw } from '../merkle/verify.js';
 import { openCheckpoint, parseCheckpointBody, signCheckpoint } from '../note/checkpoint.js';
@@ -865,9 +867,13 @@ export class Ledger {
         }
         return toSignedCheckpoint(opened);
       }
-      const proof = await this.tree.consistencyFromTiles(prev.size, head.size);
+      // Every tree extends the empty tree (its root was checked against the note above): RFC 9162
+      // has no proof from size 0, and none is needed.
+      const proof = prev.size === 0 ? null : await this.tree.consistencyFromTiles(prev.size, head.size);
       try {
-        verifyConsistencyRaw(prev.size, head.size, prev.rootHash, head.rootHash, proof);
+        if (proof === null) {
+          if (!prev.rootHash.equals(EMPTY_ROOT)) throw new ProofError('the empty tree has another root');
+        } else verifyConsistencyRaw(prev.size, head.size, prev.rootHash, head.rootHash, proof);
       } catch (err) {
         throw new IntegrityError(
           {

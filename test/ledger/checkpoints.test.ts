@@ -31,6 +31,37 @@ describe('checkpoints', () => {
     expect((await ledger.checkpoint()).text).toBe(cp.text);
   });
 
+  it('a checkpoint of the empty log does not block later ones (every tree extends the empty tree)', async () => {
+    const logKey = generateLogKey('log.example/empty-first');
+    const ledger = new Ledger({ logKey });
+    const empty = await ledger.checkpoint();
+    expect(empty.size).toBe(0);
+    expect(empty.rootHash).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    await ledger.append({ a: 1 });
+    const one = await ledger.checkpoint();
+    expect(one.size).toBe(1);
+    await ledger.append({ a: 2 });
+    const two = await ledger.checkpoint();
+    expect(two.size).toBe(2);
+    // Proofs and verification still work; a trusted empty checkpoint is checked as a root at size 0.
+    expect(verifyConsistency(one, two, await ledger.proveConsistency(one, two), logKey.verifierKey)).toBe(
+      true,
+    );
+    const entry = (await ledger.getEntryAt(1))!;
+    expect(verifyInclusion(entry, await ledger.proveInclusion(entry.id, two), two, logKey.verifierKey)).toBe(
+      true,
+    );
+    expect((await ledger.verify({ trusted: empty.text })).ok).toBe(true);
+    expect((await ledger.verify({ trusted: two.text })).ok).toBe(true);
+    // A stored "empty" checkpoint whose root is not the empty tree's is refused, not extended.
+    const forged = new Ledger({ logKey });
+    const backend = forged.backend;
+    await forged.open();
+    await backend.addCheckpoint({ size: 0, rootHash: Buffer.alloc(32, 7), note: empty.text, createdAtMs: 0 });
+    await forged.append({ b: 1 });
+    await expect(forged.checkpoint()).rejects.toThrow(/does not match its signed note/);
+  });
+
   it('need a signing key; a verify-only ledger can still check trusted checkpoints', async () => {
     const logKey = generateLogKey('log.example/a');
     const writer = new Ledger({ logKey });
