@@ -92,21 +92,21 @@ export async function backendFromUrl(
 ): Promise<StorageBackend> {
   if (typeof url !== 'string' || url.length === 0)
     throw new ConfigurationError('ledger URL must be a non-empty string');
-  if (url === 'memory:' || url === 'memory')
-    return (await ensureScheme('memory'))(new URL('memory:'), options);
+  const parsed = parseLedgerUrl(url);
+  const scheme = parsed.protocol.slice(0, -1).toLowerCase();
+  return (await ensureScheme(scheme))(parsed, options);
+}
+
+/** A ledger URL as a URL object: `memory`, a plain path (or a Windows drive letter) is SQLite. */
+function parseLedgerUrl(url: string): URL {
+  if (url === 'memory:' || url === 'memory') return new URL('memory:');
   const m = /^([a-z][a-z0-9+.-]*):/i.exec(url);
-  if (!m || m[1]!.length === 1) {
-    // A plain path (or a Windows drive letter): SQLite.
-    return (await ensureScheme('sqlite'))(new URL('sqlite:' + encodeURI(url)), options);
-  }
-  let parsed: URL;
+  if (!m || m[1]!.length === 1) return new URL('sqlite:' + encodeURI(url));
   try {
-    parsed = new URL(url);
+    return new URL(url);
   } catch (err) {
     throw new ConfigurationError(`malformed ledger URL ${JSON.stringify(redactUrl(url))}`, { cause: err });
   }
-  const scheme = parsed.protocol.slice(0, -1).toLowerCase();
-  return (await ensureScheme(scheme))(parsed, options);
 }
 
 /** Hide passwords in URLs that end up in messages. */
@@ -143,8 +143,9 @@ export async function openLedger(
     b = await f(new URL(`${scheme}:`), backendOptions ?? {});
   } else if (url) {
     b = await backendFromUrl(url, backendOptions ?? {});
-    const qp = /^[a-z+]+:\/\//i.test(url) ? new URL(url).searchParams.get('ledger') : null;
-    if (qp && !name) name = qp;
+    // Every form, sqlite:./file and plain paths included (the backend was made from the same URL).
+    const qp = parseLedgerUrl(url).searchParams.get('ledger');
+    if (qp !== null && !name) name = qp;
   } else {
     throw new ConfigurationError('openLedger needs a url or a backend');
   }

@@ -134,3 +134,39 @@ describe.skipIf(!REDIS)('openLedger with Redis', () => {
     }
   });
 });
+
+describe('SQLite URLs', () => {
+  it('take ?ledger=name in every form: sqlite:./file, sqlite:///abs, sqlite://rel and a plain path', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join, relative } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'signledger-open-'));
+    try {
+      const abs = join(dir, 'm.db');
+      const rel = relative(process.cwd(), abs);
+      for (const url of [
+        `sqlite:./${rel}?ledger=orders`,
+        `sqlite://${abs}?ledger=orders`,
+        `${rel}?ledger=orders`,
+      ]) {
+        const ledger = await openLedger(url);
+        expect(ledger.name).toBe('orders');
+        await ledger.append({ via: url });
+        await ledger.close();
+      }
+      const orders = await openLedger(`sqlite://${abs}?ledger=orders`);
+      expect((await orders.getEntries()).map((e) => e.data)).toHaveLength(3);
+      await orders.close();
+      // Nothing went to the default ledger of that file.
+      const def = await openLedger(`sqlite://${abs}`);
+      expect(def.name).toBe('default');
+      expect(await def.getEntries()).toEqual([]);
+      await def.close();
+      // A bad name in the URL is refused, as it is everywhere else.
+      await expect(openLedger(`sqlite:./${rel}?ledger=Bad-Name`)).rejects.toThrow(/ledger name/i);
+      await expect(openLedger(`sqlite:./${rel}?ledger=`)).rejects.toThrow(/ledger name/i);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
