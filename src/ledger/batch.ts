@@ -117,7 +117,8 @@ export class BatchProcessor {
 
   /**
    * Queue an entry; the promise resolves to the committed entry (or rejects with why it was not
-   * written). Rejections are also in the next report, so not awaiting it is safe.
+   * written) once its batch commits: when the batch fills, after `flushIntervalMs`, or at `flush()`.
+   * Rejections are also in the next report, so not awaiting it is safe.
    */
   add(data: Record<string, unknown>, options?: AppendOptions): Promise<Entry> {
     if (this.closed) throw new ClosedError('the BatchProcessor is closed');
@@ -167,7 +168,8 @@ export class BatchProcessor {
       this.timer = null;
       this.kick(true);
     }, this.flushIntervalMs);
-    this.timer.unref?.();
+    // Not unref'd: entries wait for it, so it keeps the process alive until they are committed (a
+    // script awaiting add() would otherwise exit with its entry never written).
   }
 
   private admit(): void {

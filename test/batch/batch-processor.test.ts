@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InMemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import { SQLiteBackend } from '../../src/backends/sqlite/sqlite-backend.js';
@@ -9,6 +11,7 @@ import { ClosedError, ConfigurationError, StorageError } from '../../src/errors.
 import { BatchProcessor } from '../../src/ledger/batch.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 
+const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'signledger-batch-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -55,6 +58,18 @@ describe('BatchProcessor', () => {
     const e = await batch.add({ only: true });
     expect(e.index).toBe(0);
     expect((await ledger.getStats()).totalEntries).toBe(1);
+  });
+
+  it('the flush interval keeps a script alive until its partial batch commits (awaited add, no flush)', async () => {
+    const path = join(dir, 'await-add.db');
+    const child = join(import.meta.dirname, 'fixtures', 'await-add-child.ts');
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', child], {
+      env: { ...process.env, DB_PATH: path },
+    });
+    expect(stdout).toBe('committed 0\n');
+    const ledger = new Ledger({ backend: new SQLiteBackend(path) });
+    expect((await ledger.getEntries()).map((e) => e.data)).toEqual([{ z: 1 }]);
+    await ledger.close();
   });
 
   it('applies back-pressure: awaiting addEntry never lets more than maxPending wait', async () => {
