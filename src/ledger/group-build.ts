@@ -11,6 +11,7 @@ import { hashTextHex, leafHashLatin1OfText, leafText, unsignedLeafHashLatin1 } f
 import { immutableDate } from '../entry/immutable-date.js';
 import { dataOf, metadataOf, type PreparedEntry } from '../entry/prepare.js';
 import type { Entry, StoredEntry } from '../entry/types.js';
+import { SignatureError } from '../errors.js';
 import { decodeFrontier, encodeFrontier, frontierRoot } from '../merkle/frontier.js';
 import { HASH_SIZE, type Latin1Writer } from '../merkle/hash.js';
 import { appendPackedLeavesToTiles, frontierAfterAppend } from '../merkle/tiles.js';
@@ -36,15 +37,31 @@ export interface Built {
 
 const NO_SIGNATURES: readonly SignatureRecord[] = Object.freeze([]);
 
+/** How long a group waits for its signers by default (ms); see LedgerOptions.signTimeoutMs. */
+export const DEFAULT_SIGN_TIMEOUT_MS = 30_000;
+
 /** Buffer's own hex codec, without toString's argument handling. */
 interface HexSlicer {
   hexSlice(start: number, end: number): string;
+}
+
+/** Resolves when `p` settles or after `ms` (Infinity: only when `p` settles); never rejects. */
+async function settleWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  const done = p.then(
+    () => undefined,
+    () => undefined,
+  );
+  if (ms === Number.POSITIVE_INFINITY) return done;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([done, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
 }
 
 export async function buildBatch(
   meta: LedgerMeta,
   ctx: AppendContext,
   items: AppendItem[],
+  signTimeoutMs: number = DEFAULT_SIGN_TIMEOUT_MS,
 ): Promise<{ batch: AppendBatch; built: Built }> {
   const { head } = ctx;
   const alg = meta.hashAlgorithm;
@@ -80,21 +97,31 @@ export async function buildBatch(
   const sigs: SignatureRecord[][] = new Array(items.length).fill(NO_SIGNATURES as SignatureRecord[]);
   const failed = new Map<number, unknown>();
   const jobs: Promise<void>[] = [];
+  const settled = new Uint8Array(items.length);
   items.forEach((item, i) => {
     if (item.signers.length === 0) return;
     jobs.push(
       Promise.all(item.signers.map((s) => s.signRecord(hashes[i]!))).then(
         (records) => {
+          settled[i] = 1;
           sigs[i] = records;
         },
         (err) => {
+          settled[i] = 1;
           failed.set(i, err);
         },
       ),
     );
   });
-  if (jobs.length) await Promise.all(jobs);
-  if (failed.size) throw new PartialGroupError(failed);
+  if (jobs.length) await settleWithin(Promise.all(jobs), signTimeoutMs);
+  // Appends are sequenced through signing: a signer that never answers fails its own entries
+  // (after signTimeoutMs) instead of holding every later append; the rest of the group commits.
+  for (let i = 0; i < items.length; i++) {
+    if (items[i]!.signers.length > 0 && settled[i] === 0)
+      failed.set(i, new SignatureError(`signing entry ${head.size + i} timed out after ${signTimeoutMs} ms`));
+  }
+  // A copy: a signer answering after the timeout must not change what this group reported.
+  if (failed.size) throw new PartialGroupError(new Map(failed));
   // The leaf hashes side by side in one buffer, each written straight from its digest text.
   const leaves = Buffer.allocUnsafe(items.length * HASH_SIZE);
   const out = leaves as unknown as Latin1Writer;

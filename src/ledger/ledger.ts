@@ -34,7 +34,13 @@ import type {
 import { openSignedCheckpoint, toSignedCheckpoint } from '../verify/proofs.js';
 import type { VerificationReport } from '../verify/report.js';
 import type { SignatureChecker } from '../verify/stream-verifier.js';
-import { type AppendItem, type Built, buildBatch, entryFromItem } from './group-build.js';
+import {
+  type AppendItem,
+  type Built,
+  buildBatch,
+  DEFAULT_SIGN_TIMEOUT_MS,
+  entryFromItem,
+} from './group-build.js';
 import { type LogKey, resolveLogKey } from './log-key.js';
 import type {
   AppendOptions,
@@ -184,6 +190,7 @@ export class Ledger {
   private closed = false;
   /** Results are null for `unread` items whose Entry was not built. */
   private readonly sequencer: Sequencer<AppendItem, Entry | null>;
+  private readonly signTimeoutMs: number;
   private readonly subscribers = new Set<Subscriber>();
   private readonly cache = new Map<string, Entry | UnreadEntry>();
   private readonly cacheLimit: number;
@@ -229,6 +236,10 @@ export class Ledger {
       checkCount(options.proofCacheTiles, 'proofCacheTiles') ?? PROOF_TILE_CACHE,
     );
     this.clock = checkedClock(options.now);
+    const signTimeout = options.signTimeoutMs ?? DEFAULT_SIGN_TIMEOUT_MS;
+    if (typeof signTimeout !== 'number' || Number.isNaN(signTimeout) || signTimeout <= 0)
+      throw new ConfigurationError('signTimeoutMs must be a positive number of milliseconds (or Infinity)');
+    this.signTimeoutMs = signTimeout;
     const maxBatch = checkCount(options.maxBatchSize, 'maxBatchSize') ?? 4096;
     if (maxBatch < 1) throw new ConfigurationError('maxBatchSize must be at least 1');
     this.sequencer = new Sequencer(
@@ -501,7 +512,7 @@ export class Ledger {
     let built: Built | null = null;
     const batch = await this.backend
       .append(async (ctx) => {
-        const r = await buildBatch(meta, ctx, items);
+        const r = await buildBatch(meta, ctx, items, this.signTimeoutMs);
         built = r.built;
         return r.batch;
       })

@@ -59,6 +59,13 @@ export interface LedgerOptions {
   maxEntryBytes?: number;
   /** Most appends committed in one storage transaction (default 4,096). */
   maxBatchSize?: number;
+  /**
+   * How long a group commit waits for its signers (default 30,000 ms; `Infinity` waits forever).
+   * Appends are sequenced through signing (a signature covers the entry hash, which covers the
+   * previous one): an entry whose signer has not answered by then fails with SignatureError and
+   * the rest of its group commits, instead of a hung KMS holding every later append.
+   */
+  signTimeoutMs?: number;
   /** Clock for timestamps (tests): whole epoch milliseconds; any other reading fails that append (ConfigurationError, nothing written). */
   now?: () => number;
 }

@@ -32,6 +32,50 @@ describe('RemoteSigner', () => {
     expect(ring.check(rec, ENTRY_HASH, { index: 0 }).ok).toBe(true);
   });
 
+  it('gives up on a remote that never answers (timeoutMs), aborting its signal; a ledger keeps going', async () => {
+    let signal: AbortSignal | undefined;
+    const hung = new RemoteSigner({
+      algorithm: 'ecdsa-p256-sha256',
+      publicKey: pubPem,
+      timeoutMs: 50,
+      sign: (_bytes, ctx) => {
+        signal = ctx.signal;
+        return new Promise<Uint8Array>(() => {});
+      },
+    });
+    const err = await hung.sign('m').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SignatureError);
+    expect((err as Error).message).toMatch(/timed out after 50 ms/);
+    expect(signal?.aborted).toBe(true);
+    expect(
+      () =>
+        new RemoteSigner({
+          algorithm: 'ecdsa-p256-sha256',
+          publicKey: pubPem,
+          timeoutMs: 0,
+          sign: async () => new Uint8Array(),
+        }),
+    ).toThrow(ValidationError);
+
+    // A signer that never settles (no timeout of its own) fails only its entry after the ledger's
+    // signTimeoutMs; an unsigned append queued behind it commits, and close() returns.
+    const forever = new RemoteSigner({
+      algorithm: 'ecdsa-p256-sha256',
+      publicKey: pubPem,
+      timeoutMs: Number.POSITIVE_INFINITY,
+      sign: () => new Promise<Uint8Array>(() => {}),
+    });
+    const { Ledger } = await import('../../src/ledger/ledger.js');
+    const ledger = new Ledger({ signTimeoutMs: 100 });
+    const signed = ledger.append({ a: 1 }, { signer: forever });
+    const plain = ledger.append({ b: 2 });
+    await expect(signed).rejects.toThrow(/timed out after 100 ms/);
+    expect((await plain).index).toBe(0);
+    expect((await ledger.getEntries()).map((e) => e.data)).toEqual([{ b: 2 }]);
+    await ledger.close();
+    expect(() => new Ledger({ signTimeoutMs: -1 })).toThrow(/signTimeoutMs/);
+  });
+
   it('a remote that signs with another key or returns junk fails at signing time', async () => {
     const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const wrongKey = new RemoteSigner({

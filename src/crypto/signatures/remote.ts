@@ -23,7 +23,12 @@ export interface RemoteSignContext {
    */
   readonly hash: 'sha256' | 'sha384' | 'sha512' | null;
   readonly keyId: string;
+  /** Aborted when the signer gives up on this call (`timeoutMs`): pass it to the KMS request. */
+  readonly signal: AbortSignal;
 }
+
+/** How long a RemoteSigner waits for its callback by default (ms). */
+export const DEFAULT_REMOTE_SIGN_TIMEOUT_MS = 10_000;
 
 /**
  * Signs the message bytes with the remote key and returns the raw signature in this
@@ -42,6 +47,12 @@ export interface RemoteSignerOptions {
    * at audit time.
    */
   verifyAfterSign?: boolean;
+  /**
+   * Give up on a signing call after this long (default 10,000 ms; `Infinity` waits forever): the
+   * call rejects with SignatureError and `context.signal` aborts. Appends are sequenced through
+   * signing, so a KMS that never answers would otherwise hold every later append of the ledger.
+   */
+  timeoutMs?: number;
 }
 
 /**
@@ -77,15 +88,38 @@ export class RemoteSigner implements Signer {
     this.publicKey = info.publicKey;
     const keyId = info.keyId;
     const check = options.verifyAfterSign !== false;
-    const context: RemoteSignContext = Object.freeze({ algorithm, hash: ALGORITHMS[algorithm].hash, keyId });
+    const timeoutMs = options.timeoutMs ?? DEFAULT_REMOTE_SIGN_TIMEOUT_MS;
+    if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs <= 0)
+      throw new ValidationError('timeoutMs must be a positive number of milliseconds (or Infinity)');
+    const hash = ALGORITHMS[algorithm].hash;
 
     const signValue = async (message: SignableMessage): Promise<string> => {
       const data = messageBytes(message);
+      const abort = new AbortController();
+      const context: RemoteSignContext = Object.freeze({ algorithm, hash, keyId, signal: abort.signal });
+      let timer: NodeJS.Timeout | undefined;
       let sig: unknown;
       try {
-        sig = await remoteSign(data, context);
+        const call = remoteSign(data, context);
+        sig = await (timeoutMs === Number.POSITIVE_INFINITY
+          ? call
+          : Promise.race([
+              call,
+              new Promise<never>((_, reject) => {
+                timer = setTimeout(() => {
+                  const err = new SignatureError(
+                    `remote signing with key ${keyId} timed out after ${timeoutMs} ms`,
+                  );
+                  abort.abort(err);
+                  reject(err);
+                }, timeoutMs);
+              }),
+            ]));
       } catch (cause) {
+        if (cause instanceof SignatureError && abort.signal.aborted) throw cause;
         throw new SignatureError(`remote signing with key ${keyId} failed`, { cause });
+      } finally {
+        clearTimeout(timer);
       }
       if (!(sig instanceof Uint8Array)) throw new SignatureError('remote signer did not return bytes');
       if (check && !runVerify(prepareVerify(info, algorithm, undefined, data, sig))) {
