@@ -6,7 +6,7 @@
  * always describe the same data even if the input is mutated concurrently or by a Proxy.
  */
 import { hash as oneShotHash } from 'node:crypto';
-import { ConfigurationError, ValidationError } from '../errors.js';
+import { ConfigurationError, SignLedgerError, ValidationError } from '../errors.js';
 import { PrefixViews } from './prefix-views.js';
 
 export type JsonPrimitive = null | boolean | number | string;
@@ -109,6 +109,8 @@ export function canonicalize(value: unknown, options?: CanonicalOptions): string
     const text = textOf(walk);
     checkSize(text, options);
     return text;
+  } catch (err) {
+    return foreign(walk, err);
   } finally {
     end(walk);
   }
@@ -123,6 +125,8 @@ export function canonicalizeBytes(value: unknown, options?: CanonicalOptions): B
     if (options?.maxBytes !== undefined && bytes.length > options.maxBytes)
       tooLarge(bytes.length, options.maxBytes);
     return bytes;
+  } catch (err) {
+    return foreign(walk, err);
   } finally {
     end(walk);
   }
@@ -161,6 +165,8 @@ export function prepareSalted(
     for (let i = 0; i < n; i++) out[i] = prefix[i]!;
     const digest = oneShotHash(algorithm, viewOf(out, walk.pos), 'hex');
     return { text, copy: copy ? c : null, digest };
+  } catch (err) {
+    return foreign(walk, err);
   } finally {
     end(walk);
   }
@@ -184,6 +190,8 @@ export function prepareJson(value: unknown, options?: CanonicalOptions): Prepare
     const text = textOf(walk);
     checkSize(text, options);
     return { text, copy };
+  } catch (err) {
+    return foreign(walk, err);
   } finally {
     end(walk);
   }
@@ -584,6 +592,21 @@ function sortKeys(keys: string[]): void {
     }
     keys[j + 1] = k;
   }
+}
+
+/**
+ * Rethrow a walk's error. One the walk raised is typed already; anything else came from the caller's
+ * own objects (a Proxy trap, a brand check) and is bad input: a ValidationError at that path.
+ */
+function foreign(walk: Walk, err: unknown): never {
+  if (err instanceof SignLedgerError) throw err;
+  const path = pointer(walk.keys, walk.nkeys);
+  const why = err instanceof Error ? err.message : String(err);
+  throw new ValidationError(`${path === '' ? 'at the top level' : `at ${path}`}: reading the value threw: ${why}`, {
+    code: 'NOT_JSON',
+    path,
+    cause: err,
+  });
 }
 
 function fail(walk: Walk, message: string, code: 'NOT_JSON' | 'TOO_LARGE' = 'NOT_JSON'): never {

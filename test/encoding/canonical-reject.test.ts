@@ -90,6 +90,20 @@ describe.each(entryPoints)('%s rejects', (_name, run) => {
     reject({ o: { a: 1, [Symbol('s')]: 2 } }, '/o', /symbol-keyed/);
   });
 
+  it('objects whose Proxy traps throw: a ValidationError at that path, and the next walk is clean', () => {
+    const boom = () => {
+      throw new Error('trap says no');
+    };
+    reject({ a: new Proxy({}, { ownKeys: boom }) }, '/a', /reading the value threw: trap says no/);
+    reject([1, new Proxy({ x: 1 }, { getOwnPropertyDescriptor: boom })], '/1/x', /trap says no/);
+    const throwsString = () => {
+      throw 'not an Error';
+    };
+    reject({ a: new Proxy({}, { ownKeys: throwsString }) }, '/a', /not an Error/);
+    // The shared walk was released: the next call works and sees none of the failed one.
+    expect(canonicalize({ b: [1, { c: 2 }] })).toBe('{"b":[1,{"c":2}]}');
+  });
+
   it('own getters and setters (accessor properties), without calling them', () => {
     let calls = 0;
     const withGetter = {
