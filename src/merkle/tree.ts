@@ -7,7 +7,7 @@
  * two bytes ca fe, "café" is five UTF-8 bytes. Pass a Uint8Array to avoid the ambiguity. Each
  * leaf is hashed once as H(0x00 || bytes).
  */
-import { ProofError } from '../errors.js';
+import { ProofError, ValidationError } from '../errors.js';
 import { type Frontier, frontierAppend, frontierRoot } from './frontier.js';
 import { HASH_SIZE, leafHash } from './hash.js';
 import { consistencyPlan, inclusionPlan, type ProofPlan } from './proof.js';
@@ -40,7 +40,7 @@ const HASH_HEX_RE = /^[0-9a-fA-F]{64}$/;
 
 function leafBytes(data: Uint8Array | string): Uint8Array {
   if (data instanceof Uint8Array) return data;
-  if (typeof data !== 'string') throw new TypeError('leaf data must be a Uint8Array or a string');
+  if (typeof data !== 'string') throw new ValidationError('leaf data must be a Uint8Array or a string');
   return HEX_BYTES_RE.test(data) ? Buffer.from(data, 'hex') : Buffer.from(data, 'utf8');
 }
 

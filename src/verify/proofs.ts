@@ -110,6 +110,32 @@ export function openSignedCheckpoint(
  */
 export function computeEntryHash(entry: Entry, hashAlgorithm: HashAlgorithm): string {
   assertHashAlgorithm(hashAlgorithm);
+  if (entry === null || typeof entry !== 'object') throw new ProofError('entry must be an Entry object');
+  try {
+    return entryHashOf(entry, hashAlgorithm);
+  } catch (err) {
+    // Fail closed with one typed error whatever shape the entry object has (parsed JSON, a
+    // hand-made object): bad hex, non-JSON metadata and wrong field types are all a malformed entry.
+    if (err instanceof ProofError) throw err;
+    throw new ProofError(`malformed entry: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
+  }
+}
+
+/** An entry's time as its committed text: a Date, or the ISO text a JSON copy of the entry holds. */
+function timestampText(t: unknown): string {
+  if (t instanceof Date) {
+    if (Number.isNaN(t.getTime())) throw new ProofError('entry.timestamp is an invalid Date');
+    return t.toISOString();
+  }
+  if (typeof t === 'string' && ISO_MS.test(t) && new Date(t).toISOString() === t) return t;
+  throw new ProofError('entry.timestamp must be a Date or its ISO text (YYYY-MM-DDTHH:MM:SS.sssZ)');
+}
+
+const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+function entryHashOf(entry: Entry, hashAlgorithm: HashAlgorithm): string {
   // The `redacted` flag skips no check by itself: data shown must match its digest, and only an
   // entry with neither data nor salt may say it was redacted.
   const shown = entry.data !== null || entry.salt !== null;
@@ -133,7 +159,7 @@ export function computeEntryHash(entry: Entry, hashAlgorithm: HashAlgorithm): st
     ledgerId: entry.ledgerId,
     metadataText: canonicalize(entry.metadata),
     prev: entry.previousHash,
-    timestamp: entry.timestamp.toISOString(),
+    timestamp: timestampText(entry.timestamp),
     type: entry.type,
   });
   return hashTextHex(hashAlgorithm, body);
@@ -158,6 +184,7 @@ export function verifyInclusion(
 ): true {
   if (!proof || typeof proof !== 'object' || !Array.isArray(proof.path))
     throw new ProofError('malformed inclusion proof');
+  if (entry === null || typeof entry !== 'object') throw new ProofError('entry must be an Entry object');
   const cp = openSignedCheckpoint(checkpoint, verifierKey);
   if (proof.size !== cp.size)
     throw new ProofError(`the proof is for tree size ${proof.size}, the checkpoint is ${cp.size}`);

@@ -62,6 +62,43 @@ describe('checkpoints', () => {
     await expect(forged.checkpoint()).rejects.toThrow(/does not match its signed note/);
   });
 
+  it('verifyInclusion takes a JSON copy of an entry and fails closed, typed, on any malformed one', async () => {
+    const logKey = generateLogKey('log.example/json-entry');
+    const ledger = new Ledger({ logKey });
+    await ledger.append({ a: 1 }, { metadata: { m: 1 } });
+    const entry = await ledger.append({ b: [1, 2] });
+    const cp = await ledger.checkpoint();
+    const proof = await ledger.proveInclusion(entry.id, cp);
+    // What an auditor receives over the wire: the entry as JSON (timestamp as ISO text).
+    const copy = JSON.parse(JSON.stringify(entry));
+    expect(typeof copy.timestamp).toBe('string');
+    expect(verifyInclusion(copy, proof, cp, logKey.verifierKey)).toBe(true);
+    const bad: Record<string, unknown>[] = [
+      { ...copy, timestamp: copy.timestamp.replace('Z', '+00:00') },
+      { ...copy, timestamp: 'yesterday' },
+      { ...copy, timestamp: 5 },
+      { ...copy, metadata: 5 },
+      { ...copy, id: 7 },
+      { ...copy, data: { b: [1, 3] } },
+      { ...copy, salt: 'zz' },
+      { ...copy, signatures: 'x' },
+      { ...copy, previousHash: {} },
+      { ...copy, type: null },
+      { ...copy, ledgerId: undefined },
+    ];
+    for (const b of bad) {
+      const err = (() => {
+        try {
+          verifyInclusion(b as never, proof, cp, logKey.verifierKey);
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(err, JSON.stringify(b).slice(0, 80)).toBeInstanceOf(ProofError);
+    }
+    expect(() => verifyInclusion(null as never, proof, cp, logKey.verifierKey)).toThrow(ProofError);
+  });
+
   it('need a signing key; a verify-only ledger can still check trusted checkpoints', async () => {
     const logKey = generateLogKey('log.example/a');
     const writer = new Ledger({ logKey });

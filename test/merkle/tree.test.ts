@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ProofError } from '../../src/errors.js';
+import { ProofError, ValidationError } from '../../src/errors.js';
 import {
   consistencyPlan,
   inclusionPlan,
@@ -53,7 +53,7 @@ describe('MerkleTree (seed shape, RFC 9162 hashing)', () => {
     expect(root('café')).toBe(leafHash(Buffer.from('café', 'utf8')).toString('hex'));
     expect(root('')).toBe(leafHash(Buffer.alloc(0)).toString('hex'));
     expect(root(new Uint8Array([1, 2]))).toBe(root('0102'));
-    expect(() => new MerkleTree().addLeaf(42 as unknown as string)).toThrow(TypeError);
+    expect(() => new MerkleTree().addLeaf(42 as unknown as string)).toThrow(ValidationError);
   });
 
   it('verifyProof never throws on bad input', () => {
