@@ -151,6 +151,32 @@ function checkedClock(now: (() => number) | undefined): (() => number) | undefin
   };
 }
 
+/** `order`: 'asc' (default) or 'desc'; anything else is a mistake worth saying, not ascending order. */
+function checkOrder(order: unknown): 'asc' | 'desc' {
+  if (order === undefined || order === 'asc') return 'asc';
+  if (order === 'desc') return 'desc';
+  throw new ValidationError(`order must be 'asc' or 'desc', got ${JSON.stringify(order) ?? String(order)}`, {
+    path: '/order',
+  });
+}
+
+const APPEND_OPTION_NAMES: ReadonlySet<string> = new Set(['metadata', 'sign', 'signer']);
+
+/**
+ * Append options: an object with known names only. A misspelt name (`metdata`) would otherwise drop
+ * the metadata silently, and nothing can add it to the entry afterwards.
+ */
+function checkAppendOptions(options: AppendOptions): void {
+  if (options === null || typeof options !== 'object')
+    throw new ValidationError('append options must be an object');
+  for (const name in options) {
+    if (!APPEND_OPTION_NAMES.has(name))
+      throw new ValidationError(`unknown append option ${JSON.stringify(name)} (metadata, sign, signer)`, {
+        path: `/${name}`,
+      });
+  }
+}
+
 function checkCount(n: number | undefined, what: string): number | undefined {
   if (n === undefined) return undefined;
   if (!Number.isSafeInteger(n) || n < 0) {
@@ -433,8 +459,11 @@ export class Ledger {
   }
 
   private prepareItem(meta: LedgerMeta, data: unknown, options: AppendOptions, unread = false): AppendItem {
-    if (options === null || typeof options !== 'object')
-      throw new ValidationError('append options must be an object');
+    // The same options object again (one per batch, or a constant): checked once.
+    if (options !== this.checkedOptions) {
+      checkAppendOptions(options);
+      if (Object.isFrozen(options)) this.checkedOptions = options;
+    }
     // An unread entry's Entry is built only for a subscriber (or a cache hit): without one now,
     // skip the deep copy (made from the canonical text if it is needed after all).
     const copy = !unread || this.subscribers.size > 0;
@@ -476,6 +505,8 @@ export class Ledger {
     return o;
   }
 
+  /** The last frozen append options object found valid (see prepareItem). */
+  private checkedOptions: AppendOptions | null = null;
   private prepareWithCopy: PrepareOptions | null = null;
   private prepareWithoutCopy: PrepareOptions | null = null;
 
@@ -638,7 +669,7 @@ export class Ledger {
       limit: checkCount(options.limit, 'limit'),
       startMs: toMs(options.startTime, 'startTime'),
       endMs: toMs(options.endTime, 'endTime'),
-      order: options.order === 'desc' ? 'desc' : 'asc',
+      order: checkOrder(options.order),
     });
     return rows.map(decodeEntry);
   }
@@ -715,7 +746,7 @@ export class Ledger {
       endMs: toMs(q.to ?? q.endTime, 'to'),
       limit: checkCount(q.limit, 'limit'),
       offset: checkCount(q.offset, 'offset'),
-      order: q.order === 'desc' ? ('desc' as const) : ('asc' as const),
+      order: checkOrder(q.order),
     };
     const matches = (e: Entry) =>
       conds.every((c) => readPath(c.path.root === 'data' ? e.data : e.metadata, c.path.segments) === c.value);

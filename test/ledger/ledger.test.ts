@@ -48,6 +48,27 @@ describe('Ledger basics', () => {
     await ledger.close();
   });
 
+  it('refuses misspelt append options and unknown read orders instead of ignoring them', async () => {
+    const ledger = new Ledger();
+    await expect(ledger.append({ a: 1 }, { metdata: { m: 1 } } as never)).rejects.toThrow(
+      /unknown append option "metdata"/,
+    );
+    await expect(ledger.appendBatch([{ a: 1 }], { signer: undefined, extra: 1 } as never)).rejects.toThrow(
+      ValidationError,
+    );
+    expect(await ledger.getEntries()).toEqual([]);
+    const frozen = Object.freeze({ metadata: { m: 1 } });
+    await ledger.append({ a: 1 }, frozen);
+    await ledger.append({ a: 2 }, frozen);
+    expect((await ledger.getEntries()).map((e) => e.metadata)).toEqual([{ m: 1 }, { m: 1 }]);
+    await expect(ledger.getEntries({ order: 'sideways' as never })).rejects.toThrow(
+      /order must be 'asc' or 'desc'/,
+    );
+    await expect(ledger.query({ where: {}, order: 'up' as never })).rejects.toThrow(ValidationError);
+    expect((await ledger.getEntries({ order: 'desc' })).map((e) => e.index)).toEqual([1, 0]);
+    await ledger.close();
+  });
+
   it('supports `await using`', async () => {
     const backend = new InMemoryBackend();
     {
