@@ -397,6 +397,11 @@ function leave(walk: Walk): void {
 function visitArray(arr: readonly unknown[], walk: Walk): JsonValue {
   enter(arr, walk);
   const n = arr.length;
+  // Names besides the indexes and `length` (arr.note = 'x', or a non-enumerable one) would be dropped,
+  // as JSON.stringify drops them: refused, like extra names anywhere else. Fewer names mean holes,
+  // which the loop reports where they are.
+  if (Object.getOwnPropertyNames(arr).length > n + 1 || Object.getOwnPropertySymbols(arr).length !== 0)
+    fail(walk, 'arrays must not have named (non-index) properties');
   const out: JsonValue[] | undefined = walk.copy ? [] : undefined;
   const keys = walk.keys;
   const k = walk.nkeys++;
@@ -602,11 +607,14 @@ function foreign(walk: Walk, err: unknown): never {
   if (err instanceof SignLedgerError) throw err;
   const path = pointer(walk.keys, walk.nkeys);
   const why = err instanceof Error ? err.message : String(err);
-  throw new ValidationError(`${path === '' ? 'at the top level' : `at ${path}`}: reading the value threw: ${why}`, {
-    code: 'NOT_JSON',
-    path,
-    cause: err,
-  });
+  throw new ValidationError(
+    `${path === '' ? 'at the top level' : `at ${path}`}: reading the value threw: ${why}`,
+    {
+      code: 'NOT_JSON',
+      path,
+      cause: err,
+    },
+  );
 }
 
 function fail(walk: Walk, message: string, code: 'NOT_JSON' | 'TOO_LARGE' = 'NOT_JSON'): never {

@@ -86,6 +86,15 @@ describe.each(entryPoints)('%s rejects', (_name, run) => {
     reject(new Array(2), '/0', /holes/);
   });
 
+  it('arrays with named properties, which JSON.stringify would drop', () => {
+    reject({ a: Object.assign([1, 2], { note: 'x' }) }, '/a', /named \(non-index\) properties/);
+    reject(Object.defineProperty([1], 'hidden', { value: 1, enumerable: false }), '', /named/);
+    reject({ a: Object.assign([1], { [Symbol('s')]: 2 }) }, '/a', /named/);
+    // biome-ignore lint/suspicious/noSparseArray: a hole plus a name: still refused (as the hole)
+    reject({ a: Object.assign([1, , 3], { x: 1 }) }, '/a/1', /holes/);
+    expect(canonicalize({ a: [1, [2, 3], []] })).toBe('{"a":[1,[2,3],[]]}');
+  });
+
   it('symbol-keyed properties', () => {
     reject({ o: { a: 1, [Symbol('s')]: 2 } }, '/o', /symbol-keyed/);
   });
