@@ -1,9 +1,9 @@
 /**
  * `signledger/express`: request auditing middleware and read-only audit routes for Express 5.
  *
- *   const audit = auditMiddleware(ledger, { actor: (req) => req.user?.id });
+ *   const audit = auditMiddleware(ledger, { actor: (req) => currentUser(req)?.id });
  *   app.use(audit);
- *   app.use('/api/audit', auditRouter(ledger, { authorize: (req) => req.user?.role === 'auditor' }));
+ *   app.use('/api/audit', auditRouter(ledger, { authorize: (req) => currentUser(req)?.role === 'auditor' }));
  *   // … your routes …
  *   app.use(audit.errorHandler); // records what a handler threw, then passes it on
  */
