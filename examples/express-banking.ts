@@ -28,9 +28,10 @@ function userOf(req: express.Request) {
 
 export function createApp(ledger: Ledger) {
   const app = express();
-  app.use(express.json());
+  // First, so a request a later middleware refuses (a malformed JSON body) is recorded too.
   const audit = auditMiddleware(ledger, { actor: (req) => userOf(req)?.id, body: true });
   app.use(audit);
+  app.use(express.json());
 
   app.post('/api/transfer', async (req, res) => {
     const user = userOf(req);
@@ -56,6 +57,8 @@ export function createApp(ledger: Ledger) {
   const onlyAuditors = { authorize: (req: express.Request) => userOf(req)?.role === 'auditor' };
   app.get('/api/audit/verify', verifyRoute(ledger, onlyAuditors));
   app.use('/api/audit', auditRouter(ledger, onlyAuditors));
+  // After the routes: what a handler threw goes into its entry, then on to Express's error handler.
+  app.use(audit.errorHandler);
   return { app, auditor: audit.auditor };
 }
 

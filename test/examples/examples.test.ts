@@ -135,6 +135,33 @@ describe('examples', () => {
     }
   });
 
+  it('express-banking: a refused request is recorded with its error, scrubbed', async () => {
+    const ledger = await Ledger.open({ backend: new SQLiteBackend({ path: join(dir, 'bank-errors.db') }) });
+    try {
+      const { app, auditor } = expressBanking.createApp(ledger);
+      // express.json() refuses the body: Express answers 400 from the parser's error.
+      const bad = await request(app)
+        .post('/api/transfer')
+        .set('authorization', 'Bearer token-alice')
+        .set('content-type', 'application/json')
+        .send('{"amount": 5, pin=4321');
+      expect(bad.status).toBe(400);
+      await auditor.close();
+      const [e] = await ledger.getEntries();
+      expect(e!.data).toMatchObject({
+        event: 'http_request',
+        route: null,
+        path: '/api/transfer',
+        status: 400,
+        actor: 'alice',
+        error: { name: 'SyntaxError', message: expect.stringContaining('JSON') },
+      });
+      expect(JSON.stringify(e)).not.toContain('4321');
+    } finally {
+      await ledger.close();
+    }
+  });
+
   it('express-banking: main() runs its demo against a real server', async () => {
     const r = (await expressBanking.main({ path: join(dir, 'bank-main.db'), log: quiet })) as unknown as {
       denied: number;

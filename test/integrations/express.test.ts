@@ -4,7 +4,7 @@ import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { auditMiddleware, auditRouter, verifyRoute } from '../../src/integrations/express/index.js';
 import { sqliteLedger } from './helpers.js';
-import { describeHttpIntegration, type HttpHarness } from './http-suite.js';
+import { describeHttpIntegration, FAIL_MESSAGE, type HttpHarness } from './http-suite.js';
 
 async function listen(app: express.Express): Promise<Server> {
   return new Promise((resolve) => {
@@ -27,7 +27,7 @@ describeHttpIntegration({
       res.json({ id: req.params.id });
     });
     app.get('/api/fail', () => {
-      throw new Error('boom');
+      throw new Error(FAIL_MESSAGE);
     });
     app.use(
       '/audit',
@@ -36,6 +36,8 @@ describeHttpIntegration({
         spec.authorize === 'role' ? { authorize: (req) => req.get('x-role') === 'auditor' } : {},
       ),
     );
+    // As documented: after the routes, before your own error handlers.
+    app.use(mw.errorHandler);
     // Quiet error handler (Express would print the stack).
     app.use((_err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
       res.status(500).json({ error: 'internal' });
@@ -59,6 +61,84 @@ describeHttpIntegration({
 });
 
 describe('express: specifics', () => {
+  it('errorHandler records what a handler threw or passed to next(), and passes the same error on', async () => {
+    const t = await sqliteLedger();
+    const server = await (async () => {
+      const app = express();
+      const audit = auditMiddleware(t.ledger, { onError: () => {} });
+      app.use(audit);
+      app.get('/sync', () => {
+        throw new Error('failed with token=abc123');
+      });
+      app.get('/async', async () => {
+        throw Object.assign(new RangeError('no such page; password=hunter2'), { status: 404 });
+      });
+      app.get('/next', (_req, _res, next) => {
+        next(new TypeError('bad input: authorization: Bearer abcdefgh12345678'));
+      });
+      app.get('/ok', (_req, res) => {
+        res.json({ ok: true });
+      });
+      app.use(audit.errorHandler);
+      // Your own error handler still receives the error, unchanged.
+      const seen: unknown[] = [];
+      app.use((err: Error, req: express.Request, res: express.Response, next: express.NextFunction) => {
+        seen.push(err);
+        if (req.path === '/next') return void res.status(422).json({ error: err.name });
+        next(err); // Express's final handler answers with err.status or 500
+      });
+      const s = await listen(app);
+      return Object.assign(s, { audit, seen });
+    })();
+    try {
+      const agent = request(server);
+      expect((await agent.get('/sync')).status).toBe(500);
+      expect((await agent.get('/async')).status).toBe(404);
+      expect((await agent.get('/next')).status).toBe(422);
+      expect((await agent.get('/ok')).status).toBe(200);
+      expect(server.seen.map((e) => (e as Error).name)).toEqual(['Error', 'RangeError', 'TypeError']);
+      expect(server.seen[0]).toMatchObject({ message: 'failed with token=abc123' });
+      expect((await server.audit.auditor.flush()).remaining).toBe(0);
+      const data = (await t.ledger.getEntries()).map((e) => e.data!);
+      expect(data.map((d) => [d.path, d.status, d.error])).toEqual([
+        ['/sync', 500, { name: 'Error', message: 'failed with token=[REDACTED]' }],
+        ['/async', 404, { name: 'RangeError', message: 'no such page; password=[REDACTED]' }],
+        ['/next', 422, { name: 'TypeError', message: 'bad input: authorization: Bearer [REDACTED]' }],
+        ['/ok', 200, undefined],
+      ]);
+      expect(data[3]).not.toHaveProperty('error');
+      await t.ledger.close();
+      for (const s of ['abc123', 'hunter2', 'abcdefgh12345678']) expect(t.rawStorage()).not.toContain(s);
+    } finally {
+      await new Promise((r) => server.close(r));
+      await server.audit.auditor.close();
+      await t.cleanup();
+    }
+  });
+
+  it('with await: true the error is in the entry written before the response ends', async () => {
+    const t = await sqliteLedger();
+    const app = express();
+    const audit = auditMiddleware(t.ledger, { await: true, errorMessages: false, onError: () => {} });
+    app.use(audit);
+    app.post('/pay', express.json(), () => {
+      throw new SyntaxError('amount: token=abc123');
+    });
+    app.use(audit.errorHandler);
+    const server = await listen(app);
+    try {
+      expect((await request(server).post('/pay').send({ amount: 1 })).status).toBe(500);
+      // No flush: written before the response ended.
+      const [e] = await t.ledger.getEntries();
+      expect(e!.data).toMatchObject({ route: '/pay', status: 500, error: { name: 'SyntaxError' } });
+      expect(e!.data!.error).toEqual({ name: 'SyntaxError' });
+    } finally {
+      await new Promise((r) => server.close(r));
+      await audit.auditor.close();
+      await t.cleanup();
+    }
+  });
+
   it("verifyRoute answers the seed's /api/audit/verify, and denies without a hook", async () => {
     const t = await sqliteLedger();
     try {

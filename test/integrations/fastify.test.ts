@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { signledgerPlugin } from '../../src/integrations/fastify/index.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { sqliteLedger } from './helpers.js';
-import { describeHttpIntegration, type HttpHarness } from './http-suite.js';
+import { describeHttpIntegration, FAIL_MESSAGE, type HttpHarness } from './http-suite.js';
 
 describeHttpIntegration({
   name: 'fastify',
@@ -18,7 +18,7 @@ describeHttpIntegration({
     app.post('/api/transfer', async (_req, reply) => reply.code(201).send({ ok: true }));
     app.get('/api/accounts/:id', async (req) => ({ id: (req.params as { id: string }).id }));
     app.get('/api/fail', async () => {
-      throw new Error('boom');
+      throw new Error(FAIL_MESSAGE);
     });
     await app.ready();
     return {

@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { auditMiddleware, auditRoutes } from '../../src/integrations/hono/index.js';
 import { sqliteLedger } from './helpers.js';
-import { describeHttpIntegration, type HttpHarness } from './http-suite.js';
+import { describeHttpIntegration, FAIL_MESSAGE, type HttpHarness } from './http-suite.js';
 
 function build(
   ledger: Parameters<typeof auditMiddleware>[0],
@@ -18,7 +18,7 @@ function build(
   });
   app.get('/api/accounts/:id', (c) => c.json({ id: c.req.param('id') }));
   app.get('/api/fail', () => {
-    throw new Error('boom');
+    throw new Error(FAIL_MESSAGE);
   });
   app.route(
     '/audit',

@@ -42,9 +42,12 @@ export interface AppSpec {
   authorize: 'none' | 'role';
 }
 
+/** What GET /api/fail throws (as `new Error(FAIL_MESSAGE)`): a secret in the message. */
+export const FAIL_MESSAGE = 'failed with token=abc123';
+
 /**
  * Each adapter builds the same app: POST /api/transfer (201), GET /api/accounts/:id (200),
- * GET /api/fail (throws → 500), audit routes under /audit.
+ * GET /api/fail (throws `new Error(FAIL_MESSAGE)` → 500), audit routes under /audit.
  */
 export interface HttpAdapter {
   name: string;
@@ -126,7 +129,24 @@ export function describeHttpIntegration(adapter: HttpAdapter): void {
 
       const fail = entries.find((e) => e.data?.status === 500)!.data!;
       expect(fail).toMatchObject({ route: '/api/fail', actor: null });
+      // What the handler threw, its message scrubbed of the secret; never the stack.
+      expect(fail.error).toEqual({ name: 'Error', message: 'failed with token=[REDACTED]' });
+      expect(JSON.stringify(entries)).not.toContain('abc123');
+      for (const e of entries.filter((x) => x !== entries.find((y) => y.data === fail))) {
+        expect(e.data).not.toHaveProperty('error');
+      }
       await expect(t.ledger.verifyIntegrity()).resolves.toBe(true);
+    });
+
+    it('records only the error name with errorMessages: false', async () => {
+      const a = await setup({ audit: { errorMessages: false } });
+      expect((await a.request('GET', '/api/fail')).status).toBe(500);
+      await a.auditor.flush();
+      const [e] = await all();
+      expect(e!.data).toMatchObject({ route: '/api/fail', status: 500 });
+      expect(e!.data!.error).toEqual({ name: 'Error' });
+      await t.ledger.close();
+      expect(t.rawStorage()).not.toContain('abc123');
     });
 
     it('never records secrets from headers, query or body, even when everything is recorded', async () => {
@@ -203,15 +223,20 @@ export function describeHttpIntegration(adapter: HttpAdapter): void {
       await expect(t.ledger.verifyIntegrity()).resolves.toBe(true);
     });
 
-    it('still answers when the ledger was closed under it', async () => {
+    it('still answers when the ledger was closed under it, and does not retry that entry', async () => {
       const a = await setup();
       await t.ledger.close();
       const r = await a.request('POST', '/api/transfer', { body: { amount: 1 } });
       expect(r.status).toBe(201);
       await a.auditor.flush();
-      expect(a.auditor.pending).toBe(1);
-      expect(a.auditor.failed).toBeGreaterThanOrEqual(1);
-      expect(errors[0]?.reason).toBe('append_failed');
+      // A closed ledger never reopens: the entry is reported and let go, not queued for ever.
+      expect(a.auditor.stats()).toMatchObject({ failed: 1, rejected: 1, pending: 0, written: 0 });
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatchObject({
+        reason: 'rejected',
+        willRetry: false,
+        data: { path: '/api/transfer' },
+      });
     });
 
     it('with await: true the entry is written before the response completes, and failure still answers', async () => {

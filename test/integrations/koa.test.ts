@@ -4,7 +4,7 @@ import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { auditMiddleware, auditRoutes } from '../../src/integrations/koa/index.js';
 import { sqliteLedger } from './helpers.js';
-import { describeHttpIntegration, type HttpHarness } from './http-suite.js';
+import { describeHttpIntegration, FAIL_MESSAGE, type HttpHarness } from './http-suite.js';
 
 /** Koa ships no body parser or router: a tiny JSON parser and a matcher keep the test self-contained. */
 async function jsonBody(ctx: Koa.Context, next: Koa.Next) {
@@ -51,7 +51,7 @@ describeHttpIntegration({
       }
       if (ctx.path === '/api/fail') {
         ctx.state.route = '/api/fail';
-        throw new Error('boom');
+        throw new Error(FAIL_MESSAGE);
       }
     });
     const server: Server = await new Promise((resolve) => {

@@ -26,7 +26,7 @@ import {
 import type { Auditor } from '../../src/integrations/shared/auditor.js';
 import type { Ledger } from '../../src/ledger/ledger.js';
 import { sqliteLedger } from './helpers.js';
-import { type AppSpec, describeHttpIntegration, type HttpHarness } from './http-suite.js';
+import { type AppSpec, describeHttpIntegration, FAIL_MESSAGE, type HttpHarness } from './http-suite.js';
 
 /**
  * Decorators applied as plain calls: vitest (like tsx and esbuild) compiles without
@@ -93,7 +93,7 @@ class SuiteController {
     return { id };
   }
   fail() {
-    throw new Error('boom');
+    throw new Error(FAIL_MESSAGE);
   }
 }
 decorateMethod(SuiteController, 'transfer', Post('transfer'));

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ClosedError } from '../../src/errors.js';
 import { type AuditFailureInfo, Auditor } from '../../src/integrations/shared/auditor.js';
 import { matchAuditRoute } from '../../src/integrations/shared/routes.js';
 import { SecretPolicy } from '../../src/integrations/shared/secrets.js';
@@ -129,13 +130,57 @@ describe('auditor', () => {
     const t = await sqliteLedger();
     try {
       const a = new Auditor(t.ledger, {
+        retryIntervalMs: 60_000,
         onError: () => {
           throw new Error('hook broke');
         },
       });
-      await t.ledger.close();
+      t.flaky.down = true;
       await expect(a.record({ n: 1 })).resolves.toBeUndefined();
       expect(a.pending).toBe(1);
+      await a.close({ timeoutMs: 1_000 });
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it('stops retrying once the ledger is closed for good: queued and new entries are rejected, reported once', async () => {
+    const t = await sqliteLedger();
+    try {
+      const failures: { error: unknown; info: AuditFailureInfo }[] = [];
+      const a = new Auditor(t.ledger, {
+        retryIntervalMs: 20,
+        onError: (error, info) => failures.push({ error, info }),
+      });
+      t.flaky.down = true;
+      for (let i = 0; i < 3; i++) await a.record({ n: i });
+      expect(a.pending).toBe(3);
+      await t.ledger.close();
+      failures.length = 0;
+
+      // The queued entries: one more attempt meets ClosedError, and they are let go.
+      expect(await a.flush()).toEqual({ remaining: 0, timedOut: false });
+      expect(a.pendingEntries()).toEqual([]);
+      // A new entry is not queued either.
+      await a.record({ n: 3 });
+      expect(a.pending).toBe(0);
+      expect(a.stats()).toMatchObject({ rejected: 4, written: 0, queued: 0, pending: 0, dropped: 0 });
+      expect(failures.map((f) => f.info)).toEqual(
+        [0, 1, 2, 3].map((n) => ({
+          reason: 'rejected',
+          data: { n },
+          attempts: n < 3 ? 2 : 1,
+          willRetry: false,
+        })),
+      );
+      expect(failures.every((f) => f.error instanceof ClosedError && f.error.code === 'CLOSED')).toBe(true);
+
+      // Nothing is retried afterwards (the retry timer would fire every 20-40 ms).
+      const failed = a.failed;
+      await new Promise((r) => setTimeout(r, 150));
+      expect(a.failed).toBe(failed);
+      expect(failures).toHaveLength(4);
+      await a.close();
     } finally {
       await t.cleanup();
     }

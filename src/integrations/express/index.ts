@@ -1,10 +1,14 @@
 /**
  * `signledger/express`: request auditing middleware and read-only audit routes for Express 5.
  *
- *   app.use(auditMiddleware(ledger, { actor: (req) => req.user?.id }));
- *   app.use('/api/audit', auditRouter(ledger, { authorize: (req) => req.user?.role === 'auditor' }));
+ *   const audit = auditMiddleware(ledger, { actor: (req) => currentUser(req)?.id });
+ *   app.use(audit);
+ *   app.use('/api/audit', auditRouter(ledger, { authorize: (req) => currentUser(req)?.role === 'auditor' }));
+ *   // … your routes …
+ *   app.use(audit.errorHandler); // records what a handler threw, then passes it on
  */
 import express, {
+  type ErrorRequestHandler,
   type NextFunction,
   type Request,
   type RequestHandler,
@@ -25,8 +29,24 @@ import { pathOnly } from '../shared/secrets.js';
 export type ExpressAuditOptions = RequestAuditOptions<Request>;
 export type ExpressRoutesOptions = AuditRoutesOptions<Request>;
 
-/** The middleware, with the auditor (counters, `pending`, `flush()`) attached. */
-export type AuditMiddleware = RequestHandler & { auditor: Auditor };
+/** The middleware, with the auditor (counters, `pending`, `flush()`) and the error handler attached. */
+export type AuditMiddleware = RequestHandler & {
+  auditor: Auditor;
+  /**
+   * Error-handling middleware that notes the error for the request's entry (`error: { name, message }`)
+   * and passes it on with `next(err)`, unchanged. Express shows errors only to error-handling
+   * middleware, so install it after your routes and before your own error handlers.
+   */
+  errorHandler: ErrorRequestHandler;
+};
+
+/** The error each request passed to an `errorHandler` (the last one, if several). */
+const requestErrors = new WeakMap<Request, unknown>();
+
+const errorHandler: ErrorRequestHandler = (err, req, _res, next) => {
+  requestErrors.set(req, err);
+  next(err);
+};
 
 function routePattern(req: Request): string | null {
   const r = (req as Request & { route?: { path?: unknown } }).route;
@@ -36,7 +56,8 @@ function routePattern(req: Request): string | null {
 
 /**
  * Record every request once its response is finished (or the client went away). By default the append
- * is queued after the response; with `await: true` the end of the response waits for it.
+ * is queued after the response; with `await: true` the end of the response waits for it. Install the
+ * returned `errorHandler` after your routes too, or entries of failed requests have no `error`.
  */
 export function auditMiddleware(ledger: Ledger, options: ExpressAuditOptions = {}): AuditMiddleware {
   const audit = new RequestAudit<Request>(ledger, options);
@@ -61,6 +82,7 @@ export function auditMiddleware(ledger: Ledger, options: ExpressAuditOptions = {
       headers: req.headers,
       query: audit.wantsQuery ? req.query : undefined,
       body: audit.wantsBody ? req.body : undefined,
+      error: requestErrors.get(req),
       aborted,
     });
     if (audit.awaitAppends) {
@@ -94,7 +116,7 @@ export function auditMiddleware(ledger: Ledger, options: ExpressAuditOptions = {
     });
     next();
   };
-  return Object.assign(handler, { auditor: audit.auditor });
+  return Object.assign(handler, { auditor: audit.auditor, errorHandler });
 }
 
 function send(handlers: AuditRouteHandlers<Request>, kind: AuditRouteKind): RequestHandler {

@@ -4,13 +4,16 @@
  * with backoff and drained by `flush()`, so entries are surfaced rather than silently lost.
  */
 
-import { ValidationError } from '../../errors.js';
+import { ClosedError, ValidationError } from '../../errors.js';
 import type { Ledger } from '../../ledger/ledger.js';
 
 export type AuditFailureReason =
   /** The append threw; the entry is queued for retry. */
   | 'append_failed'
-  /** The ledger refused the entry as invalid (retrying cannot help); it is not kept. */
+  /**
+   * Retrying cannot help, so the entry is not kept: the ledger refused it as invalid
+   * (`ValidationError`) or is closed for good (`ClosedError`, code `CLOSED`). The error tells which.
+   */
   | 'rejected'
   /** The retry queue was full; this entry was not kept. */
   | 'queue_full'
@@ -99,7 +102,7 @@ export class Auditor {
   written = 0;
   /** Failed append attempts (including failed retries). */
   failed = 0;
-  /** Entries the ledger refused as invalid. */
+  /** Entries not retried: invalid (`ValidationError`), or the ledger is closed (`ClosedError`). */
   rejected = 0;
   /** Entries lost because the retry queue was full (each one was reported to `onError`). */
   dropped = 0;
@@ -259,7 +262,7 @@ export class Auditor {
 
   private fail(item: Queued, err: unknown, enqueue: boolean): void {
     this.failed++;
-    if (err instanceof ValidationError) {
+    if (isPermanent(err)) {
       this.rejected++;
       this.report(err, item, 'rejected', false);
       return;
@@ -328,7 +331,7 @@ export class Auditor {
         if (r.status === 'fulfilled') this.written++;
         else {
           firstError ??= r.reason;
-          if (r.reason instanceof ValidationError) this.fail(item, r.reason, false);
+          if (isPermanent(r.reason)) this.fail(item, r.reason, false);
           else retry.push(item);
         }
       });
@@ -375,6 +378,15 @@ export class Auditor {
     this.timer = null;
     return r;
   }
+}
+
+/**
+ * Failures retrying cannot fix: an entry the ledger refuses as invalid, and a ledger closed for good
+ * (a closed `Ledger` never reopens). A backend's `STORAGE_CLOSED` is not one of them: the ledger may
+ * recover from it (a dead SQLite writer thread falls back to the main connection).
+ */
+function isPermanent(err: unknown): boolean {
+  return err instanceof ValidationError || err instanceof ClosedError;
 }
 
 /** Whether `work` settled within `ms` (it is never cancelled). */
