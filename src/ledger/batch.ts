@@ -86,6 +86,8 @@ export class BatchProcessor {
   private queue: Item[] = [];
   private waiting: Array<() => void> = [];
   private running: Promise<void> | null = null;
+  /** Settles when the last group started has been reported (see commitGroup). */
+  private reported: Promise<void> = Promise.resolve();
   /** Groups being committed (more than one only on a pipelined ledger). */
   private readonly inflight = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
@@ -223,14 +225,29 @@ export class BatchProcessor {
   private async commitGroup(group: Item[]): Promise<void> {
     // Entries are built only if someone reads them: the report (keepEntries) or an `add()` caller.
     const unread = !this.keepEntries && group.every((i) => i.resolve === noop);
+    // Outcomes are reported in group order: with two groups in flight the later one can fail first
+    // (a signer), and the report lists failures by position (and keeps the first ones).
+    const before = this.reported;
+    let reported!: () => void;
+    this.reported = new Promise<void>((r) => {
+      reported = r;
+    });
     let outcome: EachOutcome;
     try {
       outcome = await this.ledger[APPEND_EACH](group, unread);
     } catch (err) {
       // The ledger could not take the group at all (closed, failed to open): nothing was written.
-      for (const it of group) this.fail(it, err);
-      return;
+      outcome = { refused: new Map(), error: err };
     }
+    await before;
+    try {
+      this.settle(group, outcome);
+    } finally {
+      reported();
+    }
+  }
+
+  private settle(group: Item[], outcome: EachOutcome): void {
     const { refused } = outcome;
     if ('error' in outcome) {
       for (let j = 0; j < group.length; j++)

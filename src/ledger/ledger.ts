@@ -23,7 +23,7 @@ import { EMPTY_ROOT } from '../merkle/hash.js';
 import { inclusionPlan } from '../merkle/proof.js';
 import { verifyConsistency as verifyConsistencyRaw } from '../merkle/verify.js';
 import { openCheckpoint, parseCheckpointBody, signCheckpoint } from '../note/checkpoint.js';
-import type { LedgerMeta, StorageBackend } from '../storage/backend.js';
+import type { AppendBatch, LedgerMeta, StorageBackend } from '../storage/backend.js';
 import { parseWherePath, readPath } from '../storage/where.js';
 import type {
   CheckpointInput,
@@ -65,6 +65,9 @@ export type Subscriber = (entry: Entry) => void;
  * Entry objects are built unless a subscriber wants them (the outcome's entries are then null).
  */
 export const APPEND_EACH: unique symbol = Symbol('signledger.appendEach');
+
+/** Thrown out of a group's build when every unit of it was refused: nothing to commit. */
+const NOTHING_LEFT: Error = new Error('every unit of the group was refused');
 
 /** One event of an APPEND_EACH unit. */
 export interface EachEvent {
@@ -269,7 +272,7 @@ export class Ledger {
     const maxBatch = checkCount(options.maxBatchSize, 'maxBatchSize') ?? 4096;
     if (maxBatch < 1) throw new ConfigurationError('maxBatchSize must be at least 1');
     this.sequencer = new Sequencer(
-      (items) => this.commitGroup(items),
+      (items, refuse) => this.commitGroup(items, refuse),
       maxBatch,
       () => this.pipelineDepth,
     );
@@ -537,19 +540,35 @@ export class Ledger {
    * item gets null instead of its Entry unless a subscriber wants it; the cache then keeps what the
    * Entry is made of and builds it on the first hit.
    */
-  private async commitGroup(items: AppendItem[]): Promise<(Entry | null)[]> {
+  private async commitGroup(
+    group: AppendItem[],
+    refuse: (failed: ReadonlyMap<number, unknown>) => AppendItem[],
+  ): Promise<(Entry | null)[]> {
     const meta = await this.ready();
     if (this.closed) throw new ClosedError();
     let built: Built | null = null;
-    const batch = await this.backend
-      .append(async (ctx) => {
-        const r = await buildBatch(meta, ctx, items, this.signTimeoutMs);
-        built = r.built;
-        return r.batch;
-      })
-      .catch((err: unknown) => {
-        throw err instanceof AlreadyErasedError ? refuseRedactions(items, err) : err;
+    let items = group;
+    let batch: AppendBatch;
+    try {
+      batch = await this.backend.append(async (ctx) => {
+        for (;;) {
+          if (items.length === 0) throw NOTHING_LEFT;
+          try {
+            const r = await buildBatch(meta, ctx, items, this.signTimeoutMs);
+            built = r.built;
+            return r.batch;
+          } catch (err) {
+            // Entries whose signer failed: their units are rejected and the rest is rebuilt on the
+            // same head, in this group's place in the pipeline (keeps submission order).
+            if (!(err instanceof PartialGroupError)) throw err;
+            items = refuse(err.failed);
+          }
+        }
       });
+    } catch (err) {
+      if (err === NOTHING_LEFT) return [];
+      throw err instanceof AlreadyErasedError ? refuseRedactions(items, err) : err;
+    }
     const b = built as unknown as Built;
     const n = items.length;
     const all = this.subscribers.size > 0;

@@ -34,8 +34,19 @@ export class Sequencer<I, R> {
    * builds group N+1 on the head group N will produce while N commits; the commits themselves still
    * happen in order, and the backend's head check refuses a group built on a group that failed.
    */
+  /**
+   * `commit(items, refuse)` commits the items as one group and returns their results in order. A
+   * committer that finds some items failed before anything was written (a signer) calls
+   * `refuse(failed)` — failed items by position — which rejects the units holding them and returns
+   * the remaining items, for the committer to commit in this group's place (a retry as a new group
+   * could land after a group already in flight). Throwing PartialGroupError does the same with the
+   * rest retried as a new group.
+   */
   constructor(
-    private readonly commit: (items: I[]) => Promise<R[]>,
+    private readonly commit: (
+      items: I[],
+      refuse: (failed: ReadonlyMap<number, unknown>) => I[],
+    ) => Promise<R[]>,
     private readonly maxBatch: number,
     private readonly depth: () => number = () => 1,
   ) {}
@@ -134,10 +145,14 @@ export class Sequencer<I, R> {
   /** Commit one group, retrying it without the units a PartialGroupError rejects. Never throws. */
   private async runGroup(first: Unit<I, R>[]): Promise<void> {
     let group = first;
+    const refuse = (failed: ReadonlyMap<number, unknown>): I[] => {
+      group = rejectFailed(group, failed);
+      return itemsOf(group);
+    };
     while (group.length > 0) {
       const items = itemsOf(group);
       try {
-        const results = await this.commit(items);
+        const results = await this.commit(items, refuse);
         let at = 0;
         for (const u of group) {
           if (u.resolveOne) u.resolveOne(results[at]!);
@@ -151,20 +166,24 @@ export class Sequencer<I, R> {
           return;
         }
         // Reject the units that hold a failed item; retry the rest as a new group.
-        const rest: Unit<I, R>[] = [];
-        let at = 0;
-        for (const u of group) {
-          let failedAt = -1;
-          for (let i = 0; i < u.items.length && failedAt < 0; i++)
-            if (err.failed.has(at + i)) failedAt = at + i;
-          at += u.items.length;
-          if (failedAt >= 0) u.reject(err.failed.get(failedAt));
-          else rest.push(u);
-        }
-        group = rest;
+        group = rejectFailed(group, err.failed);
       }
     }
   }
+}
+
+/** Rejects the units holding a failed item (by position in the group); returns the others. */
+function rejectFailed<I, R>(group: Unit<I, R>[], failed: ReadonlyMap<number, unknown>): Unit<I, R>[] {
+  const rest: Unit<I, R>[] = [];
+  let at = 0;
+  for (const u of group) {
+    let failedAt = -1;
+    for (let i = 0; i < u.items.length && failedAt < 0; i++) if (failed.has(at + i)) failedAt = at + i;
+    at += u.items.length;
+    if (failedAt >= 0) u.reject(failed.get(failedAt));
+    else rest.push(u);
+  }
+  return rest;
 }
 
 /** The items of a group in order (a loop: Array#flatMap was 3% of an append, profiled). */

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SQLiteBackend } from '../../src/backends/sqlite/sqlite-backend.js';
 import { Compressor } from '../../src/compression/compressor.js';
+import { Ed25519Signer, RemoteSigner } from '../../src/crypto/signatures/index.js';
 import { StorageError } from '../../src/errors.js';
 import { BatchProcessor } from '../../src/ledger/batch.js';
 import { Ledger } from '../../src/ledger/ledger.js';
@@ -161,6 +162,41 @@ describe('SQLite writerThread', () => {
     const stored = [];
     for await (const e of ledger.entries()) stored.push(e.data);
     expect(stored.slice(1)).toEqual(Array.from({ length: 300 }, (_, i) => ({ b: i })));
+    await ledger.close();
+  });
+
+  it('a group whose signer fails is rebuilt without that unit in its own place: two processors keep add order', async () => {
+    const path = join(dir, 'signer-fails.db');
+    const ledger = new Ledger({ backend: writer(path) });
+    await ledger.open();
+    const failing = new RemoteSigner({
+      algorithm: 'ed25519',
+      publicKey: new Ed25519Signer().publicKey,
+      sign: async () => {
+        await new Promise((r) => setTimeout(r, 5));
+        throw new Error('KMS down');
+      },
+    });
+    // Small batches from two processors share sequencer groups, two of them in flight.
+    const a = new BatchProcessor(ledger, { batchSize: 20 });
+    const b = new BatchProcessor(ledger, { batchSize: 20 });
+    for (let i = 0; i < 400; i++) {
+      void a.addEntry({ a: i }, i === 100 ? { signer: failing } : undefined);
+      void b.addEntry({ b: i }, i === 20 ? { signer: failing } : undefined);
+    }
+    const [ra, rb] = await Promise.all([a.flush(), b.flush()]);
+    expect([ra.written, ra.failed, rb.written, rb.failed]).toEqual([380, 20, 380, 20]);
+    const seen = { a: [] as number[], b: [] as number[] };
+    for await (const e of ledger.entries()) {
+      const d = e.data as { a?: number; b?: number };
+      if (d.a !== undefined) seen.a.push(d.a);
+      else seen.b.push(d.b!);
+    }
+    const expected = (failedFrom: number) =>
+      Array.from({ length: 400 }, (_, i) => i).filter((i) => i < failedFrom || i >= failedFrom + 20);
+    expect(seen.a).toEqual(expected(100));
+    expect(seen.b).toEqual(expected(20));
+    expect((await ledger.verify()).ok).toBe(true);
     await ledger.close();
   });
 

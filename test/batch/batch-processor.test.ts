@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InMemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import { SQLiteBackend } from '../../src/backends/sqlite/sqlite-backend.js';
+import { Ed25519Signer, RemoteSigner } from '../../src/crypto/signatures/index.js';
 import type { Entry } from '../../src/entry/types.js';
 import { ClosedError, ConfigurationError, StorageError } from '../../src/errors.js';
 import { BatchProcessor } from '../../src/ledger/batch.js';
@@ -142,6 +143,34 @@ describe('BatchProcessor', () => {
       [0, { a: 1 }],
       [1, { a: 3 }],
     ]);
+  });
+
+  it('reports failures in add order when a later batch in flight fails first (writerThread)', async () => {
+    const ledger = new Ledger({
+      backend: new SQLiteBackend({ path: join(dir, 'report-order.db'), writerThread: true }),
+    });
+    await ledger.open();
+    const failing = new RemoteSigner({
+      algorithm: 'ed25519',
+      publicKey: new Ed25519Signer().publicKey,
+      sign: async () => {
+        throw new Error('KMS down');
+      },
+    });
+    const batch = new BatchProcessor(ledger, { batchSize: 2000 });
+    for (let i = 0; i < 4000; i++)
+      void batch.addEntry(
+        { i, pad: 'x'.repeat(200) },
+        i === 5 ? { metadata: { bad: Number.NaN } } : i === 2500 ? { signer: failing } : undefined,
+      );
+    const report = await batch.flush();
+    expect([report.written, report.failed]).toEqual([1999, 2001]);
+    // The refusal in the first batch comes first, then the second batch (failed whole), within the cap.
+    expect(report.errors.map((e) => e.position)).toEqual([
+      5,
+      ...Array.from({ length: 999 }, (_, k) => 2000 + k),
+    ]);
+    await ledger.close();
   });
 
   it('a failing batch writes nothing and reports every entry of it', async () => {
