@@ -99,7 +99,7 @@ export async function backendFromUrl(
 
 /** A ledger URL as a URL object: `memory`, a plain path (or a Windows drive letter) is SQLite. */
 function parseLedgerUrl(url: string): URL {
-  if (url === 'memory:' || url === 'memory') return new URL('memory:');
+  if (url === 'memory' || url.startsWith('memory?')) return new URL(`memory:${url.slice(6)}`);
   const m = /^([a-z][a-z0-9+.-]*):/i.exec(url);
   if (!m || m[1]!.length === 1) return new URL('sqlite:' + encodeURI(url));
   try {
@@ -127,7 +127,9 @@ export async function openLedger(
         : { ...urlOrConfig };
   const { url, backend, backendOptions, ...rest } = config;
   let b: StorageBackend;
-  let name = rest.name;
+  // A name given in code (the options, then the config) wins over none; a URL naming another
+  // ledger is refused below rather than silently overruling it.
+  let name = options.name ?? rest.name;
   if (backend && typeof backend === 'object') {
     b = backend;
   } else if (typeof backend === 'string') {
@@ -145,7 +147,11 @@ export async function openLedger(
     b = await backendFromUrl(url, backendOptions ?? {});
     // Every form, sqlite:./file and plain paths included (the backend was made from the same URL).
     const qp = parseLedgerUrl(url).searchParams.get('ledger');
-    if (qp !== null && !name) name = qp;
+    if (qp !== null && name !== undefined && qp !== name) {
+      await b.close().catch(() => {});
+      throw new ConfigurationError(`the URL names ledger "${qp}" but the options name "${name}"`);
+    }
+    if (qp !== null) name = qp;
   } else {
     throw new ConfigurationError('openLedger needs a url or a backend');
   }

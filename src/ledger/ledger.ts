@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { InMemoryBackend } from '../backends/memory/memory-backend.js';
 import { assertHashAlgorithm, type HashAlgorithm } from '../crypto/hash.js';
 import { KeyRing } from '../crypto/signatures/keyring.js';
+import { isTimeout, MAX_TIMER_MS } from '../crypto/signatures/remote.js';
 import { resolveSigner } from '../crypto/signatures/resolve.js';
 import type { SignatureRecord, Signer } from '../crypto/signatures/types.js';
 import { FORMAT_VERSION } from '../entry/commitment.js';
@@ -266,8 +267,8 @@ export class Ledger {
     );
     this.clock = checkedClock(options.now);
     const signTimeout = options.signTimeoutMs ?? DEFAULT_SIGN_TIMEOUT_MS;
-    if (typeof signTimeout !== 'number' || Number.isNaN(signTimeout) || signTimeout <= 0)
-      throw new ConfigurationError('signTimeoutMs must be a positive number of milliseconds (or Infinity)');
+    if (!isTimeout(signTimeout))
+      throw new ConfigurationError(`signTimeoutMs must be from 1 to ${MAX_TIMER_MS} ms, or Infinity`);
     this.signTimeoutMs = signTimeout;
     const maxBatch = checkCount(options.maxBatchSize, 'maxBatchSize') ?? 4096;
     if (maxBatch < 1) throw new ConfigurationError('maxBatchSize must be at least 1');

@@ -5,7 +5,7 @@
 import { assertHashAlgorithm, type HashAlgorithm } from '../crypto/hash.js';
 import { fromHex } from '../encoding/bytes.js';
 import { canonicalize } from '../encoding/canonical.js';
-import { commitmentText, dataDigestHex, hashTextHex, leafText } from '../entry/commitment.js';
+import { dataDigestHex, hashTextHex, leafText } from '../entry/commitment.js';
 import type { Entry } from '../entry/types.js';
 import { ProofError, ValidationError } from '../errors.js';
 import { leafHash } from '../merkle/hash.js';
@@ -152,15 +152,20 @@ function entryHashOf(entry: Entry, hashAlgorithm: HashAlgorithm): string {
   if (!Array.isArray(entry.signatures)) throw new ProofError('entry.signatures must be an array');
   if (entry.signature !== (entry.signatures[0]?.value ?? null))
     throw new ProofError('entry.signature does not match entry.signatures');
-  const body = commitmentText({
+  // The commitment as the JCS text of its members (FORMAT.md §2.1), every string escaped: the
+  // writer's fast concatenation trusts its own fields, but these come from whoever hands the entry
+  // over, and a quote inside one (a ledgerId swallowing the metadata) could otherwise shift text
+  // between members and keep the hash.
+  const body = canonicalize({
     dataDigest: entry.dataDigest,
     id: entry.id,
     index: entry.index,
-    ledgerId: entry.ledgerId,
-    metadataText: canonicalize(entry.metadata),
+    ledger: entry.ledgerId,
+    metadata: entry.metadata,
     prev: entry.previousHash,
     timestamp: timestampText(entry.timestamp),
     type: entry.type,
+    v: 1,
   });
   return hashTextHex(hashAlgorithm, body);
 }
@@ -190,8 +195,17 @@ export function verifyInclusion(
     throw new ProofError(`the proof is for tree size ${proof.size}, the checkpoint is ${cp.size}`);
   if (proof.index !== entry.index)
     throw new ProofError(`the proof is for index ${proof.index}, the entry is ${entry.index}`);
-  const hash = computeEntryHash(entry, proof.hashAlgorithm);
-  if (hash !== entry.hash) throw new ProofError('the entry hash does not match its content');
+  let leaf: Buffer;
+  try {
+    const hash = computeEntryHash(entry, proof.hashAlgorithm);
+    if (hash !== entry.hash) throw new ProofError('the entry hash does not match its content');
+    leaf = entryLeafHash(entry);
+  } catch (err) {
+    if (err instanceof ProofError) throw err;
+    throw new ProofError(`malformed entry or proof: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
+  }
   const path = proof.path.map((h) => {
     try {
       return fromHex(h);
@@ -199,7 +213,7 @@ export function verifyInclusion(
       throw new ProofError('proof path element is not hex');
     }
   });
-  verifyInclusionRaw(entry.index, cp.size, entryLeafHash(entry), path, cp.rootHash);
+  verifyInclusionRaw(entry.index, cp.size, leaf, path, cp.rootHash);
   return true;
 }
 

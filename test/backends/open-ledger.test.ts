@@ -165,6 +165,20 @@ describe('SQLite URLs', () => {
       // A bad name in the URL is refused, as it is everywhere else.
       await expect(openLedger(`sqlite:./${rel}?ledger=Bad-Name`)).rejects.toThrow(/ledger name/i);
       await expect(openLedger(`sqlite:./${rel}?ledger=`)).rejects.toThrow(/ledger name/i);
+      // A name in the options is used, and a URL naming another ledger is refused, not obeyed.
+      const named = await openLedger(`sqlite:./${rel}`, { name: 'fromopts' });
+      expect(named.name).toBe('fromopts');
+      await named.close();
+      await expect(openLedger(`sqlite:./${rel}?ledger=orders`, { name: 'other' })).rejects.toThrow(
+        /names ledger "orders"/,
+      );
+      const same = await openLedger(`sqlite:./${rel}?ledger=orders`, { name: 'orders' });
+      expect((await same.getEntries()).length).toBe(3);
+      await same.close();
+      // memory?ledger=x is the in-memory backend, not a SQLite file called "memory".
+      const mem = await openLedger('memory?ledger=scratch');
+      expect([mem.name, mem.backend.kind]).toEqual(['scratch', 'memory']);
+      await mem.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -97,6 +97,19 @@ describe('checkpoints', () => {
       expect(err, JSON.stringify(b).slice(0, 80)).toBeInstanceOf(ProofError);
     }
     expect(() => verifyInclusion(null as never, proof, cp, logKey.verifierKey)).toThrow(ProofError);
+    // Quotes inside string fields cannot move text between members of the commitment and keep the hash.
+    const m = await ledger.append({ y: 2 }, { metadata: { a: 's', metadata: { c: 2 }, prev: 'Q' } });
+    const cp2 = await ledger.checkpoint();
+    const mp = await ledger.proveInclusion(m.id, cp2);
+    const mj = JSON.parse(JSON.stringify(m));
+    expect(verifyInclusion(mj, mp, cp2, logKey.verifierKey)).toBe(true);
+    const forged = {
+      ...mj,
+      ledgerId: `${mj.ledgerId}","metadata":{"a":"s`,
+      metadata: { c: 2 },
+      previousHash: `Q"},"prev":"${mj.previousHash}`,
+    };
+    expect(() => verifyInclusion(forged, mp, cp2, logKey.verifierKey)).toThrow(/does not match its content/);
   });
 
   it('need a signing key; a verify-only ledger can still check trusted checkpoints', async () => {

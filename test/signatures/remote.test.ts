@@ -74,6 +74,18 @@ describe('RemoteSigner', () => {
     expect((await ledger.getEntries()).map((e) => e.data)).toEqual([{ b: 2 }]);
     await ledger.close();
     expect(() => new Ledger({ signTimeoutMs: -1 })).toThrow(/signTimeoutMs/);
+    // Past Node's longest timer a delay would fire after 1 ms: refused, not 'forever'.
+    expect(() => new Ledger({ signTimeoutMs: 2 ** 31 })).toThrow(/signTimeoutMs/);
+    expect(
+      () =>
+        new RemoteSigner({
+          algorithm: 'ecdsa-p256-sha256',
+          publicKey: pubPem,
+          timeoutMs: 1e10,
+          sign: async () => new Uint8Array(),
+        }),
+    ).toThrow(ValidationError);
+    expect(new Ledger({ signTimeoutMs: 2 ** 31 - 1 })).toBeInstanceOf(Ledger);
   });
 
   it('a remote that signs with another key or returns junk fails at signing time', async () => {

@@ -27,6 +27,14 @@ export interface RemoteSignContext {
   readonly signal: AbortSignal;
 }
 
+/** The longest timer Node keeps (a longer delay fires after 1 ms). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A timeout in ms that a timer can keep: 1 … MAX_TIMER_MS, or Infinity (none). */
+export function isTimeout(ms: unknown): ms is number {
+  return ms === Number.POSITIVE_INFINITY || (typeof ms === 'number' && ms >= 1 && ms <= MAX_TIMER_MS);
+}
+
 /** How long a RemoteSigner waits for its callback by default (ms). */
 export const DEFAULT_REMOTE_SIGN_TIMEOUT_MS = 10_000;
 
@@ -89,8 +97,8 @@ export class RemoteSigner implements Signer {
     const keyId = info.keyId;
     const check = options.verifyAfterSign !== false;
     const timeoutMs = options.timeoutMs ?? DEFAULT_REMOTE_SIGN_TIMEOUT_MS;
-    if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs <= 0)
-      throw new ValidationError('timeoutMs must be a positive number of milliseconds (or Infinity)');
+    if (!isTimeout(timeoutMs))
+      throw new ValidationError(`timeoutMs must be from 1 to ${MAX_TIMER_MS} ms, or Infinity`);
     const hash = ALGORITHMS[algorithm].hash;
 
     const signValue = async (message: SignableMessage): Promise<string> => {
