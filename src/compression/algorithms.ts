@@ -1,7 +1,7 @@
 /**
  * The raw compression algorithms, behind one synchronous shape. zlib, gzip and brotli come from
  * node:zlib; zstd from node:zlib where the runtime has it (Node >= 22.15), otherwise from the
- * optional `zstd-napi` package; lz4 from the optional `lz4-napi` package (LZ4 frame format).
+ * optional `zstd-napi` package; lz4 from the optional `lz4-napi` package (a 4-byte little-endian size, then one LZ4 block: FORMAT.md §2.5).
  * Optional packages load once, asynchronously, in `loadAlgorithm`.
  */
 import * as zlib from 'node:zlib';

@@ -57,7 +57,20 @@ export interface BundleEntryLine {
 }
 
 const HEX = /^[0-9a-f]*$/;
-const TIMESTAMP = /"timestamp":"([^"]*)"/;
+const TIMESTAMP_MEMBER = '"timestamp":"';
+
+/**
+ * The committed timestamp text: the body's last `"timestamp":"` member. Members are in canonical
+ * order and only `type` and `v` follow it, while the metadata before it may hold a `timestamp` of
+ * its own (a first-match search read that one).
+ */
+function committedTimestamp(body: string): string | null {
+  const at = body.lastIndexOf(TIMESTAMP_MEMBER);
+  if (at < 0) return null;
+  const from = at + TIMESTAMP_MEMBER.length;
+  const end = body.indexOf('"', from);
+  return end < 0 ? null : body.slice(from, end);
+}
 
 function malformed(message: string, path?: string): ValidationError {
   return new ValidationError(`malformed bundle: ${message}`, path === undefined ? {} : { path });
@@ -109,12 +122,12 @@ export function parseEntryLine(line: string): StoredEntry | string {
   const canonical = JSON.stringify({ body, data, hash, id, index, salt, signatures });
   if (canonical !== line)
     return 'the line is not in canonical form (extra, duplicate or reordered members, or whitespace)';
-  const ts = TIMESTAMP.exec(body);
+  const ts = committedTimestamp(body);
   return {
     index,
     id,
     // Mirrors the committed timestamp; the verifier re-checks it against the parsed body.
-    timestampMs: ts ? Date.parse(ts[1]!) : Number.NaN,
+    timestampMs: ts !== null ? Date.parse(ts) : Number.NaN,
     hash: Buffer.from(hash, 'hex'),
     body,
     data: data as string | null,
