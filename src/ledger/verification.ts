@@ -6,7 +6,8 @@
 import { KeyRing } from '../crypto/signatures/keyring.js';
 import type { StoredEntry } from '../entry/types.js';
 import { ConfigurationError, type SignLedgerError } from '../errors.js';
-import { frontierRoot } from '../merkle/frontier.js';
+import { encodeFrontier, frontierRoot } from '../merkle/frontier.js';
+import { EMPTY_ROOT } from '../merkle/hash.js';
 import { openCheckpoint } from '../note/checkpoint.js';
 import type { NoteVerifier } from '../note/keys.js';
 import type { LedgerMeta, StorageBackend } from '../storage/backend.js';
@@ -92,6 +93,13 @@ export async function runVerification(
       continue;
     }
     if (cp.size > 0) expectedRoots.set(cp.size, { root: cp.rootHash, label: `stored checkpoint ${cp.size}` });
+    else if (!cp.rootHash.equals(EMPTY_ROOT)) {
+      failure ??= {
+        kind: 'inconsistent_checkpoint',
+        message: "stored checkpoint 0 names a root other than the empty tree's",
+      };
+      continue;
+    }
     storedCheckpointsOk++;
   }
 
@@ -126,6 +134,13 @@ export async function runVerification(
           expected: String(trusted.size),
           actual: String(head.size),
         };
+      } else if (trusted.size === 0) {
+        if (!trusted.root.equals(EMPTY_ROOT)) {
+          failure ??= {
+            kind: 'inconsistent_checkpoint',
+            message: "the trusted checkpoint of size 0 names a root other than the empty tree's",
+          };
+        }
       } else if (trusted.size > 0) {
         const prior = expectedRoots.get(trusted.size);
         if (prior && !prior.root.equals(trusted.root)) {
@@ -274,6 +289,14 @@ export async function runVerification(
       message: 'the stored head does not point at the last entry',
       expected: String(state.lastHash),
       actual: String(head.lastHash),
+    };
+  }
+  // The head's frontier is what the next append builds on: a wrong one passed here would make the
+  // next head root wrong (found only by the run after it).
+  if (!failure && !encodeFrontier(state.frontier).equals(head.frontier)) {
+    failure = {
+      kind: 'head_mismatch',
+      message: "the stored head's frontier (the tree's right edge) does not match the entries",
     };
   }
   if (!failure && head.size > 0) {
