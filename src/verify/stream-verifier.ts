@@ -506,17 +506,25 @@ export class StreamVerifier {
     if (
       c.id !== row.id ||
       Date.parse(c.timestamp) !== row.timestampMs ||
-      new Date(row.timestampMs).toISOString() !== c.timestamp
+      isoOrNumber(row.timestampMs) !== c.timestamp
     ) {
       return this.fail({
         kind: 'column_mismatch',
         ...where,
         message: `entry ${expected}: stored id/timestamp columns differ from the committed values`,
         expected: `${c.id} ${c.timestamp}`,
-        actual: `${row.id} ${Number.isFinite(row.timestampMs) ? new Date(row.timestampMs).toISOString() : row.timestampMs}`,
+        actual: `${row.id} ${isoOrNumber(row.timestampMs)}`,
       });
     }
     // Data: recompute the salted digest, or account for a recorded redaction.
+    if (row.data !== null && typeof row.data !== 'string') {
+      // Only a foreign write stores bytes where the text goes (an uncompressed store's BLOB).
+      return this.fail({
+        kind: 'malformed_entry',
+        ...where,
+        message: `entry ${expected}: stored data is not text`,
+      });
+    }
     if (row.data !== null && row.salt !== null) {
       const d = dataDigestOf(this.alg, row.salt, row.data).toString('hex');
       if (d !== c.dataDigest) {
@@ -873,4 +881,10 @@ export class StreamVerifier {
   get pendingRedactions(): ReadonlyMap<number, string> {
     return this.awaitingRecord;
   }
+}
+
+/** ISO text of a stored time, or the number itself when no Date can hold it (so it never throws). */
+function isoOrNumber(ms: number): string {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? String(ms) : d.toISOString();
 }
