@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { parseJsonStrict } from '../../encoding/json.js';
 import { ValidationError } from '../../errors.js';
 import { action, examples, withLedger } from '../command.js';
 import { checkSecretFileMode } from '../context.js';
 import { CliError } from '../errors.js';
+import { parseJsonObject } from '../json-input.js';
 import { loadSigner } from '../keys.js';
 
 /** Default for --max-input: stdin is held in memory and appended in one transaction. */
@@ -39,18 +39,6 @@ async function readStdin(max: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function parseObject(text: string, what: string): Record<string, unknown> {
-  let v: unknown;
-  try {
-    v = parseJsonStrict(text);
-  } catch (err) {
-    throw new CliError(`${what}: ${(err as Error).message}`, 'NOT_JSON');
-  }
-  if (v === null || typeof v !== 'object' || Array.isArray(v))
-    throw new CliError(`${what}: expected a JSON object`, 'NOT_JSON');
-  return v as Record<string, unknown>;
-}
-
 export function registerAppend(program: Command): void {
   const cmd = program
     .command('append')
@@ -67,7 +55,7 @@ export function registerAppend(program: Command): void {
       action<{ metadata?: string; signKey?: string; passphraseEnv?: string; maxInput: string }>(
         async (ctx, _args, o) => {
           const maxInput = parseSize(o.maxInput, '--max-input');
-          const metadata = o.metadata === undefined ? undefined : parseObject(o.metadata, '--metadata');
+          const metadata = o.metadata === undefined ? undefined : parseJsonObject(o.metadata, '--metadata');
           const signer = o.signKey === undefined ? undefined : loadSigner(o.signKey, o.passphraseEnv);
           if (o.signKey !== undefined) checkSecretFileMode(o.signKey, 'the signing key', true);
           // Parse everything before writing anything: one bad line appends nothing. The input is
@@ -76,7 +64,7 @@ export function registerAppend(program: Command): void {
           const lines = (await readStdin(maxInput)).split('\n');
           lines.forEach((line, i) => {
             if (line.trim() === '') return;
-            events.push(parseObject(line.replace(/\r$/, ''), `stdin line ${i + 1}`));
+            events.push(parseJsonObject(line.replace(/\r$/, ''), `stdin line ${i + 1}`));
           });
           if (events.length === 0)
             throw new CliError('nothing to append: give one JSON object per line on stdin');
