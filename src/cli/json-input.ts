@@ -8,6 +8,11 @@ import { pointer } from '../encoding/canonical.js';
 import { parseJsonStrict } from '../encoding/json.js';
 import { CliError } from './errors.js';
 
+/** Text without a leading UTF-8 byte order mark (U+FEFF), which is not part of the content. */
+export function stripBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 /** A JSON number token: sign, integer part, fraction, exponent. */
 const NUMBER = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;

@@ -4,7 +4,7 @@
  * a leading UTF-8 BOM is accepted, and --quiet prints only the summary.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findUnsafeInteger, parseJsonObject } from '../../src/cli/json-input.js';
@@ -99,5 +99,57 @@ describe('integers beyond ±(2^53-1)', () => {
       e: 1e30,
       big: 1.2345678901234568e29,
     });
+  });
+});
+
+describe('messages count stdin lines from 1; BOM; encrypted keys', () => {
+  it('an event the ledger refuses is named by its stdin line, as parse errors are', async () => {
+    const before = dbHash();
+    const [refused, parse] = await Promise.all([
+      cli(['append'], '{"a":1}\n\n{}\n'),
+      cli(['append'], '{"a":1}\n\n{"b":}\n'),
+    ]);
+    expectOneLineError(refused, /stdin line 3: invalid event: entry data must not be empty$/);
+    expect(refused.stderr).not.toMatch(/event [0-9]/);
+    expectOneLineError(parse, /stdin line 3: invalid JSON/);
+    expect(dbHash()).toBe(before);
+  });
+
+  it('a leading UTF-8 BOM on stdin and in files is not part of the input', async () => {
+    const r = await cli(['append', '--json'], '\uFEFF{"bom":true}\r\n{"bom":false}\r\n');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toHaveLength(2);
+    const cp = await cli(['checkpoint']);
+    expect(cp.code).toBe(0);
+    writeFileSync(join(dir, 'trusted-bom.txt'), `\uFEFF${cp.stdout}`);
+    const v = await cli(['verify', '--trusted', 'trusted-bom.txt', '--json']);
+    expect(v.code, v.stdout + v.stderr).toBe(0);
+    expect(JSON.parse(v.stdout)).toMatchObject({ ok: true, assurance: 'trusted' });
+  });
+
+  it('an encrypted --sign-key without a passphrase names --passphrase-env; a wrong one says so', async () => {
+    const kg = await cli(
+      ['keygen', '--type', 'ed25519', '--out', 'enc', '--passphrase-env', 'PW', '--json'],
+      '',
+      {
+        PW: 'correct horse',
+      },
+    );
+    expect(kg.code, kg.stderr).toBe(0);
+    const key = (JSON.parse(kg.stdout) as { privateKey: string }).privateKey;
+    const before = dbHash();
+    const [none, wrong, right] = await Promise.all([
+      cli(['append', '--sign-key', key], '{"a":1}\n'),
+      cli(['append', '--sign-key', key, '--passphrase-env', 'PW'], '{"a":1}\n', { PW: 'wrong' }),
+      cli(['append', '--sign-key', key, '--passphrase-env', 'PW', '--json'], '{"a":1}\n', {
+        PW: 'correct horse',
+      }),
+    ]);
+    expectOneLineError(none, /wrong key: .* is encrypted: .* pass --passphrase-env VAR/);
+    expect(none.stderr).not.toMatch(/\{ passphrase \}/);
+    expectOneLineError(wrong, /wrong key: cannot decrypt .* \$PW \(--passphrase-env\): wrong passphrase/);
+    expect(right.code, right.stderr).toBe(0);
+    expect((JSON.parse(right.stdout) as { signatures: number }[])[0]!.signatures).toBe(1);
+    expect(dbHash()).not.toBe(before);
   });
 });

@@ -3,7 +3,7 @@ import { ValidationError } from '../../errors.js';
 import { action, examples, withLedger } from '../command.js';
 import { checkSecretFileMode } from '../context.js';
 import { CliError } from '../errors.js';
-import { parseJsonObject } from '../json-input.js';
+import { parseJsonObject, stripBom } from '../json-input.js';
 import { loadSigner } from '../keys.js';
 
 /** Default for --max-input: stdin is held in memory and appended in one transaction. */
@@ -36,7 +36,18 @@ async function readStdin(max: number): Promise<string> {
     }
     chunks.push(b);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  // A leading UTF-8 byte order mark (Windows editors write one) is not part of the first line.
+  return stripBom(Buffer.concat(chunks).toString('utf8'));
+}
+
+/** The library numbers the events of a batch from 0 (`event 3: …`, path `/3/…`): stdin line instead. */
+function invalidEvent(err: ValidationError, lineOf: readonly number[]): CliError {
+  const m = /^\/([0-9]+)/.exec(err.path ?? '');
+  const line = m ? lineOf[Number(m[1])] : undefined;
+  if (line === undefined) return new CliError(`invalid event: ${err.message}`, err.code);
+  const inner =
+    err.cause instanceof ValidationError ? err.cause.message : err.message.replace(/^event [0-9]+: /, '');
+  return new CliError(`stdin line ${line}: invalid event: ${inner}`, err.code);
 }
 
 export function registerAppend(program: Command): void {
@@ -61,10 +72,13 @@ export function registerAppend(program: Command): void {
           // Parse everything before writing anything: one bad line appends nothing. The input is
           // bounded by --max-input, so holding it (and the one atomic batch) in memory is bounded too.
           const events: Record<string, unknown>[] = [];
+          /** The stdin line (1-based) of each event, for messages. */
+          const lineOf: number[] = [];
           const lines = (await readStdin(maxInput)).split('\n');
           lines.forEach((line, i) => {
             if (line.trim() === '') return;
             events.push(parseJsonObject(line.replace(/\r$/, ''), `stdin line ${i + 1}`));
+            lineOf.push(i + 1);
           });
           if (events.length === 0)
             throw new CliError('nothing to append: give one JSON object per line on stdin');
@@ -75,8 +89,7 @@ export function registerAppend(program: Command): void {
                 ...(signer ? { signer } : {}),
               });
             } catch (err) {
-              if (err instanceof ValidationError)
-                throw new CliError(`invalid event: ${err.message}`, err.code);
+              if (err instanceof ValidationError) throw invalidEvent(err, lineOf);
               throw err;
             }
           });
