@@ -62,55 +62,77 @@ export function registerAppend(program: Command): void {
       'largest stdin accepted, all of it appended in one transaction (bytes, or 512k, 64MiB, 1GiB)',
       '64MiB',
     )
+    .option('-q, --quiet', 'print one summary line (object with --json) instead of one line per entry')
     .action(
-      action<{ metadata?: string; signKey?: string; passphraseEnv?: string; maxInput: string }>(
-        async (ctx, _args, o) => {
-          const maxInput = parseSize(o.maxInput, '--max-input');
-          const metadata = o.metadata === undefined ? undefined : parseJsonObject(o.metadata, '--metadata');
-          const signer = o.signKey === undefined ? undefined : loadSigner(o.signKey, o.passphraseEnv);
-          if (o.signKey !== undefined) checkSecretFileMode(o.signKey, 'the signing key', true);
-          // Parse everything before writing anything: one bad line appends nothing. The input is
-          // bounded by --max-input, so holding it (and the one atomic batch) in memory is bounded too.
-          const events: Record<string, unknown>[] = [];
-          /** The stdin line (1-based) of each event, for messages. */
-          const lineOf: number[] = [];
-          const lines = (await readStdin(maxInput)).split('\n');
-          lines.forEach((line, i) => {
-            if (line.trim() === '') return;
-            events.push(parseJsonObject(line.replace(/\r$/, ''), `stdin line ${i + 1}`));
-            lineOf.push(i + 1);
-          });
-          if (events.length === 0)
-            throw new CliError('nothing to append: give one JSON object per line on stdin');
-          const entries = await withLedger(ctx, { readOnly: false }, async (ledger) => {
-            try {
-              return await ledger.appendBatch(events, {
-                ...(metadata ? { metadata } : {}),
-                ...(signer ? { signer } : {}),
-              });
-            } catch (err) {
-              if (err instanceof ValidationError) throw invalidEvent(err, lineOf);
-              throw err;
-            }
-          });
+      action<{
+        metadata?: string;
+        signKey?: string;
+        passphraseEnv?: string;
+        maxInput: string;
+        quiet?: boolean;
+      }>(async (ctx, _args, o) => {
+        const maxInput = parseSize(o.maxInput, '--max-input');
+        const metadata = o.metadata === undefined ? undefined : parseJsonObject(o.metadata, '--metadata');
+        const signer = o.signKey === undefined ? undefined : loadSigner(o.signKey, o.passphraseEnv);
+        if (o.signKey !== undefined) checkSecretFileMode(o.signKey, 'the signing key', true);
+        // Parse everything before writing anything: one bad line appends nothing. The input is
+        // bounded by --max-input, so holding it (and the one atomic batch) in memory is bounded too.
+        const events: Record<string, unknown>[] = [];
+        /** The stdin line (1-based) of each event, for messages. */
+        const lineOf: number[] = [];
+        const lines = (await readStdin(maxInput)).split('\n');
+        lines.forEach((line, i) => {
+          if (line.trim() === '') return;
+          events.push(parseJsonObject(line.replace(/\r$/, ''), `stdin line ${i + 1}`));
+          lineOf.push(i + 1);
+        });
+        if (events.length === 0)
+          throw new CliError('nothing to append: give one JSON object per line on stdin');
+        const entries = await withLedger(ctx, { readOnly: false }, async (ledger) => {
+          try {
+            return await ledger.appendBatch(events, {
+              ...(metadata ? { metadata } : {}),
+              ...(signer ? { signer } : {}),
+            });
+          } catch (err) {
+            if (err instanceof ValidationError) throw invalidEvent(err, lineOf);
+            throw err;
+          }
+        });
+        if (o.quiet) {
+          const first = entries[0]!;
+          const last = entries[entries.length - 1]!;
+          const signatures = entries.reduce((n, e) => n + e.signatures.length, 0);
           ctx.print(
-            () => entries.map((e) => `#${e.index}  ${e.id}  ${e.hash}`).join('\n'),
-            entries.map((e) => ({
-              index: e.index,
-              id: e.id,
-              hash: e.hash,
-              timestamp: e.timestamp.toISOString(),
-              signatures: e.signatures.length,
-            })),
+            `appended ${entries.length} entries (#${first.index}..#${last.index}); last hash ${last.hash}`,
+            {
+              appended: entries.length,
+              firstIndex: first.index,
+              lastIndex: last.index,
+              lastId: last.id,
+              lastHash: last.hash,
+              signatures,
+            },
           );
           return 0;
-        },
-      ),
+        }
+        ctx.print(
+          () => entries.map((e) => `#${e.index}  ${e.id}  ${e.hash}`).join('\n'),
+          entries.map((e) => ({
+            index: e.index,
+            id: e.id,
+            hash: e.hash,
+            timestamp: e.timestamp.toISOString(),
+            signatures: e.signatures.length,
+          })),
+        );
+        return 0;
+      }),
     );
   examples(cmd, [
     `echo '{"action":"login","user":"alice"}' | signledger append`,
     `cat events.jsonl | signledger append --metadata '{"source":"batch-7"}'`,
     `echo '{"action":"transfer","amount":10}' | signledger append --sign-key keys/ed25519-….pem`,
-    'signledger append --max-input 512MiB < big-import.jsonl',
+    'signledger append --quiet --max-input 512MiB < big-import.jsonl',
   ]);
 }

@@ -40,8 +40,9 @@ export function registerBundle(program: Command): void {
       '--checkpoint',
       'sign a fresh checkpoint first so the bundle covers every entry (writes to the ledger)',
     )
+    .option('--no-progress', 'no progress bar even on a terminal')
     .action(
-      action<{ out: string; checkpoint?: boolean }>(async (ctx, _args, o) => {
+      action<{ out: string; checkpoint?: boolean; progress: boolean }>(async (ctx, _args, o) => {
         const logKey = ctx.loadLogKey(o.checkpoint ? 'sign' : 'optional');
         const res = await withLedger(
           ctx,
@@ -53,7 +54,10 @@ export function registerBundle(program: Command): void {
                 'the ledger has no checkpoint yet: run `signledger checkpoint` (or pass --checkpoint)',
                 'NO_CHECKPOINT',
               );
-            return exportBundle(ledger, o.out, cp, logKey?.verifierKey);
+            const bar = progressBar('exporting', { enabled: o.progress && !ctx.json });
+            return exportBundle(ledger, o.out, cp, logKey?.verifierKey, (d, t) => bar.update(d, t)).finally(
+              () => bar.stop(),
+            );
           },
         );
         if (res.notIncluded > 0) {

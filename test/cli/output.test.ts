@@ -1,0 +1,62 @@
+/**
+ * What the commands print: append --quiet, the export progress bar, the counters of the
+ * verification report, and the tree size of a proof that failed.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAIN, runCli, TSX, tempDir } from './helpers.js';
+
+let dir: string;
+let cleanup: () => void;
+const cli = (args: string[], input?: string) => runCli(args, { cwd: dir, input });
+const events = (n: number, from = 0) =>
+  Array.from({ length: n }, (_, i) => JSON.stringify({ n: from + i })).join('\n') + '\n';
+
+beforeAll(async () => {
+  ({ dir, cleanup } = tempDir('signledger-output-'));
+  expect((await cli(['init', '--log-key-name', 'output.example/log'])).code).toBe(0);
+});
+afterAll(() => cleanup());
+
+describe('append --quiet', () => {
+  it('prints one summary line (a summary object with --json) instead of a line per entry', async () => {
+    const loud = await cli(['append'], events(3));
+    expect(loud.code).toBe(0);
+    expect(loud.stdout.trim().split('\n')).toHaveLength(3); // the default stays one line per entry
+    const [quiet, quietJson] = [
+      await cli(['append', '--quiet'], events(500, 3)),
+      await cli(['append', '-q', '--json'], events(2, 503)),
+    ];
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(quiet.stdout).toMatch(/^appended 500 entries \(#3\.\.#502\); last hash [0-9a-f]{64}\n$/);
+    expect(quietJson.code, quietJson.stderr).toBe(0);
+    expect(JSON.parse(quietJson.stdout)).toMatchObject({
+      appended: 2,
+      firstIndex: 503,
+      lastIndex: 504,
+      signatures: 0,
+    });
+  });
+});
+
+describe('export progress', () => {
+  it.skipIf(!existsSync('/usr/bin/script'))(
+    'export shows a progress bar on a terminal, like verify; none on a pipe or with --no-progress',
+    async () => {
+      expect((await cli(['checkpoint'])).code).toBe(0);
+      const cmd = `${JSON.stringify(process.execPath)} --import ${TSX} ${JSON.stringify(MAIN)} export --out tty-bundle`;
+      const out = execFileSync('/usr/bin/script', ['-qec', cmd, '/dev/null'], { cwd: dir, encoding: 'utf8' });
+      expect(out).toMatch(/exporting \[.*\] 100% \| 505\/505 entries \| \d+\/s \| ETA/);
+      expect(out).toContain('exported 505 entries');
+      const noBar = execFileSync('/usr/bin/script', ['-qec', `${cmd}-2 --no-progress`, '/dev/null'], {
+        cwd: dir,
+        encoding: 'utf8',
+      });
+      expect(noBar).not.toContain('exporting [');
+      const piped = await cli(['export', '--out', 'piped-bundle']);
+      expect(piped.code).toBe(0);
+      expect(piped.stderr).toBe('');
+    },
+  );
+});
