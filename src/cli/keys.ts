@@ -77,6 +77,11 @@ export function loadKeyRing(path: string): KeyRing {
   }
 }
 
+/** `name+keyhash` of a C2SP verifier key (the key id a note signature line names). */
+export function keyIdOf(vkey: string): string {
+  return vkey.split('+').slice(0, 2).join('+');
+}
+
 /** A C2SP verifier key given inline or as a file holding one. */
 export function resolveVkeyArg(arg: string): string {
   let text = arg.trim();

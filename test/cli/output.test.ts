@@ -3,7 +3,8 @@
  * verification report, and the tree size of a proof that failed.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAIN, runCli, TSX, tempDir } from './helpers.js';
 
@@ -59,4 +60,29 @@ describe('export progress', () => {
       expect(piped.stderr).toBe('');
     },
   );
+});
+
+describe('the verification report says what was checked', () => {
+  it('checkpoint roots compared vs checkpoint signatures checked (or not, without a log key)', async () => {
+    expect((await cli(['append', '-q'], events(1, 505))).code).toBe(0);
+    expect((await cli(['checkpoint'])).code).toBe(0);
+    mkdirSync(join(dir, 'copy'));
+    copyFileSync(join(dir, 'signledger.db'), join(dir, 'copy/signledger.db'));
+    const [withKey, noKey] = await Promise.all([
+      cli(['verify']),
+      cli(['verify', '--db', 'copy/signledger.db']),
+    ]);
+    expect(withKey.code, withKey.stderr).toBe(0);
+    expect(withKey.stdout).toMatch(
+      /^ {2}checkpoints: +2 root\(s\) compared with the recomputed tree; signatures checked with the log key output\.example\/log\+[0-9a-f]{8}$/m,
+    );
+    expect(noKey.code, noKey.stderr).toBe(0);
+    expect(noKey.stdout).toMatch(
+      /^ {2}checkpoints: +2 root\(s\) compared with the recomputed tree; signatures not checked \(no log key: pass --key\)$/m,
+    );
+    expect(noKey.stdout).toContain('not checked: stored checkpoint signatures');
+    // No counter claims checkpoints were "checked" when their signatures were not.
+    expect(noKey.stdout).not.toMatch(/checkpoints checked/);
+    expect(noKey.stdout).toMatch(/^ {2}entry signatures: +0 checked$/m);
+  });
 });

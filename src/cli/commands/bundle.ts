@@ -8,7 +8,7 @@ import { exportBundle } from '../bundle-export.js';
 import { importBundle } from '../bundle-import.js';
 import { action, examples, intOption, withLedger } from '../command.js';
 import { CliError, EXIT_OK, EXIT_TAMPERED } from '../errors.js';
-import { loadKeyRing, readTextFile, resolveVkeyArg } from '../keys.js';
+import { keyIdOf, loadKeyRing, readTextFile, resolveVkeyArg } from '../keys.js';
 import { reportText } from '../output.js';
 import { progressBar } from '../progress.js';
 
@@ -140,7 +140,10 @@ export function registerBundle(program: Command): void {
         } finally {
           bar.stop();
         }
-        ctx.print(() => reportText(r, `bundle ${path}`), r);
+        ctx.print(
+          () => reportText(r, `bundle ${path}`, `signature checked with the key ${keyIdOf(verifierKey)}`),
+          r,
+        );
         return r.ok ? EXIT_OK : EXIT_TAMPERED;
       }),
     );

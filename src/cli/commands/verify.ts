@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { action, examples, intOption, withLedger } from '../command.js';
 import { CliError, EXIT_OK, EXIT_TAMPERED } from '../errors.js';
-import { loadKeyRing, readTextFile } from '../keys.js';
+import { keyIdOf, loadKeyRing, readTextFile } from '../keys.js';
 import { reportText } from '../output.js';
 import { progressBar } from '../progress.js';
 
@@ -30,19 +30,31 @@ export function registerVerify(program: Command): void {
           const keys = o.keys === undefined ? undefined : loadKeyRing(o.keys);
           const logKey = ctx.loadLogKey(trusted !== undefined ? 'verify' : 'optional');
           const bar = progressBar('verifying', { enabled: o.progress && !ctx.json });
-          const report = await withLedger(ctx, { readOnly: true, ...(logKey ? { logKey } : {}) }, (ledger) =>
-            ledger
-              .verify({
-                ...(trusted !== undefined ? { trusted } : {}),
-                ...(keys ? { keys } : {}),
-                ...(o.requireSignatures !== undefined
-                  ? { requireSignatures: intOption(o.requireSignatures, '--require-signatures') }
-                  : {}),
-                onProgress: (done, total) => bar.update(done, total),
-              })
-              .finally(() => bar.stop()),
+          let stored = 0;
+          const report = await withLedger(
+            ctx,
+            { readOnly: true, ...(logKey ? { logKey } : {}) },
+            async (ledger) => {
+              stored = (await ledger.backend.listCheckpoints()).length;
+              return ledger
+                .verify({
+                  ...(trusted !== undefined ? { trusted } : {}),
+                  ...(keys ? { keys } : {}),
+                  ...(o.requireSignatures !== undefined
+                    ? { requireSignatures: intOption(o.requireSignatures, '--require-signatures') }
+                    : {}),
+                  onProgress: (done, total) => bar.update(done, total),
+                })
+                .finally(() => bar.stop());
+            },
           );
-          ctx.print(() => reportText(report, `ledger ${ctx.ledgerName} in ${ctx.label}`), report);
+          const signatures =
+            stored === 0 && trusted === undefined
+              ? 'none stored'
+              : logKey
+                ? `signatures checked with the log key ${keyIdOf(logKey.verifierKey)}`
+                : 'signatures not checked (no log key: pass --key)';
+          ctx.print(() => reportText(report, `ledger ${ctx.ledgerName} in ${ctx.label}`, signatures), report);
           return report.ok ? EXIT_OK : EXIT_TAMPERED;
         },
       ),
