@@ -54,7 +54,7 @@ export async function withLedger<T>(
     ) {
       const id = keyIdOf(o.logKey.verifierKey);
       throw new CliError(
-        `wrong key: the checkpoints in ${ctx.label} are not signed by the log key ${id} (from ${ctx.keyFile} or ${ctx.vkeyFile})`,
+        `wrong key: the checkpoints in ${ctx.label} are not signed by the log key ${id} (from ${ctx.logKeySource ?? `${ctx.keyFile} or ${ctx.vkeyFile}`})`,
         'WRONG_KEY',
       );
     }
