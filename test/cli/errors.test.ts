@@ -112,11 +112,13 @@ describe('errors: one line, non-zero exit, nothing written', () => {
     expectOneLineError(garbage, /wrong key: garbage\.key does not hold a signledger log key/);
     expectOneLineError(sign, /wrong key: .* public key/);
     expectOneLineError(ring, /wrong key: not-a-keyring\.json is not a keyring/);
-    // Verification with the wrong key is a verification failure (exit 1), not a crash.
+    // A bundle (evidence) that does not verify with the pinned key is a verification failure (exit 1).
     expect(vb.code).toBe(1);
     expect(vb.stdout).toMatch(/checkpoint_invalid/);
-    expect(verifyOther.code).toBe(1);
-    expect(JSON.parse(verifyOther.stdout).failure.kind).toBe('checkpoint_invalid');
+    // verify with a key that none of the stored checkpoints names: the wrong key (exit 2), as checkpoint says.
+    expect(verifyOther.code).toBe(2);
+    expect(JSON.parse(verifyOther.stdout)).toMatchObject({ ok: false, error: { code: 'WRONG_KEY' } });
+    expect(errorLine(verifyOther)).toMatch(/^signledger: error: wrong key: none of the 1 stored checkpoint/);
     expect(dbHash()).toBe(before);
   });
 

@@ -3,9 +3,11 @@
 import { existsSync } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { parseVerifierKey } from '../../note/keys.js';
 import { type BundleReport, type ProofReport, verifyBundle, verifyProofFile } from '../../verify/bundle.js';
 import { exportBundle } from '../bundle-export.js';
 import { importBundle } from '../bundle-import.js';
+import { readTrustedCheckpoint, requireTrustedSignedBy } from '../checkpoint-notes.js';
 import { action, examples, intOption, withLedger } from '../command.js';
 import { CliError, EXIT_OK, EXIT_TAMPERED } from '../errors.js';
 import { keyIdOf, loadKeyRing, readTextFile, resolveVkeyArg } from '../keys.js';
@@ -116,6 +118,10 @@ export function registerBundle(program: Command): void {
         const requireSignatures = intOption(o.requireSignatures, '--require-signatures');
         if (requireSignatures !== undefined && keys === undefined)
           throw new CliError('--require-signatures needs --keys (the trusted signing keys)');
+        // The trusted checkpoint is the auditor's own input: not a checkpoint, or not signed by the
+        // pinned key at all, is an input error (exit 2); the bundle is the evidence (exit 1).
+        const t = o.trusted === undefined ? undefined : readTrustedCheckpoint(o.trusted);
+        if (t) requireTrustedSignedBy(o.trusted!, t.signers, parseVerifierKey(verifierKey), '--key');
         const st = await stat(path!).catch(() => null);
         if (!st) throw new CliError(`missing file: ${path} does not exist`, 'NOT_FOUND');
         const common = {
@@ -134,7 +140,7 @@ export function registerBundle(program: Command): void {
         try {
           r = await verifyBundle(path!, {
             ...common,
-            ...(o.trusted ? { trusted: readTextFile(o.trusted, 'trusted checkpoint') } : {}),
+            ...(t ? { trusted: t.text } : {}),
             onProgress: (d, t) => bar.update(d, t),
           });
         } finally {
