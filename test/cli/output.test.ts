@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateLogKey } from '../../src/ledger/log-key.js';
 import { MAIN, runCli, TSX, tempDir } from './helpers.js';
 
 let dir: string;
@@ -84,5 +85,30 @@ describe('the verification report says what was checked', () => {
     // No counter claims checkpoints were "checked" when their signatures were not.
     expect(noKey.stdout).not.toMatch(/checkpoints checked/);
     expect(noKey.stdout).toMatch(/^ {2}entry signatures: +0 checked$/m);
+  });
+});
+
+describe('a proof that fails', () => {
+  it('checked with the wrong key, does not claim a tree of size 0', async () => {
+    const p = await cli(['prove', '42', '--out', 'entry-42.tlog-proof']);
+    expect(p.code, p.stderr).toBe(0);
+    const other = generateLogKey('output.example/log');
+    const [human, json, right] = await Promise.all([
+      cli(['verify-bundle', 'entry-42.tlog-proof', '--key', other.verifierKey]),
+      cli(['verify-bundle', 'entry-42.tlog-proof', '--key', other.verifierKey, '--json']),
+      cli(['verify-bundle', 'entry-42.tlog-proof', '--key', 'signledger.vkey']),
+    ]);
+    expect(human.code).toBe(1);
+    expect(human.stdout).toMatch(
+      /^proof: FAILED\n {2}entry 42; the checkpoint \(not verified\) says tree size 506\n/,
+    );
+    expect(human.stdout).not.toMatch(/size 0/);
+    expect(human.stdout).toMatch(/✗ checkpoint_invalid/);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, index: 42, size: null });
+    expect(right.code).toBe(0);
+    expect(right.stdout).toMatch(
+      /^proof: VALID\n {2}entry 42 in tree of size 506 \(origin output\.example\/log\)\n/,
+    );
   });
 });

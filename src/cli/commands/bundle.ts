@@ -3,7 +3,10 @@
 import { existsSync } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { parseCheckpointBody } from '../../note/checkpoint.js';
 import { parseVerifierKey } from '../../note/keys.js';
+import { parseNote } from '../../note/signed-note.js';
+import { parseProofFile } from '../../verify/bundle/proof-file.js';
 import { type BundleReport, type ProofReport, verifyBundle, verifyProofFile } from '../../verify/bundle.js';
 import { exportBundle } from '../bundle-export.js';
 import { importBundle } from '../bundle-import.js';
@@ -14,11 +17,31 @@ import { keyIdOf, loadKeyRing, readTextFile, resolveVkeyArg } from '../keys.js';
 import { reportText } from '../output.js';
 import { progressBar } from '../progress.js';
 
-function proofText(r: ProofReport): string {
-  const lines = [
-    r.ok ? 'proof: VALID' : 'proof: FAILED',
-    `  entry ${r.index} in tree of size ${r.size} (origin ${r.origin})`,
-  ];
+/**
+ * The tree size the proof's checkpoint states, read without verifying it (for a failure message
+ * only), or null when it cannot be read.
+ */
+function claimedSize(text: string): string | null {
+  try {
+    return parseCheckpointBody(parseNote(parseProofFile(text).checkpoint).text, { allowBigSize: true })
+      .sizeText;
+  } catch {
+    return null;
+  }
+}
+
+/** True when the report's size and root come from a checkpoint that verified (else they are unset). */
+function checkpointVerified(r: ProofReport): boolean {
+  return r.rootHash !== '';
+}
+
+function proofText(r: ProofReport, text: string): string {
+  let where = `entry ${r.index} in tree of size ${r.size} (origin ${r.origin})`;
+  if (!checkpointVerified(r)) {
+    const size = claimedSize(text);
+    where = `entry ${r.index}${size === null ? '' : `; the checkpoint (not verified) says tree size ${size}`}`;
+  }
+  const lines = [r.ok ? 'proof: VALID' : 'proof: FAILED', `  ${where}`];
   if (r.entry) {
     lines.push(`  id ${r.entry.id}, ${r.entry.timestamp}, hash ${r.entry.hash}`);
     lines.push(`  data: ${r.entry.redacted ? '[redacted]' : JSON.stringify(r.entry.data)}`);
@@ -131,8 +154,10 @@ export function registerBundle(program: Command): void {
           ...(o.origin ? { origin: o.origin } : {}),
         };
         if (st.isFile()) {
-          const r = await verifyProofFile(readTextFile(path!, 'proof file'), common);
-          ctx.print(() => proofText(r), r);
+          const text = readTextFile(path!, 'proof file');
+          const r = await verifyProofFile(text, common);
+          // The report's size is 0 until the checkpoint verifies: no size rather than a wrong one.
+          ctx.print(() => proofText(r, text), checkpointVerified(r) ? r : { ...r, size: null });
           return r.ok ? EXIT_OK : EXIT_TAMPERED;
         }
         const bar = progressBar('verifying bundle', { enabled: o.progress && !ctx.json });
