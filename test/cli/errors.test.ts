@@ -61,7 +61,7 @@ describe('errors: one line, non-zero exit, nothing written', () => {
       /missing file: signing key nope\.pem does not exist/,
       /missing file: trusted checkpoint nope\.txt does not exist/,
       /missing file: keyring nope\.json does not exist/,
-      /malformed bundle: nope does not exist/,
+      /missing file: bundle nope does not exist/,
     ];
     results.forEach((r, i) => {
       expectOneLineError(r, patterns[i]!);

@@ -2,10 +2,12 @@
 
 import { existsSync } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { parseCheckpointBody } from '../../note/checkpoint.js';
 import { parseVerifierKey } from '../../note/keys.js';
 import { parseNote } from '../../note/signed-note.js';
+import { VKEY_FILE } from '../../verify/bundle/format.js';
 import { parseProofFile } from '../../verify/bundle/proof-file.js';
 import { type BundleReport, type ProofReport, verifyBundle, verifyProofFile } from '../../verify/bundle.js';
 import { exportBundle } from '../bundle-export.js';
@@ -192,23 +194,50 @@ export function registerBundle(program: Command): void {
     .argument('<dir>', 'bundle directory')
     .option(
       '--key <vkey>',
-      "the log's verifier key or a file holding it (default: the bundle's own log.vkey)",
+      "the log's verifier key (name+hash+base64) or a file holding it, obtained from the log's operator: pin it, never take it from the bundle",
+    )
+    .option(
+      '--trust-bundle-key',
+      'check the bundle against its own log.vkey instead of --key (then nothing shows the bundle comes from the log you think); that key is not installed beside the store',
     )
     .action(
-      action<{ key?: string }>(async (ctx, [dir], o) => {
+      action<{ key?: string; trustBundleKey?: boolean }>(async (ctx, [dir], o) => {
+        const st = await stat(dir!).catch(() => null);
+        if (!st) throw new CliError(`missing file: bundle ${dir} does not exist`, 'NOT_FOUND');
+        if (!st.isDirectory())
+          throw new CliError(
+            `${dir} is not a bundle directory (import takes the directory written by \`signledger export\`)`,
+            'NOT_FOUND',
+          );
+        if (o.key !== undefined && o.trustBundleKey)
+          throw new CliError('give --key or --trust-bundle-key, not both');
+        if (o.key === undefined && !o.trustBundleKey) {
+          throw new CliError(
+            "import needs the log's verifier key: pass --key VKEY (from the log's operator, never from the bundle), or --trust-bundle-key to accept the bundle's own log.vkey",
+          );
+        }
         let verifierKey: string;
         if (o.key !== undefined) verifierKey = resolveVkeyArg(o.key);
         else {
-          verifierKey = resolveVkeyArg(`${dir}/log.vkey`);
-          ctx.note("note: checking the bundle against its own log.vkey; pass --key to pin the log's key");
+          const file = join(dir!, VKEY_FILE);
+          if (!existsSync(file))
+            throw new CliError(`malformed bundle: ${dir} has no ${VKEY_FILE} (pass --key)`, 'NOT_FOUND');
+          verifierKey = resolveVkeyArg(file);
+          ctx.note(
+            `warning: --trust-bundle-key: checking the bundle against its own ${VKEY_FILE} (${keyIdOf(verifierKey)}); this shows the bundle is intact, not that it comes from the log you expect. The key is not installed beside the store: after confirming it with the log's operator, verify with --key`,
+          );
         }
         const bar = progressBar('importing', { enabled: !ctx.json });
         const res = await importBundle(ctx, dir!, verifierKey, (d, t) => bar.update(d, t)).finally(() =>
           bar.stop(),
         );
-        // Keep the verifier key beside the store so `verify` checks the imported checkpoint.
-        if (!existsSync(ctx.keyFile) && !existsSync(ctx.vkeyFile))
+        // Keep the pinned verifier key beside the store so `verify` checks the imported checkpoint;
+        // never one taken from the bundle.
+        let vkeyFile: string | null = null;
+        if (o.key !== undefined && !existsSync(ctx.keyFile) && !existsSync(ctx.vkeyFile)) {
           await writeFile(ctx.vkeyFile, `${verifierKey}\n`);
+          vkeyFile = ctx.vkeyFile;
+        }
         const resumed =
           res.resumedAt > 0 ? ` (resumed: the first ${res.resumedAt} were already there and matched)` : '';
         ctx.print(
@@ -220,10 +249,16 @@ export function registerBundle(program: Command): void {
             size: res.size,
             resumedAt: res.resumedAt,
             rootHash: res.rootHash,
+            verifierKey,
+            keySource: o.key !== undefined ? 'key' : 'bundle',
+            vkeyFile,
           },
         );
         return 0;
       }),
     );
-  examples(imp, ['signledger import evidence/ --db sqlite:./copy.db --key log.vkey']);
+  examples(imp, [
+    'signledger import evidence/ --db sqlite:./copy.db --key log.vkey',
+    'signledger import evidence/ --db sqlite:./copy.db --key "audit.example.com/payments+1a2b3c4d+AV…"',
+  ]);
 }
