@@ -183,6 +183,38 @@ describe('errors: one line, non-zero exit, nothing written', () => {
   });
 });
 
+describe('usage errors found by the option parser', () => {
+  it('are one `signledger: error:` line, JSON under --json, exit 2', async () => {
+    const [unknown, missingOption, missingArg, unknownOption, json, jsonMissingArg] = await Promise.all([
+      cli(['frobnicate']),
+      cli(['export']),
+      cli(['show']),
+      cli(['stats', '--bogus']),
+      cli(['export', '--json']),
+      cli(['--json', 'import']),
+    ]);
+    expectOneLineError(
+      unknown,
+      /^signledger: error: unknown command 'frobnicate' \(run with --help for usage\)$/,
+    );
+    expectOneLineError(missingOption, /^signledger: error: required option '--out <dir>' not specified/);
+    expectOneLineError(missingArg, /^signledger: error: missing required argument 'id\|index'/);
+    expectOneLineError(unknownOption, /^signledger: error: unknown option '--bogus'/);
+    expectOneLineError(json, /required option '--out <dir>' not specified/);
+    expect(JSON.parse(json.stdout)).toEqual({
+      ok: false,
+      error: { code: 'USAGE', message: "required option '--out <dir>' not specified" },
+    });
+    expect(JSON.parse(jsonMissingArg.stdout)).toMatchObject({ ok: false, error: { code: 'USAGE' } });
+    for (const r of [unknown, missingOption, missingArg, unknownOption]) expect(r.stdout).toBe('');
+  });
+
+  it('a suggestion stays on the same line', async () => {
+    const r = await cli(['verif']);
+    expectOneLineError(r, /unknown command 'verif' \(Did you mean verify\?\)/);
+  });
+});
+
 describe('verify on a tampered database', () => {
   it('exits 1 and names the entry, the kind and what was expected', async () => {
     cpSync(join(dir, 'signledger.db'), join(dir, 'tampered.db'));
