@@ -3,7 +3,8 @@
  * verification report, and the tree size of a proof that failed.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateLogKey } from '../../src/ledger/log-key.js';
@@ -110,5 +111,24 @@ describe('a proof that fails', () => {
     expect(right.stdout).toMatch(
       /^proof: VALID\n {2}entry 42 in tree of size 506 \(origin output\.example\/log\)\n/,
     );
+  });
+});
+
+describe('read-only commands on a copy of the database (as docs/CLI.md describes)', () => {
+  it('leave the .db byte-identical; SQLite may add an empty -wal and a -shm beside it', async () => {
+    mkdirSync(join(dir, 'ro'));
+    copyFileSync(join(dir, 'signledger.db'), join(dir, 'ro/signledger.db'));
+    const hash = () =>
+      createHash('sha256')
+        .update(readFileSync(join(dir, 'ro/signledger.db')))
+        .digest('hex');
+    const before = hash();
+    for (const args of [['stats'], ['tail', '-n', '2'], ['verify', '--key', 'signledger.vkey']]) {
+      const r = await cli([...args, '--db', 'ro/signledger.db']);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    expect(hash()).toBe(before);
+    const wal = join(dir, 'ro/signledger.db-wal');
+    if (existsSync(wal)) expect(statSync(wal).size).toBe(0);
   });
 });
