@@ -171,8 +171,7 @@ export class Context {
    */
   verifyingLogKey(keyArg: string | undefined, need: 'verify' | 'optional'): LogKey | undefined {
     if (keyArg === undefined) return this.loadLogKey(need);
-    if (this.keyFileOption !== undefined && this.keyFileGiven)
-      throw new CliError('give the log key once: --key or --key-file, not both');
+    if (this.keyFileGiven) throw new CliError('give the log key once: --key or --key-file, not both');
     const key = resolveLogKey(resolveVkeyArg(keyArg));
     this.logKeySource = existsSync(keyArg) ? keyArg : '--key';
     return key;

@@ -168,7 +168,7 @@ export function registerBundle(program: Command): void {
           r = await verifyBundle(path!, {
             ...common,
             ...(t ? { trusted: t.text } : {}),
-            onProgress: (d, t) => bar.update(d, t),
+            onProgress: (done, total) => bar.update(done, total),
           });
         } finally {
           bar.stop();
