@@ -39,6 +39,7 @@ export async function exportBundle(
   dir: string,
   cp: SignedCheckpoint,
   verifierKey: string | undefined,
+  onProgress?: (done: number, total: number) => void,
 ): Promise<ExportResult> {
   const meta = await ledger.getMeta();
   const head = await ledger.backend.readHead();
@@ -63,6 +64,7 @@ export async function exportBundle(
       written++;
     }
     await write(text);
+    onProgress?.(written, cp.size);
   }
   ws.end();
   await Promise.race([once(ws, 'finish'), failed]);

@@ -6,6 +6,7 @@ import type { LogKey } from '../ledger/log-key.js';
 import { Context, type GlobalOptions } from './context.js';
 import { CliError } from './errors.js';
 import type { GuardedBackend } from './guarded-backend.js';
+import { keyIdOf } from './keys.js';
 
 /** The exit code a command chose (0 when it returns nothing). */
 let exitCode = 0;
@@ -51,9 +52,9 @@ export async function withLedger<T>(
       err instanceof NoteError &&
       (err.reason === 'no_verified_signature' || err.reason === 'invalid_signature')
     ) {
-      const id = o.logKey.verifierKey.split('+').slice(0, 2).join('+');
+      const id = keyIdOf(o.logKey.verifierKey);
       throw new CliError(
-        `wrong key: the checkpoints in ${ctx.label} are not signed by the log key ${id} (from ${ctx.keyFile} or ${ctx.vkeyFile})`,
+        `wrong key: the checkpoints in ${ctx.label} are not signed by the log key ${id} (from ${ctx.logKeySource ?? `${ctx.keyFile} or ${ctx.vkeyFile}`})`,
         'WRONG_KEY',
       );
     }

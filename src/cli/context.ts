@@ -10,6 +10,7 @@ import { type LogKey, resolveLogKey } from '../ledger/log-key.js';
 import { backendFromUrl, openLedger, redactUrl } from '../open.js';
 import { CliError } from './errors.js';
 import { GuardedBackend } from './guarded-backend.js';
+import { resolveVkeyArg } from './keys.js';
 
 export interface GlobalOptions {
   db?: string;
@@ -56,12 +57,17 @@ export class Context {
   readonly json: boolean;
   readonly lockTimeoutMs: number;
   private readonly keyFileOption: string | undefined;
+  /** --key-file was on the command line (not only SIGNLEDGER_KEY_FILE). */
+  private readonly keyFileGiven: boolean;
+  /** Where the log key in use came from (a file, or `--key`), for messages. */
+  logKeySource: string | undefined;
 
   constructor(g: GlobalOptions) {
     this.url = g.db ?? process.env.SIGNLEDGER_URL ?? DEFAULT_URL;
     this.sqlitePath = sqlitePathOf(this.url);
     this.json = g.json === true;
     this.keyFileOption = g.keyFile ?? process.env.SIGNLEDGER_KEY_FILE ?? undefined;
+    this.keyFileGiven = g.keyFile !== undefined;
     const t = g.lockTimeout === undefined ? 5000 : Number(g.lockTimeout);
     if (!Number.isSafeInteger(t) || t < 0)
       throw new CliError('--lock-timeout must be a whole number of milliseconds');
@@ -104,8 +110,21 @@ export class Context {
     if (existsSync(keyFile)) {
       const text = readFileSync(keyFile, 'utf8').trim();
       if (!text.startsWith('PRIVATE+KEY+')) {
+        // A verifier key (signledger.vkey) is enough for commands that only verify.
+        let vkey: LogKey | undefined;
+        try {
+          vkey = resolveLogKey(text);
+        } catch {
+          vkey = undefined;
+        }
+        if (vkey && need !== 'sign') {
+          this.logKeySource = keyFile;
+          return vkey;
+        }
         throw new CliError(
-          `wrong key: ${keyFile} does not hold a signledger log key (PRIVATE+KEY+…)`,
+          vkey
+            ? `wrong key: ${keyFile} holds a verifier key (public); signing needs the secret log key (PRIVATE+KEY+…)`
+            : `wrong key: ${keyFile} does not hold a signledger log key (PRIVATE+KEY+… or a verifier key)`,
           'WRONG_KEY',
         );
       }
@@ -116,6 +135,7 @@ export class Context {
         throw new CliError(`wrong key: ${keyFile}: ${(err as Error).message}`, 'WRONG_KEY');
       }
       checkSecretFileMode(keyFile, 'the secret log key', need === 'sign');
+      this.logKeySource = keyFile;
       return key;
     }
     if (this.keyFileOption && need !== 'optional')
@@ -129,14 +149,32 @@ export class Context {
     const vkeyFile = this.vkeyFile;
     if (existsSync(vkeyFile)) {
       try {
-        return resolveLogKey(readFileSync(vkeyFile, 'utf8').trim());
+        const key = resolveLogKey(readFileSync(vkeyFile, 'utf8').trim());
+        this.logKeySource = vkeyFile;
+        return key;
       } catch (err) {
         throw new CliError(`wrong key: ${vkeyFile}: ${(err as Error).message}`, 'WRONG_KEY');
       }
     }
     if (need === 'verify')
-      throw new CliError(`missing file: no log key (${keyFile} or ${vkeyFile})`, 'NOT_FOUND');
+      throw new CliError(
+        `missing file: no log key (${keyFile} or ${vkeyFile}; or pass --key VKEY)`,
+        'NOT_FOUND',
+      );
     return undefined;
+  }
+
+  /**
+   * The log key for a command that only verifies: `--key` (a verifier key, or a file holding one)
+   * when given, else as loadLogKey finds it (--key-file, SIGNLEDGER_KEY_FILE, the files beside the
+   * database).
+   */
+  verifyingLogKey(keyArg: string | undefined, need: 'verify' | 'optional'): LogKey | undefined {
+    if (keyArg === undefined) return this.loadLogKey(need);
+    if (this.keyFileGiven) throw new CliError('give the log key once: --key or --key-file, not both');
+    const key = resolveLogKey(resolveVkeyArg(keyArg));
+    this.logKeySource = existsSync(keyArg) ? keyArg : '--key';
+    return key;
   }
 
   /**

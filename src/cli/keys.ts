@@ -9,10 +9,11 @@ import { RSASigner } from '../crypto/signatures/rsa.js';
 import type { Signer } from '../crypto/signatures/types.js';
 import { parseVerifierKey } from '../note/keys.js';
 import { CliError } from './errors.js';
+import { stripBom } from './json-input.js';
 
 export function readTextFile(path: string, what: string): string {
   try {
-    return readFileSync(path, 'utf8');
+    return stripBom(readFileSync(path, 'utf8'));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new CliError(`missing file: ${what} ${path} does not exist`, 'NOT_FOUND');
@@ -32,6 +33,15 @@ function passphraseFrom(env: string | undefined): string | undefined {
 export function loadSigner(path: string, passphraseEnv?: string): Signer {
   const pem = readTextFile(path, 'signing key');
   const passphrase = passphraseFrom(passphraseEnv);
+  // Same test as keyFromPem, so the message names the CLI option instead of the library's.
+  const encrypted =
+    /-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(pem) || pem.includes('Proc-Type: 4,ENCRYPTED');
+  if (encrypted && passphrase === undefined) {
+    throw new CliError(
+      `wrong key: ${path} is encrypted: put its passphrase in an environment variable and pass --passphrase-env VAR`,
+      'WRONG_KEY',
+    );
+  }
   let signer: Signer;
   try {
     const kind = describeKey(keyFromPem(pem, { passphrase }).publicKey).kind;
@@ -42,6 +52,11 @@ export function loadSigner(path: string, passphraseEnv?: string): Signer {
           ? ECDSASigner.fromPem(pem, { passphrase })
           : RSASigner.fromPem(pem, { passphrase });
   } catch (err) {
+    if (encrypted)
+      throw new CliError(
+        `wrong key: cannot decrypt ${path} with the passphrase in $${passphraseEnv} (--passphrase-env): wrong passphrase or corrupt key`,
+        'WRONG_KEY',
+      );
     throw new CliError(
       `wrong key: ${path} is not a usable private key (${(err as Error).message})`,
       'WRONG_KEY',
@@ -60,6 +75,11 @@ export function loadKeyRing(path: string): KeyRing {
   } catch (err) {
     throw new CliError(`wrong key: ${path} is not a keyring (${(err as Error).message})`, 'WRONG_KEY');
   }
+}
+
+/** `name+keyhash` of a C2SP verifier key (the key id a note signature line names). */
+export function keyIdOf(vkey: string): string {
+  return vkey.split('+').slice(0, 2).join('+');
 }
 
 /** A C2SP verifier key given inline or as a file holding one. */

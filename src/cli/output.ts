@@ -42,15 +42,26 @@ export function entryBlock(e: Entry): string {
   ].join('\n');
 }
 
-/** The verification report for humans: what was checked, the assurance, and the failure if any. */
-export function reportText(r: VerificationReport & { origin?: string }, title: string): string {
+/**
+ * The verification report for humans: what was checked, the assurance, and the failure if any.
+ * `checkpointSignatures` says whether (and with which key) checkpoint signatures were checked: the
+ * report's `checkpointsChecked` counts checkpoint roots compared with the recomputed tree, which
+ * happens with or without a log key.
+ */
+export function reportText(
+  r: VerificationReport & { origin?: string },
+  title: string,
+  checkpointSignatures?: string,
+): string {
   const lines: string[] = [];
   lines.push(r.ok ? `${title}: VALID` : `${title}: FAILED`);
   lines.push(
     `  entries checked:     ${r.entriesChecked}${r.fromIndex ? ` (from index ${r.fromIndex})` : ''} of ${r.size}`,
   );
-  lines.push(`  signatures checked:  ${r.signaturesChecked}`);
-  lines.push(`  checkpoints checked: ${r.checkpointsChecked}`);
+  lines.push(`  entry signatures:    ${r.signaturesChecked} checked`);
+  lines.push(
+    `  checkpoints:         ${r.checkpointsChecked} root(s) compared with the recomputed tree${checkpointSignatures ? `; ${checkpointSignatures}` : ''}`,
+  );
   if (r.redacted.length) lines.push(`  redacted entries:    ${r.redacted.join(', ')}`);
   if (r.rootHash) lines.push(`  root (${r.hashAlgorithm} entries, SHA-256 tree): ${r.rootHash}`);
   lines.push(`  assurance:           ${r.assurance}`);

@@ -29,11 +29,12 @@ export function buildProgram(): Command {
     )
     .option('--lock-timeout <ms>', 'how long to wait for a database locked by another writer', '5000')
     .option('--json', 'machine-readable output on stdout')
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => process.stdout.write(s),
       writeErr: (s) => process.stderr.write(s),
+      // Usage errors are printed by run() in the CLI's own format (one line; JSON with --json).
+      outputError: () => {},
     });
   registerInit(program);
   registerAppend(program);
@@ -68,12 +69,23 @@ export async function run(argv: string[]): Promise<number> {
     return takeExitCode();
   } catch (err) {
     if (err instanceof CommanderError) {
-      // Help and version exit 0; commander already printed its own one-line usage error.
-      return err.code === 'commander.helpDisplayed' ||
+      // Help and version exit 0.
+      if (
+        err.code === 'commander.helpDisplayed' ||
         err.code === 'commander.version' ||
         err.code === 'commander.help'
-        ? EXIT_OK
-        : EXIT_ERROR;
+      )
+        return EXIT_OK;
+      // A usage error (unknown command or option, missing argument or required option): the same
+      // one line as every other error, JSON on stdout with --json, exit 2.
+      const message = err.message
+        .replace(/^error: /, '')
+        .replace(/\s*\n\s*/g, ' ')
+        .trim();
+      process.stderr.write(`signledger: error: ${message} (run with --help for usage)\n`);
+      if (argv.slice(2).includes('--json'))
+        process.stdout.write(`${JSON.stringify({ ok: false, error: { code: 'USAGE', message } })}\n`);
+      return EXIT_ERROR;
     }
     const ctx = currentContext();
     const d = describeError(err, ctx ? { db: ctx.label, lockTimeoutMs: ctx.lockTimeoutMs } : {});

@@ -61,7 +61,7 @@ describe('errors: one line, non-zero exit, nothing written', () => {
       /missing file: signing key nope\.pem does not exist/,
       /missing file: trusted checkpoint nope\.txt does not exist/,
       /missing file: keyring nope\.json does not exist/,
-      /malformed bundle: nope does not exist/,
+      /missing file: bundle nope does not exist/,
     ];
     results.forEach((r, i) => {
       expectOneLineError(r, patterns[i]!);
@@ -112,11 +112,13 @@ describe('errors: one line, non-zero exit, nothing written', () => {
     expectOneLineError(garbage, /wrong key: garbage\.key does not hold a signledger log key/);
     expectOneLineError(sign, /wrong key: .* public key/);
     expectOneLineError(ring, /wrong key: not-a-keyring\.json is not a keyring/);
-    // Verification with the wrong key is a verification failure (exit 1), not a crash.
+    // A bundle (evidence) that does not verify with the pinned key is a verification failure (exit 1).
     expect(vb.code).toBe(1);
     expect(vb.stdout).toMatch(/checkpoint_invalid/);
-    expect(verifyOther.code).toBe(1);
-    expect(JSON.parse(verifyOther.stdout).failure.kind).toBe('checkpoint_invalid');
+    // verify with a key that none of the stored checkpoints names: the wrong key (exit 2), as checkpoint says.
+    expect(verifyOther.code).toBe(2);
+    expect(JSON.parse(verifyOther.stdout)).toMatchObject({ ok: false, error: { code: 'WRONG_KEY' } });
+    expect(errorLine(verifyOther)).toMatch(/^signledger: error: wrong key: none of the 1 stored checkpoint/);
     expect(dbHash()).toBe(before);
   });
 
@@ -178,6 +180,38 @@ describe('errors: one line, non-zero exit, nothing written', () => {
     expectOneLineError(results[3]!, /-n must be an integer/);
     expectOneLineError(results[4]!, /no entry at index 99/);
     expectOneLineError(results[5]!, /--type must be one of ed25519, rsa, ecdsa/);
+  });
+});
+
+describe('usage errors found by the option parser', () => {
+  it('are one `signledger: error:` line, JSON under --json, exit 2', async () => {
+    const [unknown, missingOption, missingArg, unknownOption, json, jsonMissingArg] = await Promise.all([
+      cli(['frobnicate']),
+      cli(['export']),
+      cli(['show']),
+      cli(['stats', '--bogus']),
+      cli(['export', '--json']),
+      cli(['--json', 'import']),
+    ]);
+    expectOneLineError(
+      unknown,
+      /^signledger: error: unknown command 'frobnicate' \(run with --help for usage\)$/,
+    );
+    expectOneLineError(missingOption, /^signledger: error: required option '--out <dir>' not specified/);
+    expectOneLineError(missingArg, /^signledger: error: missing required argument 'id\|index'/);
+    expectOneLineError(unknownOption, /^signledger: error: unknown option '--bogus'/);
+    expectOneLineError(json, /required option '--out <dir>' not specified/);
+    expect(JSON.parse(json.stdout)).toEqual({
+      ok: false,
+      error: { code: 'USAGE', message: "required option '--out <dir>' not specified" },
+    });
+    expect(JSON.parse(jsonMissingArg.stdout)).toMatchObject({ ok: false, error: { code: 'USAGE' } });
+    for (const r of [unknown, missingOption, missingArg, unknownOption]) expect(r.stdout).toBe('');
+  });
+
+  it('a suggestion stays on the same line', async () => {
+    const r = await cli(['verif']);
+    expectOneLineError(r, /unknown command 'verif' \(Did you mean verify\?\)/);
   });
 });
 

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { parseJsonStrict } from '../../encoding/json.js';
 import { ValidationError } from '../../errors.js';
 import { action, examples, withLedger } from '../command.js';
 import { checkSecretFileMode } from '../context.js';
 import { CliError } from '../errors.js';
+import { parseJsonObject, stripBom } from '../json-input.js';
 import { loadSigner } from '../keys.js';
 
 /** Default for --max-input: stdin is held in memory and appended in one transaction. */
@@ -36,19 +36,18 @@ async function readStdin(max: number): Promise<string> {
     }
     chunks.push(b);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  // A leading UTF-8 byte order mark (Windows editors write one) is not part of the first line.
+  return stripBom(Buffer.concat(chunks).toString('utf8'));
 }
 
-function parseObject(text: string, what: string): Record<string, unknown> {
-  let v: unknown;
-  try {
-    v = parseJsonStrict(text);
-  } catch (err) {
-    throw new CliError(`${what}: ${(err as Error).message}`, 'NOT_JSON');
-  }
-  if (v === null || typeof v !== 'object' || Array.isArray(v))
-    throw new CliError(`${what}: expected a JSON object`, 'NOT_JSON');
-  return v as Record<string, unknown>;
+/** The library numbers the events of a batch from 0 (`event 3: …`, path `/3/…`): stdin line instead. */
+function invalidEvent(err: ValidationError, lineOf: readonly number[]): CliError {
+  const m = /^\/([0-9]+)/.exec(err.path ?? '');
+  const line = m ? lineOf[Number(m[1])] : undefined;
+  if (line === undefined) return new CliError(`invalid event: ${err.message}`, err.code);
+  const inner =
+    err.cause instanceof ValidationError ? err.cause.message : err.message.replace(/^event [0-9]+: /, '');
+  return new CliError(`stdin line ${line}: invalid event: ${inner}`, err.code);
 }
 
 export function registerAppend(program: Command): void {
@@ -63,53 +62,77 @@ export function registerAppend(program: Command): void {
       'largest stdin accepted, all of it appended in one transaction (bytes, or 512k, 64MiB, 1GiB)',
       '64MiB',
     )
+    .option('-q, --quiet', 'print one summary line (object with --json) instead of one line per entry')
     .action(
-      action<{ metadata?: string; signKey?: string; passphraseEnv?: string; maxInput: string }>(
-        async (ctx, _args, o) => {
-          const maxInput = parseSize(o.maxInput, '--max-input');
-          const metadata = o.metadata === undefined ? undefined : parseObject(o.metadata, '--metadata');
-          const signer = o.signKey === undefined ? undefined : loadSigner(o.signKey, o.passphraseEnv);
-          if (o.signKey !== undefined) checkSecretFileMode(o.signKey, 'the signing key', true);
-          // Parse everything before writing anything: one bad line appends nothing. The input is
-          // bounded by --max-input, so holding it (and the one atomic batch) in memory is bounded too.
-          const events: Record<string, unknown>[] = [];
-          const lines = (await readStdin(maxInput)).split('\n');
-          lines.forEach((line, i) => {
-            if (line.trim() === '') return;
-            events.push(parseObject(line.replace(/\r$/, ''), `stdin line ${i + 1}`));
-          });
-          if (events.length === 0)
-            throw new CliError('nothing to append: give one JSON object per line on stdin');
-          const entries = await withLedger(ctx, { readOnly: false }, async (ledger) => {
-            try {
-              return await ledger.appendBatch(events, {
-                ...(metadata ? { metadata } : {}),
-                ...(signer ? { signer } : {}),
-              });
-            } catch (err) {
-              if (err instanceof ValidationError)
-                throw new CliError(`invalid event: ${err.message}`, err.code);
-              throw err;
-            }
-          });
+      action<{
+        metadata?: string;
+        signKey?: string;
+        passphraseEnv?: string;
+        maxInput: string;
+        quiet?: boolean;
+      }>(async (ctx, _args, o) => {
+        const maxInput = parseSize(o.maxInput, '--max-input');
+        const metadata = o.metadata === undefined ? undefined : parseJsonObject(o.metadata, '--metadata');
+        const signer = o.signKey === undefined ? undefined : loadSigner(o.signKey, o.passphraseEnv);
+        if (o.signKey !== undefined) checkSecretFileMode(o.signKey, 'the signing key', true);
+        // Parse everything before writing anything: one bad line appends nothing. The input is
+        // bounded by --max-input, so holding it (and the one atomic batch) in memory is bounded too.
+        const events: Record<string, unknown>[] = [];
+        /** The stdin line (1-based) of each event, for messages. */
+        const lineOf: number[] = [];
+        const lines = (await readStdin(maxInput)).split('\n');
+        lines.forEach((line, i) => {
+          if (line.trim() === '') return;
+          events.push(parseJsonObject(line.replace(/\r$/, ''), `stdin line ${i + 1}`));
+          lineOf.push(i + 1);
+        });
+        if (events.length === 0)
+          throw new CliError('nothing to append: give one JSON object per line on stdin');
+        const entries = await withLedger(ctx, { readOnly: false }, async (ledger) => {
+          try {
+            return await ledger.appendBatch(events, {
+              ...(metadata ? { metadata } : {}),
+              ...(signer ? { signer } : {}),
+            });
+          } catch (err) {
+            if (err instanceof ValidationError) throw invalidEvent(err, lineOf);
+            throw err;
+          }
+        });
+        if (o.quiet) {
+          const first = entries[0]!;
+          const last = entries[entries.length - 1]!;
+          const signatures = entries.reduce((n, e) => n + e.signatures.length, 0);
           ctx.print(
-            () => entries.map((e) => `#${e.index}  ${e.id}  ${e.hash}`).join('\n'),
-            entries.map((e) => ({
-              index: e.index,
-              id: e.id,
-              hash: e.hash,
-              timestamp: e.timestamp.toISOString(),
-              signatures: e.signatures.length,
-            })),
+            `appended ${entries.length} entries (#${first.index}..#${last.index}); last hash ${last.hash}`,
+            {
+              appended: entries.length,
+              firstIndex: first.index,
+              lastIndex: last.index,
+              lastId: last.id,
+              lastHash: last.hash,
+              signatures,
+            },
           );
           return 0;
-        },
-      ),
+        }
+        ctx.print(
+          () => entries.map((e) => `#${e.index}  ${e.id}  ${e.hash}`).join('\n'),
+          entries.map((e) => ({
+            index: e.index,
+            id: e.id,
+            hash: e.hash,
+            timestamp: e.timestamp.toISOString(),
+            signatures: e.signatures.length,
+          })),
+        );
+        return 0;
+      }),
     );
   examples(cmd, [
     `echo '{"action":"login","user":"alice"}' | signledger append`,
     `cat events.jsonl | signledger append --metadata '{"source":"batch-7"}'`,
     `echo '{"action":"transfer","amount":10}' | signledger append --sign-key keys/ed25519-….pem`,
-    'signledger append --max-input 512MiB < big-import.jsonl',
+    'signledger append --quiet --max-input 512MiB < big-import.jsonl',
   ]);
 }
