@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findUnsafeInteger, parseJsonObject } from '../../src/cli/json-input.js';
-import { type CliResult, errorLine, runCli, tempDir } from './helpers.js';
+import { expectOneLineError, runCli, tempDir } from './helpers.js';
 
 let dir: string;
 let cleanup: () => void;
@@ -18,13 +18,6 @@ const dbHash = () =>
   createHash('sha256')
     .update(readFileSync(join(dir, 'signledger.db')))
     .digest('hex');
-
-function expectOneLineError(r: CliResult, pattern: RegExp): void {
-  expect(r.code, r.stderr).toBe(2);
-  expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
-  expect(errorLine(r)).toMatch(/^signledger: error: /);
-  expect(errorLine(r)).toMatch(pattern);
-}
 
 beforeAll(async () => {
   ({ dir, cleanup } = tempDir('signledger-input-'));

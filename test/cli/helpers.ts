@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { expect } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 export const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
@@ -60,4 +61,12 @@ export function tempDir(prefix = 'signledger-cli-'): { dir: string; cleanup: () 
 export function errorLine(r: CliResult): string {
   const lines = r.stderr.trim().split('\n');
   return lines[lines.length - 1] ?? '';
+}
+
+/** A usage or input error: exit 2 and exactly one `signledger: error: …` line matching `pattern`. */
+export function expectOneLineError(r: CliResult, pattern: RegExp): void {
+  expect(r.code, r.stderr).toBe(2);
+  expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+  expect(errorLine(r)).toMatch(/^signledger: error: /);
+  expect(errorLine(r)).toMatch(pattern);
 }

@@ -6,19 +6,12 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliResult, errorLine, runCli, tempDir } from './helpers.js';
+import { expectOneLineError, runCli, tempDir } from './helpers.js';
 
 let dir: string;
 let cleanup: () => void;
 let vkey: string;
 const cli = (args: string[], input?: string) => runCli(args, { cwd: dir, input });
-
-function expectOneLineError(r: CliResult, pattern: RegExp): void {
-  expect(r.code, r.stderr).toBe(2);
-  expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
-  expect(errorLine(r)).toMatch(/^signledger: error: /);
-  expect(errorLine(r)).toMatch(pattern);
-}
 
 beforeAll(async () => {
   ({ dir, cleanup } = tempDir('signledger-import-key-'));

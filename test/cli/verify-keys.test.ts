@@ -10,20 +10,13 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateLogKey } from '../../src/ledger/log-key.js';
 import { parseNote, signNote } from '../../src/note/signed-note.js';
-import { type CliResult, errorLine, runCli, tempDir } from './helpers.js';
+import { type CliResult, expectOneLineError, runCli, tempDir } from './helpers.js';
 
 let dir: string;
 let cleanup: () => void;
 let vkey: string;
 const cli = (args: string[], input?: string) => runCli(args, { cwd: dir, input });
 const report = (r: CliResult) => JSON.parse(r.stdout) as { ok: boolean; assurance: string; failure: unknown };
-
-function expectOneLineError(r: CliResult, pattern: RegExp): void {
-  expect(r.code, r.stderr).toBe(2);
-  expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
-  expect(errorLine(r)).toMatch(/^signledger: error: /);
-  expect(errorLine(r)).toMatch(pattern);
-}
 
 beforeAll(async () => {
   ({ dir, cleanup } = tempDir('signledger-verify-keys-'));
