@@ -32,7 +32,7 @@ import { newTileSink, TileCapture, type TileSink } from './tile-capture.js';
 export type SignatureCheck = { ok: true; keyId: string } | { ok: false; kind: string; message: string };
 
 /** A stored signature record's shape: an object with string keyId, algorithm and value. */
-function isRecordShape(r: unknown): r is SignatureRecord {
+export function isRecordShape(r: unknown): r is SignatureRecord {
   if (r === null || typeof r !== 'object' || Array.isArray(r)) return false;
   const o = r as Record<string, unknown>;
   return typeof o.keyId === 'string' && typeof o.algorithm === 'string' && typeof o.value === 'string';

@@ -25,7 +25,7 @@ import { leafHash } from '../../merkle/hash.js';
 import { rootFromInclusionProof } from '../../merkle/verify.js';
 import { openCheckpoint } from '../../note/checkpoint.js';
 import { type NoteVerifier, parseVerifierKey } from '../../note/keys.js';
-import { type SignatureChecker, signatureFailureKind } from '../stream-verifier.js';
+import { isRecordShape, type SignatureChecker, signatureFailureKind } from '../stream-verifier.js';
 import { formatEntryLine, parseEntryLine } from './format.js';
 
 /**
@@ -259,6 +259,14 @@ export async function verifyProofFile(text: string, options: VerifyProofOptions)
   }
   if (c.id !== row.id)
     return fail({ kind: 'column_mismatch', ...where, message: 'the entry id differs from the committed id' });
+  // As in bundles (FORMAT.md §2.1): the committed time is exactly the ISO text of a whole millisecond.
+  const ms = Date.parse(c.timestamp);
+  if (!Number.isInteger(ms) || new Date(ms).toISOString() !== c.timestamp)
+    return fail({
+      kind: 'column_mismatch',
+      ...where,
+      message: `the committed timestamp ${JSON.stringify(c.timestamp)} is not an ISO 8601 time in milliseconds`,
+    });
   let data: JsonObject | null = null;
   if (row.data !== null && row.salt !== null) {
     const d = dataDigestOf(alg, row.salt, row.data).toString('hex');
@@ -301,7 +309,7 @@ export async function verifyProofFile(text: string, options: VerifyProofOptions)
     } catch {
       return fail({ kind: 'malformed_entry', ...where, message: 'the entry signatures are not JSON' });
     }
-    if (!Array.isArray(records) || records.length === 0)
+    if (!Array.isArray(records) || records.length === 0 || !records.every(isRecordShape))
       return fail({ kind: 'malformed_entry', ...where, message: 'malformed signature list' });
   }
   if (options.keys) {
