@@ -4,7 +4,7 @@
  */
 import { assertHashAlgorithm, type HashAlgorithm } from '../crypto/hash.js';
 import { fromHex } from '../encoding/bytes.js';
-import { canonicalize } from '../encoding/canonical.js';
+import { type CanonicalOptions, canonicalize, DEFAULT_MAX_DEPTH } from '../encoding/canonical.js';
 import { dataDigestHex, hashTextHex, leafText } from '../entry/commitment.js';
 import type { Entry } from '../entry/types.js';
 import { ProofError, ValidationError } from '../errors.js';
@@ -123,6 +123,9 @@ export function computeEntryHash(entry: Entry, hashAlgorithm: HashAlgorithm): st
   }
 }
 
+/** The metadata sits one level inside the commitment: the writer allows it DEFAULT_MAX_DEPTH levels. */
+const COMMITMENT_DEPTH: CanonicalOptions = Object.freeze({ maxDepth: DEFAULT_MAX_DEPTH + 1 });
+
 /** An entry's time as its committed text: a Date, or the ISO text a JSON copy of the entry holds. */
 function timestampText(t: unknown): string {
   if (t instanceof Date) {
@@ -156,17 +159,20 @@ function entryHashOf(entry: Entry, hashAlgorithm: HashAlgorithm): string {
   // writer's fast concatenation trusts its own fields, but these come from whoever hands the entry
   // over, and a quote inside one (a ledgerId swallowing the metadata) could otherwise shift text
   // between members and keep the hash.
-  const body = canonicalize({
-    dataDigest: entry.dataDigest,
-    id: entry.id,
-    index: entry.index,
-    ledger: entry.ledgerId,
-    metadata: entry.metadata,
-    prev: entry.previousHash,
-    timestamp: timestampText(entry.timestamp),
-    type: entry.type,
-    v: 1,
-  });
+  const body = canonicalize(
+    {
+      dataDigest: entry.dataDigest,
+      id: entry.id,
+      index: entry.index,
+      ledger: entry.ledgerId,
+      metadata: entry.metadata,
+      prev: entry.previousHash,
+      timestamp: timestampText(entry.timestamp),
+      type: entry.type,
+      v: 1,
+    },
+    COMMITMENT_DEPTH,
+  );
   return hashTextHex(hashAlgorithm, body);
 }
 

@@ -110,6 +110,19 @@ describe('checkpoints', () => {
       previousHash: `Q"},"prev":"${mj.previousHash}`,
     };
     expect(() => verifyInclusion(forged, mp, cp2, logKey.verifierKey)).toThrow(/does not match its content/);
+    // Metadata as deep as the writer allows (64 levels) still verifies: it sits one level inside the commitment.
+    let deep: Record<string, unknown> = { end: true };
+    for (let i = 1; i < 64; i++) deep = { x: deep };
+    const d = await ledger.append({ z: 1 }, { metadata: deep });
+    const cp3 = await ledger.checkpoint();
+    expect(
+      verifyInclusion(
+        JSON.parse(JSON.stringify(d)),
+        await ledger.proveInclusion(d.id, cp3),
+        cp3,
+        logKey.verifierKey,
+      ),
+    ).toBe(true);
   });
 
   it('need a signing key; a verify-only ledger can still check trusted checkpoints', async () => {
