@@ -127,6 +127,8 @@ export interface SegmentResult {
 }
 
 const REDACTION_KEYS = ['reason', 'redacts'];
+/** The members of a redaction record's `redacts`, sorted (what the writer stores, nothing else). */
+const REDACTS_KEYS = ['dataDigest', 'id', 'index'];
 /** Offset of the hash hex in 0x00 || `{"hash":"…`. */
 const LEAF_HASH_AT = 10;
 
@@ -576,12 +578,15 @@ export class StreamVerifier {
       typeof o !== 'object' ||
       o === null ||
       Object.keys(o).sort().join() !== REDACTION_KEYS.join() ||
+      typeof o.reason !== 'string' ||
       typeof r !== 'object' ||
       r === null ||
-      typeof r.index !== 'number' ||
+      Object.keys(r).sort().join() !== REDACTS_KEYS.join() ||
+      !Number.isSafeInteger(r.index) ||
+      (r.index as number) < 0 ||
       typeof r.dataDigest !== 'string' ||
       typeof r.id !== 'string' ||
-      r.index >= where.index
+      (r.index as number) >= where.index
     ) {
       return this.fail({
         kind: 'redaction_invalid',
@@ -589,18 +594,19 @@ export class StreamVerifier {
         message: `redaction record ${where.index} is malformed`,
       });
     }
-    this.redactionRecords.push([r.index, r.dataDigest]);
-    const awaited = this.awaitingRecord.get(r.index);
+    const target = r.index as number;
+    this.redactionRecords.push([target, r.dataDigest]);
+    const awaited = this.awaitingRecord.get(target);
     if (awaited !== undefined) {
       if (awaited !== r.dataDigest) {
         return this.fail({
           kind: 'redaction_invalid',
-          index: r.index,
-          message: `redaction record ${where.index} names the wrong digest for entry ${r.index}`,
+          index: target,
+          message: `redaction record ${where.index} names the wrong digest for entry ${target}`,
         });
       }
-      this.awaitingRecord.delete(r.index);
-      this.redacted.push(r.index);
+      this.awaitingRecord.delete(target);
+      this.redacted.push(target);
     }
     return true;
   }
