@@ -405,7 +405,7 @@ export class StreamVerifier {
     }
     if (erased) {
       if (type === 'redaction') return false;
-      this.awaitingRecord.set(this.size, dd);
+      this.awaitingRecord.set(this.size, recordKey(dd, id));
     } else if (
       type === 'redaction' &&
       !this.checkRedactionRecord(row.data as string, { index: row.index, id })
@@ -547,7 +547,7 @@ export class StreamVerifier {
           message: `redaction record ${expected} has been erased`,
         });
       }
-      this.awaitingRecord.set(expected, c.dataDigest);
+      this.awaitingRecord.set(expected, recordKey(c.dataDigest, c.id));
     } else {
       return this.fail({
         kind: 'data_mismatch',
@@ -595,14 +595,15 @@ export class StreamVerifier {
       });
     }
     const target = r.index as number;
-    this.redactionRecords.push([target, r.dataDigest]);
+    const key = recordKey(r.dataDigest, r.id);
+    this.redactionRecords.push([target, key]);
     const awaited = this.awaitingRecord.get(target);
     if (awaited !== undefined) {
-      if (awaited !== r.dataDigest) {
+      if (awaited !== key) {
         return this.fail({
           kind: 'redaction_invalid',
           index: target,
-          message: `redaction record ${where.index} names the wrong digest for entry ${target}`,
+          message: `redaction record ${where.index} names the wrong digest or id for entry ${target}`,
         });
       }
       this.awaitingRecord.delete(target);
@@ -772,7 +773,7 @@ export class StreamVerifier {
         return this.fail({
           kind: 'redaction_invalid',
           index,
-          message: `a redaction record names the wrong digest for entry ${index}`,
+          message: `a redaction record names the wrong digest or id for entry ${index}`,
         });
       }
       this.awaitingRecord.delete(index);
@@ -871,9 +872,14 @@ export class StreamVerifier {
       const c = parseCommitment(row.body);
       if (c?.type !== 'redaction') continue;
       try {
-        const d = JSON.parse(row.data) as { redacts?: { index?: number; dataDigest?: string } };
+        const d = JSON.parse(row.data) as { redacts?: { index?: number; dataDigest?: string; id?: string } };
         const idx = d.redacts?.index;
-        if (typeof idx === 'number' && this.awaitingRecord.get(idx) === d.redacts?.dataDigest) {
+        if (
+          typeof idx === 'number' &&
+          typeof d.redacts?.dataDigest === 'string' &&
+          typeof d.redacts.id === 'string' &&
+          this.awaitingRecord.get(idx) === recordKey(d.redacts.dataDigest, d.redacts.id)
+        ) {
           this.awaitingRecord.delete(idx);
           this.redacted.push(idx);
         }
@@ -893,4 +899,12 @@ export class StreamVerifier {
 function isoOrNumber(ms: number): string {
   const d = new Date(ms);
   return Number.isNaN(d.getTime()) ? String(ms) : d.toISOString();
+}
+
+/**
+ * What an erased entry waits for and a redaction record names: the entry's committed data digest and
+ * id (a space never occurs in a hex digest). Opaque to the coordinator and to incremental runs.
+ */
+function recordKey(dataDigest: string, id: string): string {
+  return `${dataDigest} ${id}`;
 }

@@ -10,7 +10,7 @@ import { Ledger } from '../../src/ledger/ledger.js';
 
 type Rec = { reason: unknown; redacts: Record<string, unknown> };
 
-async function withRecordData(edit: (record: Rec) => unknown) {
+async function withRecordData(edit: (record: Rec) => unknown, parallel: false | number = false) {
   const backend = new InMemoryBackend();
   const ledger = await Ledger.open({ backend });
   await ledger.append({ a: 1 });
@@ -25,7 +25,7 @@ async function withRecordData(edit: (record: Rec) => unknown) {
   const oldDigest = dataDigestHex('sha256', row.salt!, row.data as string);
   const body = row.body.replace(oldDigest, dataDigestHex('sha256', row.salt!, data));
   backend._unsafeSet(pos, { ...row, data, body, hash: hashText('sha256', body) });
-  const r = await ledger.verify();
+  const r = await ledger.verify({ parallel, parallelThreshold: 1 });
   await ledger.close();
   return r;
 }
@@ -40,6 +40,18 @@ describe('redaction records', () => {
     const r = await withRecordData(edit);
     expect(r.ok).toBe(false);
     expect(r.failure).toMatchObject({ kind: 'redaction_invalid', index: 2 });
+  });
+
+  it('naming the erased entry by index and digest but with another id is redaction_invalid at that entry', async () => {
+    for (const parallel of [false, 2] as const) {
+      const r = await withRecordData(
+        (o) => ({ ...o, redacts: { ...o.redacts, id: '0190a0b0-0000-7000-8000-000000000009' } }),
+        parallel,
+      );
+      expect(r.ok).toBe(false);
+      expect(r.failure).toMatchObject({ kind: 'redaction_invalid', index: 1 });
+      expect(r.failure?.message).toMatch(/digest or id/);
+    }
   });
 
   it('an unchanged record still verifies after the same rewrite', async () => {
