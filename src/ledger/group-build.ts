@@ -4,6 +4,7 @@
  * Pure apart from signing: the backend writes what it returns, atomically.
  */
 
+import { withTimeout } from '../crypto/signatures/timeout.js';
 import type { SignatureRecord, Signer } from '../crypto/signatures/types.js';
 import { canonicalize } from '../encoding/canonical.js';
 import { BuiltRow } from '../entry/built-row.js';
@@ -43,18 +44,6 @@ export const DEFAULT_SIGN_TIMEOUT_MS = 30_000;
 /** Buffer's own hex codec, without toString's argument handling. */
 interface HexSlicer {
   hexSlice(start: number, end: number): string;
-}
-
-/** Resolves when `p` settles or after `ms` (Infinity: only when `p` settles); never rejects. */
-async function settleWithin(p: Promise<unknown>, ms: number): Promise<void> {
-  const done = p.then(
-    () => undefined,
-    () => undefined,
-  );
-  if (ms === Number.POSITIVE_INFINITY) return done;
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([done, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
-  clearTimeout(timer);
 }
 
 export async function buildBatch(
@@ -113,7 +102,8 @@ export async function buildBatch(
       ),
     );
   });
-  if (jobs.length) await settleWithin(Promise.all(jobs), signTimeoutMs);
+  // The jobs never reject (each records its own failure): only the timeout does, and is handled below.
+  if (jobs.length) await withTimeout(Promise.all(jobs), signTimeoutMs, () => null).catch(() => undefined);
   // Appends are sequenced through signing: a signer that never answers fails its own entries
   // (after signTimeoutMs) instead of holding every later append; the rest of the group commits.
   for (let i = 0; i < items.length; i++) {

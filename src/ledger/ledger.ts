@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { InMemoryBackend } from '../backends/memory/memory-backend.js';
 import { assertHashAlgorithm, type HashAlgorithm } from '../crypto/hash.js';
 import { KeyRing } from '../crypto/signatures/keyring.js';
-import { isTimeout, MAX_TIMER_MS } from '../crypto/signatures/remote.js';
 import { resolveSigner } from '../crypto/signatures/resolve.js';
+import { isTimeout, MAX_TIMER_MS } from '../crypto/signatures/timeout.js';
 import type { SignatureRecord, Signer } from '../crypto/signatures/types.js';
 import { FORMAT_VERSION } from '../entry/commitment.js';
 import { decodeEntry } from '../entry/decode.js';
@@ -463,11 +463,7 @@ export class Ledger {
   }
 
   private prepareItem(meta: LedgerMeta, data: unknown, options: AppendOptions, unread = false): AppendItem {
-    // The same options object again (one per batch, or a constant): checked once.
-    if (options !== this.checkedOptions) {
-      checkAppendOptions(options);
-      if (Object.isFrozen(options)) this.checkedOptions = options;
-    }
+    checkAppendOptions(options);
     // An unread entry's Entry is built only for a subscriber (or a cache hit): without one now,
     // skip the deep copy (made from the canonical text if it is needed after all).
     const copy = !unread || this.subscribers.size > 0;
@@ -509,8 +505,6 @@ export class Ledger {
     return o;
   }
 
-  /** The last frozen append options object found valid (see prepareItem). */
-  private checkedOptions: AppendOptions | null = null;
   private prepareWithCopy: PrepareOptions | null = null;
   private prepareWithoutCopy: PrepareOptions | null = null;
 

@@ -110,17 +110,25 @@ export function openSignedCheckpoint(
  */
 export function computeEntryHash(entry: Entry, hashAlgorithm: HashAlgorithm): string {
   assertHashAlgorithm(hashAlgorithm);
-  if (entry === null || typeof entry !== 'object') throw new ProofError('entry must be an Entry object');
+  requireEntryObject(entry);
   try {
     return entryHashOf(entry, hashAlgorithm);
   } catch (err) {
-    // Fail closed with one typed error whatever shape the entry object has (parsed JSON, a
-    // hand-made object): bad hex, non-JSON metadata and wrong field types are all a malformed entry.
-    if (err instanceof ProofError) throw err;
-    throw new ProofError(`malformed entry: ${err instanceof Error ? err.message : String(err)}`, {
-      cause: err,
-    });
+    throw asProofError(err, 'malformed entry');
   }
+}
+
+function requireEntryObject(entry: unknown): void {
+  if (entry === null || typeof entry !== 'object') throw new ProofError('entry must be an Entry object');
+}
+
+/**
+ * Fail closed with one typed error whatever shape the entry object has (parsed JSON, a hand-made
+ * object): bad hex, non-JSON metadata and wrong field types are all a malformed entry.
+ */
+function asProofError(err: unknown, what: string): ProofError {
+  if (err instanceof ProofError) return err;
+  return new ProofError(`${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
 
 /** The metadata sits one level inside the commitment: the writer allows it DEFAULT_MAX_DEPTH levels. */
@@ -195,7 +203,7 @@ export function verifyInclusion(
 ): true {
   if (!proof || typeof proof !== 'object' || !Array.isArray(proof.path))
     throw new ProofError('malformed inclusion proof');
-  if (entry === null || typeof entry !== 'object') throw new ProofError('entry must be an Entry object');
+  requireEntryObject(entry);
   const cp = openSignedCheckpoint(checkpoint, verifierKey);
   if (proof.size !== cp.size)
     throw new ProofError(`the proof is for tree size ${proof.size}, the checkpoint is ${cp.size}`);
@@ -207,10 +215,7 @@ export function verifyInclusion(
     if (hash !== entry.hash) throw new ProofError('the entry hash does not match its content');
     leaf = entryLeafHash(entry);
   } catch (err) {
-    if (err instanceof ProofError) throw err;
-    throw new ProofError(`malformed entry or proof: ${err instanceof Error ? err.message : String(err)}`, {
-      cause: err,
-    });
+    throw asProofError(err, 'malformed entry or proof');
   }
   const path = proof.path.map((h) => {
     try {

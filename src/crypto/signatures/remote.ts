@@ -3,6 +3,7 @@ import { KeyError, SignatureError, ValidationError } from '../../errors.js';
 import { ALGORITHMS } from './algorithms.js';
 import { bindSigner } from './bind.js';
 import { describeKey, type KeyInput, parseKeyInput } from './keys.js';
+import { isTimeout, MAX_TIMER_MS, withTimeout } from './timeout.js';
 import {
   isSignatureAlgorithm,
   type SignableMessage,
@@ -25,14 +26,6 @@ export interface RemoteSignContext {
   readonly keyId: string;
   /** Aborted when the signer gives up on this call (`timeoutMs`): pass it to the KMS request. */
   readonly signal: AbortSignal;
-}
-
-/** The longest timer Node keeps (a longer delay fires after 1 ms). */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** A timeout in ms that a timer can keep: 1 … MAX_TIMER_MS, or Infinity (none). */
-export function isTimeout(ms: unknown): ms is number {
-  return ms === Number.POSITIVE_INFINITY || (typeof ms === 'number' && ms >= 1 && ms <= MAX_TIMER_MS);
 }
 
 /** How long a RemoteSigner waits for its callback by default (ms). */
@@ -105,29 +98,16 @@ export class RemoteSigner implements Signer {
       const data = messageBytes(message);
       const abort = new AbortController();
       const context: RemoteSignContext = Object.freeze({ algorithm, hash, keyId, signal: abort.signal });
-      let timer: NodeJS.Timeout | undefined;
       let sig: unknown;
       try {
-        const call = remoteSign(data, context);
-        sig = await (timeoutMs === Number.POSITIVE_INFINITY
-          ? call
-          : Promise.race([
-              call,
-              new Promise<never>((_, reject) => {
-                timer = setTimeout(() => {
-                  const err = new SignatureError(
-                    `remote signing with key ${keyId} timed out after ${timeoutMs} ms`,
-                  );
-                  abort.abort(err);
-                  reject(err);
-                }, timeoutMs);
-              }),
-            ]));
+        sig = await withTimeout(remoteSign(data, context), timeoutMs, () => {
+          const err = new SignatureError(`remote signing with key ${keyId} timed out after ${timeoutMs} ms`);
+          abort.abort(err);
+          return err;
+        });
       } catch (cause) {
-        if (cause instanceof SignatureError && abort.signal.aborted) throw cause;
+        if (abort.signal.aborted && cause === abort.signal.reason) throw cause;
         throw new SignatureError(`remote signing with key ${keyId} failed`, { cause });
-      } finally {
-        clearTimeout(timer);
       }
       if (!(sig instanceof Uint8Array)) throw new SignatureError('remote signer did not return bytes');
       if (check && !runVerify(prepareVerify(info, algorithm, undefined, data, sig))) {
