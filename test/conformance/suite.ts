@@ -188,6 +188,20 @@ export function describeConformance(factory: BackendFactory): void {
         ['a symbol', { x: Symbol('s') }],
         ['a class instance', { x: new Map() }],
         ['a lone surrogate', { x: '\ud800' }],
+        ['an array with a named property', { x: Object.assign([1, 2], { note: 'dropped by JSON' }) }],
+        [
+          'a Proxy whose trap throws',
+          {
+            x: new Proxy(
+              {},
+              {
+                ownKeys: () => {
+                  throw new Error('trap');
+                },
+              },
+            ),
+          },
+        ],
       ];
       it.each(bad)('refuses %s with ValidationError', async (_name, value) => {
         const { ledger } = await fresh();
@@ -207,6 +221,9 @@ export function describeConformance(factory: BackendFactory): void {
         expect(big).toBeInstanceOf(ValidationError);
         expect((big as ValidationError).code).toBe('TOO_LARGE');
         await expect(ledger.append({ a: 1 }, { metadata: { m: Number.NaN } })).rejects.toBeInstanceOf(
+          ValidationError,
+        );
+        await expect(ledger.append({ a: 1 }, { metdata: { m: 1 } } as never)).rejects.toBeInstanceOf(
           ValidationError,
         );
         expect((await ledger.getStats()).totalEntries).toBe(1);
