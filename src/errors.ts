@@ -81,6 +81,8 @@ export type IntegrityFailureKind =
   | 'signature_missing'
   | 'key_unknown'
   | 'key_outside_window'
+  | 'key_revoked'
+  | 'algorithm_mismatch'
   | 'tree_mismatch'
   | 'head_mismatch'
   | 'truncated'

@@ -38,13 +38,19 @@ export function isRecordShape(r: unknown): r is SignatureRecord {
   return typeof o.keyId === 'string' && typeof o.algorithm === 'string' && typeof o.value === 'string';
 }
 
-/** How a failed key-ring check is reported on an entry. */
+/** How a failed key-ring check is reported on an entry: its own kind, or signature_invalid for anything else. */
 export function signatureFailureKind(
   checkKind: string,
-): 'key_unknown' | 'key_outside_window' | 'signature_invalid' {
-  if (checkKind === 'key_unknown') return 'key_unknown';
-  if (checkKind === 'key_outside_window' || checkKind === 'key_revoked') return 'key_outside_window';
-  return 'signature_invalid';
+): 'key_unknown' | 'key_outside_window' | 'key_revoked' | 'algorithm_mismatch' | 'signature_invalid' {
+  switch (checkKind) {
+    case 'key_unknown':
+    case 'key_outside_window':
+    case 'key_revoked':
+    case 'algorithm_mismatch':
+      return checkKind;
+    default:
+      return 'signature_invalid';
+  }
 }
 
 export interface SignatureChecker {

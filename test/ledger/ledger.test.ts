@@ -177,6 +177,25 @@ describe('signatures through the ledger', () => {
     expect(report.failure).toMatchObject({ kind: 'key_outside_window', index: 6 });
   });
 
+  it('reports a revoked key and a disallowed algorithm by their own kinds, at the entry', async () => {
+    const ed = new Ed25519Signer();
+    const rsa = new RSASigner({ keySize: 2048 });
+    const ledger = new Ledger();
+    for (let i = 0; i < 4; i++) await ledger.append({ i }, { signer: ed });
+    await ledger.append({ i: 4 }, { signer: rsa });
+    const ring = new KeyRing();
+    ring.add(ed, { revokedAt: { index: 2 } });
+    ring.add(rsa.publicKey, { algorithms: ['rsa-pkcs1v15-sha256'] }); // rsa signs PSS
+    expect(await ledger.verify({ keys: ring })).toMatchObject({
+      ok: false,
+      failure: { kind: 'key_revoked', index: 2 },
+    });
+    const edOnly = new KeyRing();
+    edOnly.add(ed);
+    edOnly.add(rsa.publicKey, { algorithms: ['rsa-pkcs1v15-sha256'] });
+    expect((await ledger.verify({ keys: edOnly })).failure).toMatchObject({ kind: 'algorithm_mismatch', index: 4 });
+  });
+
   it('reports a missing signature where signing is required', async () => {
     const ed = new Ed25519Signer();
     const ledger = new Ledger();

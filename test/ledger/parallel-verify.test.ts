@@ -108,6 +108,18 @@ describe('parallel verification', () => {
     await ledger.close();
   });
 
+  it('a revoked key is reported as key_revoked at the same entry on the workers as on the main thread', async () => {
+    const { ledger } = await copyLedger();
+    const keys = new KeyRing();
+    keys.add(signer, { revokedAt: { index: 6789 } });
+    const seq = await ledger.verify({ parallel: false, keys });
+    const par = await ledger.verify({ parallel: 2, parallelThreshold: 1, keys });
+    expect(seq.failure).toMatchObject({ kind: 'key_revoked', index: 6789 });
+    expect(par.threads).toBe(2);
+    expect(par.failure).toEqual(seq.failure);
+    await ledger.close();
+  });
+
   it('a malformed signature list is reported at its entry, with or without keys', async () => {
     const { ledger, path } = await copyLedger();
     tamper(path, "UPDATE sl_default_entries SET sigs = '[null]' WHERE idx = ?", 5100);

@@ -908,7 +908,7 @@ class EntryChecker:
                 continue
             if rec["algorithm"] not in key.algorithms:
                 raise Failure(
-                    "signature_invalid", i, f"signature {n}: algorithm {rec['algorithm']} does not match key {key.key_id}"
+                    "algorithm_mismatch", i, f"signature {n}: algorithm {rec['algorithm']} does not match key {key.key_id}"
                 )
             try:
                 sig = b64decode_strict(rec["value"])
