@@ -193,7 +193,10 @@ describe('signatures through the ledger', () => {
     const edOnly = new KeyRing();
     edOnly.add(ed);
     edOnly.add(rsa.publicKey, { algorithms: ['rsa-pkcs1v15-sha256'] });
-    expect((await ledger.verify({ keys: edOnly })).failure).toMatchObject({ kind: 'algorithm_mismatch', index: 4 });
+    expect((await ledger.verify({ keys: edOnly })).failure).toMatchObject({
+      kind: 'algorithm_mismatch',
+      index: 4,
+    });
   });
 
   it('reports a missing signature where signing is required', async () => {

@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   ECDSASigner,
@@ -259,5 +260,51 @@ describe('KeyRing management', () => {
     expect(() => KeyRing.fromJSON('{')).toThrow(ValidationError);
     expect(() => KeyRing.fromJSON({ version: 2, keys: [] } as never)).toThrow(ValidationError);
     expect(() => KeyRing.fromJSON({ version: 1, keys: [{}] } as never)).toThrow(ValidationError);
+  });
+
+  it('fromJSON refuses a private key in a keyring file instead of keeping its public half', () => {
+    const ed = new Ed25519Signer();
+    const json = new KeyRing([ed]).toJSON();
+    json.keys[0]!.publicKey = ed.exportPrivateKeyPem();
+    expect(() => KeyRing.fromJSON(json)).toThrow(/private key/);
+    expect(() => KeyRing.fromJSON(json)).toThrow(KeyError);
+  });
+
+  it('fromJSON reads window times as RFC 3339 only: no loose or rolled-over dates', () => {
+    const ed = new Ed25519Signer();
+    const withTime = (time: string) => {
+      const json = new KeyRing([ed]).toJSON();
+      json.keys[0]!.validFrom = { time };
+      return json;
+    };
+    const from = (time: string) => KeyRing.fromJSON(withTime(time)).get(ed.keyId)!.validFrom!.time!.getTime();
+    expect(from('2026-01-01T00:00:00Z')).toBe(T2.getTime());
+    expect(from('2026-01-01T01:30:00+01:30')).toBe(T2.getTime());
+    expect(from('2025-12-31T23:00:00.5-01:00')).toBe(T2.getTime() + 500);
+    expect(from('+275760-09-13T00:00:00.000Z')).toBe(8.64e15);
+    for (const bad of [
+      'March 7, 2026',
+      '2026-01-01',
+      '2026-01-01T00:00Z',
+      '2026-02-30T00:00:00Z',
+      '2026-13-01T00:00:00Z',
+      '2026-01-01T24:00:00Z',
+      '2026-01-01T00:00:60Z',
+      '2026-01-01T00:00:00',
+      '2026-01-01T00:00:00.1234Z',
+      '2026-01-01T00:00:00+24:00',
+      '-000000-01-01T00:00:00Z',
+      '+275760-09-13T00:00:00.001Z',
+      '1700000000000',
+    ]) {
+      expect(() => KeyRing.fromJSON(withTime(bad)), bad).toThrow(ValidationError);
+    }
+    // Every time toISOString writes (expanded years too) reads back to itself.
+    fc.assert(
+      fc.property(fc.integer({ min: -8.64e15, max: 8.64e15 }), (ms) => {
+        expect(from(new Date(ms).toISOString())).toBe(ms);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

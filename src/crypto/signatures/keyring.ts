@@ -293,6 +293,10 @@ export class KeyRing {
       if (k === null || typeof k !== 'object' || typeof k.publicKey !== 'string') {
         throw new ValidationError('keyring entry needs a publicKey PEM', { path: `/keys/${i}` });
       }
+      // A key-ring file goes to auditors: a private key in it is a leak to stop, not to strip quietly.
+      if (/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(k.publicKey)) {
+        throw new KeyError(`keyring entry ${i} holds a private key: a keyring holds public keys only`);
+      }
       const { publicKey } = keyFromPem(k.publicKey);
       const entry = ring.add(publicKey, {
         algorithms: k.algorithms,
@@ -411,12 +415,48 @@ function pointFromJSON(p: { index?: number; time?: string } | undefined, path: s
   const out: KeyPoint = {};
   if (p.index !== undefined) out.index = p.index;
   if (p.time !== undefined) {
-    const t = typeof p.time === 'string' ? new Date(p.time) : undefined;
-    if (t === undefined || Number.isNaN(t.getTime()))
-      throw new ValidationError('time must be ISO 8601', { path });
+    const t = typeof p.time === 'string' ? parseTimeText(p.time) : undefined;
+    if (t === undefined) {
+      throw new ValidationError('time must be RFC 3339 text, e.g. 2026-01-31T12:00:00Z', { path });
+    }
     out.time = t;
   }
   return out;
+}
+
+// RFC 3339 date-time (seconds required, at most millisecond precision, Z or an offset), plus the
+// expanded years toISOString() writes outside 0000-9999.
+const TIME_TEXT =
+  /^([+-]\d{6}|\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?(?:Z|([+-])(\d{2}):(\d{2}))$/;
+
+/**
+ * A window bound moves which signatures pass: Date's own parser accepts "March 7" and rolls
+ * 2026-02-30 into March, so the text is checked field by field instead.
+ */
+function parseTimeText(text: string): Date | undefined {
+  const m = TIME_TEXT.exec(text);
+  if (m === null) return undefined;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  if (m[1] === '-000000') return undefined; // ECMAScript's one forbidden spelling of year 0
+  const ms = Number((m[7] ?? '').padEnd(3, '0'));
+  const offH = m[9] === undefined ? 0 : Number(m[9]);
+  const offM = m[10] === undefined ? 0 : Number(m[10]);
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
+  if (offH > 23 || offM > 59) return undefined;
+  const base = new Date(0);
+  base.setUTCFullYear(year, month - 1, day); // full years: Date.UTC maps 0-99 to 1900-1999
+  if (base.getUTCDate() !== day) return undefined; // day past the month's end
+  const offset = (m[8] === '-' ? -1 : 1) * (offH * 60 + offM);
+  const t = base.getTime() + ((hour * 60 + minute - offset) * 60 + second) * 1000 + ms;
+  const d = new Date(t);
+  return Number.isNaN(d.getTime()) ? undefined : d;
 }
 
 function show(x: unknown): string {
