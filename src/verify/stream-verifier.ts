@@ -26,17 +26,11 @@ import { type Frontier, frontierNodeIds, frontierRoot } from '../merkle/frontier
 import { frontierAppendNodes, type RangeNode } from '../merkle/range.js';
 import type { Tile, TileKey } from '../merkle/tiles.js';
 import { Latin1Range } from './latin1-range.js';
+import { parseSignatureList } from './signature-list.js';
 import { newTileSink, TileCapture, type TileSink } from './tile-capture.js';
 
 /** Result of checking one signature; KeyRing.check returns this shape. */
 export type SignatureCheck = { ok: true; keyId: string } | { ok: false; kind: string; message: string };
-
-/** A stored signature record's shape: an object with string keyId, algorithm and value. */
-export function isRecordShape(r: unknown): r is SignatureRecord {
-  if (r === null || typeof r !== 'object' || Array.isArray(r)) return false;
-  const o = r as Record<string, unknown>;
-  return typeof o.keyId === 'string' && typeof o.algorithm === 'string' && typeof o.value === 'string';
-}
 
 /** How a failed key-ring check is reported on an entry: its own kind, or signature_invalid for anything else. */
 export function signatureFailureKind(
@@ -628,22 +622,11 @@ export class StreamVerifier {
   ): boolean {
     let records: SignatureRecord[] = [];
     if (row.signatures !== null) {
-      try {
-        records = JSON.parse(row.signatures) as SignatureRecord[];
-      } catch {
-        return this.fail({
-          kind: 'malformed_entry',
-          ...where,
-          message: `entry ${where.index}: signatures are not JSON`,
-        });
+      const parsed = parseSignatureList(row.signatures);
+      if (typeof parsed === 'string') {
+        return this.fail({ kind: 'malformed_entry', ...where, message: `entry ${where.index}: ${parsed}` });
       }
-      if (!Array.isArray(records) || records.length === 0 || !records.every(isRecordShape)) {
-        return this.fail({
-          kind: 'malformed_entry',
-          ...where,
-          message: `entry ${where.index}: malformed signature list`,
-        });
-      }
+      records = parsed;
     }
     const policy = this.sig;
     if (!policy) return true;

@@ -120,6 +120,20 @@ describe('parallel verification', () => {
     await ledger.close();
   });
 
+  it('a signature list that is not exactly its canonical text is malformed_entry at its entry', async () => {
+    const { ledger, path } = await copyLedger();
+    // Same records, one space added: JSON.parse reads it alike, but the leaf hashes the text as stored.
+    tamper(path, "UPDATE sl_default_entries SET sigs = '[ ' || substr(sigs, 2) WHERE idx = ?", 7000);
+    for (const keys of [undefined, new KeyRing([signer])]) {
+      const seq = await ledger.verify({ parallel: false, ...(keys ? { keys } : {}) });
+      const par = await ledger.verify({ parallel: 2, parallelThreshold: 1, ...(keys ? { keys } : {}) });
+      expect(seq.failure).toMatchObject({ kind: 'malformed_entry', index: 7000 });
+      expect(seq.failure!.message).toMatch(/canonical/);
+      expect(par.failure).toEqual(seq.failure);
+    }
+    await ledger.close();
+  });
+
   it('a malformed signature list is reported at its entry, with or without keys', async () => {
     const { ledger, path } = await copyLedger();
     tamper(path, "UPDATE sl_default_entries SET sigs = '[null]' WHERE idx = ?", 5100);

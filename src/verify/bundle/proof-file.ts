@@ -25,7 +25,8 @@ import { leafHash } from '../../merkle/hash.js';
 import { rootFromInclusionProof } from '../../merkle/verify.js';
 import { openCheckpoint } from '../../note/checkpoint.js';
 import { type NoteVerifier, parseVerifierKey } from '../../note/keys.js';
-import { isRecordShape, type SignatureChecker, signatureFailureKind } from '../stream-verifier.js';
+import { parseSignatureList } from '../signature-list.js';
+import { type SignatureChecker, signatureFailureKind } from '../stream-verifier.js';
 import { formatEntryLine, parseEntryLine } from './format.js';
 
 /**
@@ -304,13 +305,10 @@ export async function verifyProofFile(text: string, options: VerifyProofOptions)
   // Signatures (covered by the leaf either way; checked against keys only when given).
   let records: SignatureRecord[] = [];
   if (row.signatures !== null) {
-    try {
-      records = JSON.parse(row.signatures) as SignatureRecord[];
-    } catch {
-      return fail({ kind: 'malformed_entry', ...where, message: 'the entry signatures are not JSON' });
-    }
-    if (!Array.isArray(records) || records.length === 0 || !records.every(isRecordShape))
-      return fail({ kind: 'malformed_entry', ...where, message: 'malformed signature list' });
+    const parsed = parseSignatureList(row.signatures);
+    if (typeof parsed === 'string')
+      return fail({ kind: 'malformed_entry', ...where, message: `the entry ${parsed}` });
+    records = parsed;
   }
   if (options.keys) {
     const required = c.type === 'event' ? (options.requireSignatures ?? 0) : 0;
