@@ -365,6 +365,7 @@ export class StreamVerifier {
     const saltNull = hexRow ? row.saltHex === null : row.salt === null;
     if (!erased && !saltNull) {
       if (typeof row.data !== 'string') return false;
+      if (hexRow ? row.saltHex!.length !== SALT_BYTES * 2 : row.salt!.length !== SALT_BYTES) return false;
       dd = hexRow
         ? dataDigestOfHexSalt(this.alg, row.saltHex!, row.data)
         : dataDigestHex(this.alg, row.salt!, row.data);
@@ -528,6 +529,14 @@ export class StreamVerifier {
       });
     }
     if (row.data !== null && row.salt !== null) {
+      // A short salt no longer hides low-entropy data behind its digest; the writer always uses 32 bytes.
+      if (row.salt.length !== SALT_BYTES) {
+        return this.fail({
+          kind: 'malformed_entry',
+          ...where,
+          message: `entry ${expected}: salt is ${row.salt.length} bytes, not ${SALT_BYTES}`,
+        });
+      }
       const d = dataDigestOf(this.alg, row.salt, row.data).toString('hex');
       if (d !== c.dataDigest) {
         return this.fail({

@@ -274,10 +274,10 @@ describe('parallel verification', () => {
       17000,
     ],
     [
-      'a salt shortened by one byte',
+      'a salt shortened by one byte (not 32 bytes: refused before its digest is compared)',
       'UPDATE sl_default_entries SET salt = substr(salt, 1, 31) WHERE idx = ?',
       [3000],
-      'data_mismatch',
+      'malformed_entry',
       3000,
     ],
     [

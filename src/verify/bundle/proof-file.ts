@@ -17,7 +17,7 @@ import type { SignatureRecord } from '../../crypto/signatures/types.js';
 import { fromBase64, toBase64 } from '../../encoding/bytes.js';
 import type { JsonObject } from '../../encoding/canonical.js';
 import { isCanonical } from '../../encoding/json.js';
-import { dataDigestOf, leafText } from '../../entry/commitment.js';
+import { dataDigestOf, leafText, SALT_BYTES } from '../../entry/commitment.js';
 import { parseCommitment } from '../../entry/decode.js';
 import type { StoredEntry } from '../../entry/types.js';
 import { type IntegrityFailure, type SignLedgerError, ValidationError } from '../../errors.js';
@@ -270,6 +270,12 @@ export async function verifyProofFile(text: string, options: VerifyProofOptions)
     });
   let data: JsonObject | null = null;
   if (row.data !== null && row.salt !== null) {
+    if (row.salt.length !== SALT_BYTES)
+      return fail({
+        kind: 'malformed_entry',
+        ...where,
+        message: `the entry salt is ${row.salt.length} bytes, not ${SALT_BYTES}`,
+      });
     const d = dataDigestOf(alg, row.salt, row.data).toString('hex');
     if (d !== c.dataDigest) {
       return fail({
