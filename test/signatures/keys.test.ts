@@ -1,8 +1,9 @@
-import { createSecretKey, generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, createSecretKey, ECDH, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   ECDSASigner,
   Ed25519Signer,
+  KeyRing,
   keyFromPem,
   RSASigner,
   verifySignature,
@@ -212,4 +213,56 @@ describe('key strength and type checks', () => {
     expect(() => new ECDSASigner({ curve: 'P-224' as never })).toThrow(ValidationError);
     expect(() => new RSASigner({ padding: 'oaep' as never })).toThrow(ValidationError);
   });
+});
+
+const derLength = (n: number) => (n < 128 ? Buffer.from([n]) : Buffer.from([0x81, n]));
+
+/** The SPKI DER of an EC public key with its point compressed (OpenSSL keeps that form on re-export). */
+function compressedSpki(publicKey: KeyObject, opensslCurve: string): Buffer {
+  const jwk = publicKey.export({ format: 'jwk' });
+  const point = Buffer.concat([
+    Buffer.from([4]),
+    Buffer.from(jwk.x!, 'base64url'),
+    Buffer.from(jwk.y!, 'base64url'),
+  ]);
+  const compressed = ECDH.convertKey(point, opensslCurve, undefined, undefined, 'compressed') as Buffer;
+  // AlgorithmIdentifier { id-ecPublicKey, curve OID }, as OpenSSL writes it (short enough for one length byte).
+  const der = publicKey.export({ type: 'spki', format: 'der' });
+  const at = der[1]! < 128 ? 2 : 2 + (der[1]! & 0x7f);
+  const algId = der.subarray(at, at + 2 + der[at + 1]!);
+  const bits = Buffer.concat([
+    Buffer.from([0x03]),
+    derLength(compressed.length + 1),
+    Buffer.from([0]),
+    compressed,
+  ]);
+  const body = Buffer.concat([algId, bits]);
+  return Buffer.concat([Buffer.from([0x30]), derLength(body.length), body]);
+}
+
+describe('EC key ids', () => {
+  it.each([
+    ['P-256', 'prime256v1'],
+    ['P-384', 'secp384r1'],
+    ['P-521', 'secp521r1'],
+    ['secp256k1', 'secp256k1'],
+  ] as const)(
+    '%s: a key read from a compressed-point SPKI has the same id and verifies',
+    async (curve, name) => {
+      const signer = new ECDSASigner({ curve });
+      const der = compressedSpki(signer.publicKey, name);
+      const loaded = createPublicKey({ key: der, format: 'der', type: 'spki' });
+      // OpenSSL itself keeps the compressed form: the id must not depend on it.
+      expect(loaded.export({ type: 'spki', format: 'der' }).length).toBeLessThan(
+        signer.publicKey.export({ type: 'spki', format: 'der' }).length,
+      );
+      const pem = loaded.export({ type: 'spki', format: 'pem' }) as string;
+      const ring = new KeyRing([pem]);
+      expect(ring.get(signer.keyId)?.keyId).toBe(signer.keyId);
+      const rec = await signer.signRecord(ENTRY_HASH);
+      expect(ring.check(rec, ENTRY_HASH, { index: 0 })).toEqual({ ok: true, keyId: signer.keyId });
+      // The ring writes the uncompressed form back out.
+      expect(ring.toJSON().keys[0]!.publicKey).toBe(signer.publicKey.export({ type: 'spki', format: 'pem' }));
+    },
+  );
 });

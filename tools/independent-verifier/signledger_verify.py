@@ -412,11 +412,25 @@ CURVES = {
 }
 
 
+def _uncompressed_ec_spki(der: bytes) -> bytes:
+    """FORMAT.md §2.3: an EC key id is over the SPKI with the point uncompressed (04 || X || Y)."""
+    try:
+        r = subprocess.run(
+            ["openssl", "ec", "-pubin", "-inform", "DER", "-outform", "DER", "-conv_form", "uncompressed"],
+            input=der,
+            capture_output=True,
+        )
+    except OSError as e:
+        raise UsageError(f"the openssl command-line tool is needed for compressed EC keys: {e}") from None
+    if r.returncode != 0 or not r.stdout:
+        raise ValueError("bad EC public key")
+    return r.stdout
+
+
 class PublicKey:
     def __init__(self, der: bytes, source: str):
         self.der = der
         self.source = source
-        self.key_id = sha256(der)[:16].hex()
         self.algorithms: list[str] = []
         tag, spki, end = der_read(der, 0)
         if tag != 0x30 or end != len(der):
@@ -437,6 +451,8 @@ class PublicKey:
             if tag != 0x06 or curve not in CURVES:
                 raise ValueError("unsupported EC curve")
             self.algorithms = [CURVES[curve]]
+            if len(bits) < 2 or bits[1] != 0x04:  # compressed (02/03) or hybrid (06/07) point
+                self.der = der = _uncompressed_ec_spki(der)
         elif oid in (OID_RSA, OID_RSA_PSS):
             tag, rsa, _ = der_read(bits[1:], 0)
             tag, n, _ = der_read(rsa, 0)
@@ -446,6 +462,7 @@ class PublicKey:
             self.algorithms = ["rsa-pss-sha256", "rsa-pkcs1v15-sha256"]
         else:
             raise ValueError("unsupported key type")
+        self.key_id = sha256(der)[:16].hex()
         self.pem = _pem(der)
 
 

@@ -53,7 +53,7 @@ function cachedInfo(key: KeyObject): CachedInfo {
   if (hit !== undefined) return hit;
   if (!(key instanceof KeyObject)) throw new ValidationError('expected a node:crypto KeyObject');
   if (key.type === 'secret') throw new KeyError('a secret (symmetric) key cannot sign or verify signatures');
-  const publicKey = key.type === 'public' ? key : createPublicKey(key);
+  let publicKey = key.type === 'public' ? key : createPublicKey(key);
   const type = publicKey.asymmetricKeyType;
   let kind: KeyKind;
   let curve: CurveSpec | undefined;
@@ -68,6 +68,9 @@ function cachedInfo(key: KeyObject): CachedInfo {
     curve = curveFromOpenssl(name);
     if (curve === undefined) throw new KeyError(`unsupported EC curve ${JSON.stringify(name)}`);
     algorithms = [curve.algorithm];
+    // OpenSSL re-exports a point in the form it was read (compressed, hybrid): the same key loaded
+    // from two PEMs would get two key ids. A JWK round-trip gives the uncompressed form always.
+    publicKey = createPublicKey({ key: publicKey.export({ format: 'jwk' }), format: 'jwk' });
   } else if (type === 'rsa') {
     kind = 'rsa';
     const bits = publicKey.asymmetricKeyDetails?.modulusLength ?? 0;
