@@ -141,10 +141,13 @@ function timestampText(t: unknown): string {
     return t.toISOString();
   }
   if (typeof t === 'string' && ISO_MS.test(t) && new Date(t).toISOString() === t) return t;
-  throw new ProofError('entry.timestamp must be a Date or its ISO text (YYYY-MM-DDTHH:MM:SS.sssZ)');
+  throw new ProofError(
+    'entry.timestamp must be a Date or its toISOString() text (YYYY-MM-DDTHH:MM:SS.sssZ, or ±YYYYYY-... beyond 0000-9999)',
+  );
 }
 
-const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+// What toISOString() writes, expanded years included: the writer commits to that text for any time.
+const ISO_MS = /^(?:\d{4}|[+-]\d{6})-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 function entryHashOf(entry: Entry, hashAlgorithm: HashAlgorithm): string {
   // The `redacted` flag skips no check by itself: data shown must match its digest, and only an

@@ -62,6 +62,30 @@ describe('checkpoints', () => {
     await expect(forged.checkpoint()).rejects.toThrow(/does not match its signed note/);
   });
 
+  it('verifyInclusion takes a JSON copy of an entry dated outside years 0000-9999 (expanded-year text)', async () => {
+    for (const ms of [Date.UTC(10_000, 0, 1, 0, 0, 0, 5), Date.UTC(-1, 6, 1)]) {
+      const logKey = generateLogKey('log.example/far-years');
+      const ledger = new Ledger({ logKey, now: () => ms });
+      const entry = await ledger.append({ year: new Date(ms).getUTCFullYear() });
+      const cp = await ledger.checkpoint();
+      const proof = await ledger.proveInclusion(entry.id, cp);
+      const copy = JSON.parse(JSON.stringify(entry));
+      expect(copy.timestamp).toMatch(/^[+-]\d{6}-/);
+      expect(verifyInclusion(copy, proof, cp, logKey.verifierKey)).toBe(true);
+      expect(verifyInclusion(entry, proof, cp, logKey.verifierKey)).toBe(true);
+      expect((await ledger.verify()).ok).toBe(true);
+      // The same instant in another spelling is not the committed text.
+      expect(() =>
+        verifyInclusion(
+          { ...copy, timestamp: copy.timestamp.replace(/^([+-])0/, '$1') },
+          proof,
+          cp,
+          logKey.verifierKey,
+        ),
+      ).toThrow(ProofError);
+    }
+  });
+
   it('verifyInclusion takes a JSON copy of an entry and fails closed, typed, on any malformed one', async () => {
     const logKey = generateLogKey('log.example/json-entry');
     const ledger = new Ledger({ logKey });
