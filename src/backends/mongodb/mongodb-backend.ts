@@ -527,9 +527,11 @@ export class MongoDBBackend implements StorageBackend {
       size,
     );
     if (stray) return strayTileFailure(stray, size);
+    // The lowest such index (FORMAT.md §2.6): findOne alone returns any match.
+    const lowest = { ...READ_ENTRY, sort: { i: 1 } } as const;
     const d =
-      (await this.col.entries.findOne({ l: this.ledgerName, i: { $lt: 0 } }, READ_ENTRY)) ??
-      (await this.col.entries.findOne({ l: this.ledgerName, i: { $gte: size } }, READ_ENTRY));
+      (await this.col.entries.findOne({ l: this.ledgerName, i: { $lt: 0 } }, lowest)) ??
+      (await this.col.entries.findOne({ l: this.ledgerName, i: { $gte: size } }, lowest));
     if (!d) return null;
     return outsideLogFailure(d.i, 'an entry');
   }
