@@ -30,6 +30,11 @@ export class SegmentRunner {
           // compile-time maximum, 2 GiB here); reads past the default 256 MiB map cost a syscall and
           // a copy per page.
           b = new SQLiteBackend({ path: spec.path, readonly: true, mmapBytes: 2 ** 40 });
+        } else if (spec.kind === 'redis') {
+          // Loaded only for Redis ledgers: `ioredis` stays an optional peer dependency. The main
+          // thread already warned about the server's settings.
+          const { RedisBackend } = await import('../backends/redis/redis-backend.js');
+          b = new RedisBackend({ ...spec.connection, prefix: spec.prefix, onWarning: () => {} });
         } else {
           // Loaded only for PostgreSQL ledgers: `pg` stays an optional peer dependency.
           const { PostgreSQLBackend } = await import('../backends/postgres/postgres-backend.js');
@@ -106,7 +111,9 @@ export class SegmentRunner {
     const every = pause?.every ?? Number.POSITIVE_INFINITY;
     // SQLite reads a chunk synchronously (~3 µs a row): smaller ones when others wait for this thread.
     const chunkSize = pause && job.spec.kind === 'sqlite' ? 1024 : 4096;
-    scan: for await (const chunk of backend.scan({ fromIndex: job.from, toIndex: job.to, chunkSize })) {
+    // `audit`: rows as the store's read indexes see them, as the main thread reads them (Redis).
+    const rows = backend.scan({ fromIndex: job.from, toIndex: job.to, chunkSize, audit: true });
+    scan: for await (const chunk of rows) {
       for (let i = 0; i < chunk.length; i += every) {
         if (pause && (await pause.run())) break scan;
         if (!(await v.push(every >= chunk.length ? chunk : chunk.slice(i, i + every)))) break scan;

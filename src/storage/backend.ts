@@ -194,6 +194,20 @@ export type ParallelScanSpec =
       tablePrefix?: string;
       schema?: string;
       name: string;
+    }
+  | {
+      kind: 'redis';
+      /** Connection settings the worker opens its own client with. */
+      connection: {
+        url?: string;
+        host?: string;
+        port?: number;
+        username?: string;
+        password?: string;
+        db?: number;
+      };
+      prefix: string;
+      name: string;
     };
 
 /** auditStore's report of a row (`what`: "a row", "an entry") stored outside [0, head). */

@@ -24,6 +24,7 @@ import type {
   AppendContext,
   Head,
   LedgerMeta,
+  ParallelScanSpec,
   RangeQuery,
   StorageBackend,
   StorageStats,
@@ -244,6 +245,7 @@ export class RedisBackend implements StorageBackend {
   private client: RedisClient | null = null;
   private ownsClient = false;
   private k: RedisKeys | null = null;
+  private openedName: string | null = null;
   private closed = false;
   private warned = false;
   /** Rejecters of commands in flight, failed when the connection closes (see guard). */
@@ -310,6 +312,7 @@ export class RedisBackend implements StorageBackend {
           [JSON.stringify(create()), EMPTY_ROOT],
         )) as string);
       this.k = k;
+      this.openedName = name;
       return JSON.parse(text) as LedgerMeta;
     } catch (err) {
       if (err instanceof StorageError) throw err;
@@ -659,6 +662,23 @@ export class RedisBackend implements StorageBackend {
    * them; only tampering leaves one), and an index with fewer entries than the head would have been
    * caught row by row already.
    */
+  /**
+   * How verification workers open their own client (parallel verification of large ledgers): the
+   * same connection settings. None for a client handed in (its settings are not known).
+   */
+  parallelScanSpec(): ParallelScanSpec | null {
+    const o = this.options;
+    if (o.client || this.openedName === null || this.closed) return null;
+    const connection: Extract<ParallelScanSpec, { kind: 'redis' }>['connection'] = {};
+    if (o.url !== undefined) connection.url = o.url;
+    if (o.host !== undefined) connection.host = o.host;
+    if (o.port !== undefined) connection.port = o.port;
+    if (o.username !== undefined) connection.username = o.username;
+    if (o.password !== undefined) connection.password = o.password;
+    if (o.db !== undefined) connection.db = o.db;
+    return { kind: 'redis', connection, prefix: this.prefix, name: this.openedName };
+  }
+
   async auditStore(): Promise<IntegrityFailure | null> {
     const [size, entries, ids, times] = (await this.run('read', (c, k) =>
       c.pipeline().hget(k.head, 'size').hlen(k.entries).hlen(k.ids).zcard(k.times).exec().then(values),
