@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { InMemoryBackend } from '../backends/memory/memory-backend.js';
 import { assertHashAlgorithm, type HashAlgorithm } from '../crypto/hash.js';
 import { KeyRing } from '../crypto/signatures/keyring.js';
+import { describeKey } from '../crypto/signatures/keys.js';
 import { resolveSigner } from '../crypto/signatures/resolve.js';
 import { isTimeout, MAX_TIMER_MS } from '../crypto/signatures/timeout.js';
 import type { SignatureRecord, Signer } from '../crypto/signatures/types.js';
@@ -236,7 +237,8 @@ export class Ledger {
   private readonly cacheRing: (string | undefined)[] = [];
   private cacheAt = 0;
   private readonly defaultSigners: Signer[];
-  private readonly implicitKeys = new KeyRing();
+  /** The ledger's own signers' keys (verify() without keys), each with every algorithm it signed with. */
+  private implicitKeys = new KeyRing();
   private readonly logKey: LogKey | undefined;
   private readonly signerCache = new WeakMap<object, Signer>();
   private readonly tree: TreeReader;
@@ -279,6 +281,13 @@ export class Ledger {
     );
     const signerList = [...(options.signer ? [options.signer] : []), ...(options.signers ?? [])];
     this.defaultSigners = signerList.map((s) => this.resolve(s));
+    // Two signatures by one key would count once towards requireSignatures (distinct keys).
+    const seen = new Set<string>();
+    for (const s of this.defaultSigners) {
+      const fp = describeKey(s.publicKey).fingerprint;
+      if (seen.has(fp)) throw new ConfigurationError(`signer key ${s.keyId} is given twice (signer/signers)`);
+      seen.add(fp);
+    }
     for (const s of this.defaultSigners) this.trustImplicitly(s);
     if (options.enableSignatures && this.defaultSigners.length === 0) {
       // Allowed: every append must then pass its own signer.
@@ -518,7 +527,18 @@ export class Ledger {
   }
 
   private trustImplicitly(s: Signer): void {
-    if (!this.implicitKeys.get(s.keyId)) this.implicitKeys.add(s);
+    const known = this.implicitKeys.get(s.keyId);
+    if (!known) {
+      this.implicitKeys.add(s);
+    } else if (!known.algorithms.includes(s.algorithm)) {
+      // One RSA key signing with both paddings (two signer objects): trust both, not just the first.
+      const ring = new KeyRing();
+      for (const k of this.implicitKeys.keys()) {
+        const algorithms = k.keyId === s.keyId ? [...k.algorithms, s.algorithm] : k.algorithms;
+        ring.add(k.publicKey, { algorithms });
+      }
+      this.implicitKeys = ring;
+    }
   }
 
   /**
@@ -1074,7 +1094,8 @@ export class Ledger {
         witnesses: this.options.witnesses ?? [],
         witnessQuorum: this.options.witnessQuorum,
         keyring: this.options.keyring,
-        requireSignatures: this.options.requireSignatures,
+        // A ledger that requires signatures on append (enableSignatures) requires them on verify too.
+        requireSignatures: this.options.requireSignatures ?? (this.options.enableSignatures ? 1 : undefined),
         implicitKeys: this.implicitKeys,
         tree: this.tree,
         verified: this.verified,

@@ -29,15 +29,24 @@ export interface LedgerOptions {
   logKey?: LogKey | string;
   /** Checkpoint origin line; default the log key's name. */
   origin?: string;
-  /** Sign every entry with this signer (implies enableSignatures). */
+  /**
+   * Sign every entry with this signer by default. An append may still opt out with `sign: false`
+   * unless `enableSignatures` is set.
+   */
   signer?: SignerLike;
-  /** Several signers: every entry carries one signature from each. */
+  /** Several signers (distinct keys): every entry carries one signature from each. */
   signers?: readonly SignerLike[];
-  /** Require every entry to be signed (an append without a signer is refused). */
+  /**
+   * Require every entry to be signed: an append without a signer (or with `sign: false`) is
+   * refused, and verify() requires one valid signature per event unless `requireSignatures` says otherwise.
+   */
   enableSignatures?: boolean;
   /** Trusted public keys for verifying entry signatures (a KeyRing). Default: the signers given here. */
   keyring?: SignatureChecker;
-  /** Valid signatures from distinct keys each event entry must carry for verification to pass. */
+  /**
+   * Valid signatures from distinct keys each event entry must carry for verification to pass.
+   * Default: 1 with `enableSignatures`, else 0.
+   */
   requireSignatures?: number;
   /** Witness keys whose cosignatures on trusted checkpoints are checked. */
   witnesses?: readonly NoteVerifier[];

@@ -199,6 +199,40 @@ describe('signatures through the ledger', () => {
     });
   });
 
+  it('verify() without keys trusts both paddings of one RSA key its signers used', async () => {
+    const pss = new RSASigner({ keySize: 2048 });
+    const pkcs1 = RSASigner.fromPem(pss.exportPrivateKeyPem(), { padding: 'pkcs1' });
+    expect(pkcs1.keyId).toBe(pss.keyId);
+    const ledger = new Ledger({ signer: pss });
+    await ledger.append({ a: 1 });
+    await ledger.append({ a: 2 }, { signer: pkcs1 });
+    expect(await ledger.verify()).toMatchObject({ ok: true, signaturesChecked: 2 });
+    // Still only the algorithms actually used: an Ed25519 record under that key id would not pass.
+    expect(await ledger.verify({ requireSignatures: 1 })).toMatchObject({ ok: true });
+  });
+
+  it('enableSignatures makes verify() require a signature per event by default', async () => {
+    const ed = new Ed25519Signer();
+    const backend = new InMemoryBackend();
+    const strict = new Ledger({ backend, enableSignatures: true, signer: ed });
+    await strict.append({ signed: true });
+    expect((await strict.verify()).ok).toBe(true);
+    // Another writer on the same store appends without signing: the strict ledger's verify sees it.
+    const loose = new Ledger({ backend });
+    await loose.append({ signed: false });
+    expect((await strict.verify()).failure).toMatchObject({ kind: 'signature_missing', index: 1 });
+    // An explicit requirement still wins.
+    expect((await strict.verify({ requireSignatures: 0 })).ok).toBe(true);
+    const explicit = new Ledger({ backend, enableSignatures: true, signer: ed, requireSignatures: 0 });
+    expect((await explicit.verify()).ok).toBe(true);
+  });
+
+  it('refuses the same signer key twice in signer/signers', () => {
+    const ed = new Ed25519Signer();
+    expect(() => new Ledger({ signers: [ed, ed], requireSignatures: 2 })).toThrow(ConfigurationError);
+    expect(() => new Ledger({ signer: ed, signers: [ed.sign] })).toThrow(/given twice/);
+  });
+
   it('reports a missing signature where signing is required', async () => {
     const ed = new Ed25519Signer();
     const ledger = new Ledger();
