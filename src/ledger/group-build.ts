@@ -90,7 +90,7 @@ export async function buildBatch(
   items.forEach((item, i) => {
     if (item.signers.length === 0) return;
     jobs.push(
-      Promise.all(item.signers.map((s) => s.signRecord(hashes[i]!))).then(
+      signAll(item.signers, hashes[i]!).then(
         (records) => {
           settled[i] = 1;
           sigs[i] = records;
@@ -147,6 +147,15 @@ export async function buildBatch(
     },
     built: { rows, sigs, hashes, firstPrev: head.lastHash },
   };
+}
+
+/** Every signer's record over `hashHex`; a signer that throws instead of rejecting fails only this entry. */
+function signAll(signers: readonly Signer[], hashHex: string): Promise<SignatureRecord[]> {
+  try {
+    return Promise.all(signers.map((s) => s.signRecord(hashHex)));
+  } catch (err) {
+    return Promise.reject(err);
+  }
 }
 
 export function entryFromItem(
