@@ -1,4 +1,11 @@
-import { createPublicKey, createSecretKey, ECDH, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  createSecretKey,
+  ECDH,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   ECDSASigner,
@@ -265,4 +272,29 @@ describe('EC key ids', () => {
       expect(ring.toJSON().keys[0]!.publicKey).toBe(signer.publicKey.export({ type: 'spki', format: 'pem' }));
     },
   );
+});
+
+describe('PEM files holding more than the key', () => {
+  it('finds the private key after other blocks (openssl ecparam -genkey output, public + private)', async () => {
+    const ec = new ECDSASigner({ curve: 'P-256' });
+    const sec1 = ec.toJwk({ private: true });
+    const sec1Pem = createPrivateKey({ key: sec1, format: 'jwk' }).export({ type: 'sec1', format: 'pem' });
+    // What `openssl ecparam -name prime256v1 -genkey` writes: the curve OID block, then the key.
+    const params = '-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n';
+    const loaded = ECDSASigner.fromPem(params + sec1Pem);
+    expect(loaded.canSign).toBe(true);
+    expect(loaded.keyId).toBe(ec.keyId);
+    expect(ec.verify(ENTRY_HASH, await loaded.sign(ENTRY_HASH))).toBe(true);
+
+    const ed = new Ed25519Signer();
+    const both = Ed25519Signer.fromPem(ed.exportPublicKeyPem() + ed.exportPrivateKeyPem());
+    expect(both.canSign).toBe(true);
+    expect(both.keyId).toBe(ed.keyId);
+  });
+
+  it('refuses a PEM text with two private keys (which one is meant is not known)', () => {
+    const two = new Ed25519Signer().exportPrivateKeyPem() + new Ed25519Signer().exportPrivateKeyPem();
+    expect(() => Ed25519Signer.fromPem(two)).toThrow(KeyError);
+    expect(() => Ed25519Signer.fromPem(two)).toThrow(/more than one private key/);
+  });
 });

@@ -1,9 +1,11 @@
+import { createPublicKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   ECDSASigner,
   Ed25519Signer,
   KeyRing,
   MultiSigner,
+  RemoteSigner,
   type SignatureRecord,
   verifyThreshold,
   verifyThresholdAsync,
@@ -108,5 +110,36 @@ describe('verifyThreshold', () => {
     expect(() => verifyThreshold(records, ENTRY_HASH, keys, 0)).toThrow(ValidationError);
     expect(() => verifyThreshold(records, ENTRY_HASH, keys, 1.5)).toThrow(ValidationError);
     expect(() => verifyThreshold('x' as never, ENTRY_HASH, keys, 1)).toThrow(ValidationError);
+  });
+
+  it('one EC key read in two point encodings is one key: refused twice, counted once', async () => {
+    const ec = new ECDSASigner({ curve: 'P-256' });
+    // The same public key as a compressed-point SPKI (openssl ec -pubin -conv_form compressed).
+    const der = ec.publicKey.export({ type: 'spki', format: 'der' });
+    const jwk = ec.publicKey.export({ format: 'jwk' });
+    const y = Buffer.from(jwk.y!, 'base64url');
+    const compressedPoint = Buffer.concat([
+      Buffer.from([2 + (y[y.length - 1]! & 1)]),
+      Buffer.from(jwk.x!, 'base64url'),
+    ]);
+    const head = Buffer.from(der.subarray(0, der.length - 65)); // SEQUENCE, AlgorithmIdentifier, BIT STRING header
+    head[1] = head[1]! - 32;
+    head[head.length - 2] = head[head.length - 2]! - 32;
+    const compressed = createPublicKey({
+      key: Buffer.concat([head, compressedPoint]),
+      format: 'der',
+      type: 'spki',
+    });
+    expect(compressed.export({ type: 'spki', format: 'der' }).length).toBe(der.length - 32);
+    const twin = new RemoteSigner({
+      algorithm: ec.algorithm,
+      publicKey: compressed,
+      sign: async (m) => Buffer.from(await ec.sign(m), 'base64'),
+    });
+    expect(twin.keyId).toBe(ec.keyId);
+    expect(() => new MultiSigner([ec, twin])).toThrow(ValidationError);
+    const records = [await ec.signRecord(ENTRY_HASH), await twin.signRecord(ENTRY_HASH)];
+    const result = verifyThreshold(records, ENTRY_HASH, new KeyRing([ec.publicKey]), 2);
+    expect(result).toMatchObject({ ok: false, valid: 1 });
   });
 });

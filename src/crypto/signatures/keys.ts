@@ -139,7 +139,7 @@ export interface PemOptions {
   passphrase?: string;
 }
 
-const PEM_LABEL = /-----BEGIN ([A-Z0-9 ]+)-----/;
+const PEM_LABELS = /-----BEGIN ([A-Z0-9 ]+)-----/g;
 
 /**
  * Parses a PEM key. Private labels (`PRIVATE KEY`, `ENCRYPTED PRIVATE KEY`, `RSA PRIVATE KEY`,
@@ -154,8 +154,13 @@ export function keyFromPem(pem: string | Uint8Array, options: PemOptions = {}): 
   if (passphrase !== undefined && typeof passphrase !== 'string') {
     throw new ValidationError('passphrase must be a string');
   }
-  const label = PEM_LABEL.exec(text)?.[1];
-  if (label === undefined) throw new KeyError('not a PEM key: no -----BEGIN ...----- line');
+  const labels = Array.from(text.matchAll(PEM_LABELS), (m) => m[1]!);
+  if (labels.length === 0) throw new KeyError('not a PEM key: no -----BEGIN ...----- line');
+  // Files often hold more than the key (openssl ecparam's EC PARAMETERS block, a certificate
+  // chain, the public key too): a private key anywhere in them is the one meant.
+  const privateLabels = labels.filter((l) => l.includes('PRIVATE KEY'));
+  if (privateLabels.length > 1) throw new KeyError('the PEM text holds more than one private key');
+  const label = privateLabels[0] ?? labels[0]!;
   if (label.includes('PRIVATE KEY')) {
     const encrypted = label === 'ENCRYPTED PRIVATE KEY' || text.includes('Proc-Type: 4,ENCRYPTED');
     if (encrypted && passphrase === undefined) {
