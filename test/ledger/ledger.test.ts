@@ -145,7 +145,10 @@ describe('signatures through the ledger', () => {
       { metadata: { compliance: 'SOX', category: 'wire_transfer' }, sign: true, signer: rsa.sign },
     );
     expect(entry.signature).toBeTruthy();
-    expect(rsa.verify(entry.hash, entry.signature!)).toBe(true);
+    // As the issue writes it, no `!`: the signature is `string | null`, and null verifies false.
+    expect(rsa.verify(entry.hash, entry.signature)).toBe(true);
+    const unsigned = await new Ledger().append({ a: 1 });
+    expect(rsa.verify(unsigned.hash, unsigned.signature)).toBe(false);
     expect(entry.signatures[0]).toMatchObject({ algorithm: 'rsa-pss-sha256', keyId: rsa.keyId });
     expect(await ledger.verifyIntegrity({ keys: new KeyRing([rsa]), requireSignatures: 1 })).toBe(true);
   });

@@ -48,8 +48,11 @@ export interface SignatureRecord {
 /** Bytes to sign or verify; strings are taken as UTF-8. */
 export type SignableMessage = string | Uint8Array;
 
-/** A signature to verify: base64 text, raw bytes, or a whole record. */
-export type SignatureInput = string | Uint8Array | SignatureRecord;
+/**
+ * A signature to verify: base64 text, raw bytes, or a whole record. `null`/`undefined` (an
+ * unsigned entry's `signature`) never verifies.
+ */
+export type SignatureInput = string | Uint8Array | SignatureRecord | null | undefined;
 
 /**
  * Marks every signing function a signer hands out, pointing back at the signer, so code that

@@ -73,6 +73,10 @@ export function unpackSignature(
   if (typeof signature === 'string' || signature instanceof Uint8Array) {
     return { algorithm: defaultAlgorithm, keyId: undefined, value: signature };
   }
+  // No signature (an unsigned entry's `signature: null`): not valid, and not misuse.
+  if (signature === null || signature === undefined) {
+    return { algorithm: defaultAlgorithm, keyId: undefined, value: undefined };
+  }
   if (signature !== null && typeof signature === 'object') {
     const value = (signature as SignatureRecord).value;
     return {
