@@ -3,6 +3,7 @@ import { InMemoryBackend } from '../backends/memory/memory-backend.js';
 import { assertHashAlgorithm, type HashAlgorithm } from '../crypto/hash.js';
 import { KeyRing } from '../crypto/signatures/keyring.js';
 import { describeKey } from '../crypto/signatures/keys.js';
+import { MultiSigner } from '../crypto/signatures/multi.js';
 import { resolveSigner } from '../crypto/signatures/resolve.js';
 import { isTimeout, MAX_TIMER_MS } from '../crypto/signatures/timeout.js';
 import type { SignatureRecord, Signer } from '../crypto/signatures/types.js';
@@ -165,7 +166,7 @@ function checkOrder(order: unknown): 'asc' | 'desc' {
   });
 }
 
-const APPEND_OPTION_NAMES: ReadonlySet<string> = new Set(['metadata', 'sign', 'signer']);
+const APPEND_OPTION_NAMES: ReadonlySet<string> = new Set(['metadata', 'sign', 'signer', 'signers']);
 
 /**
  * Append options: an object with known names only. A misspelt name (`metdata`) would otherwise drop
@@ -176,9 +177,12 @@ function checkAppendOptions(options: AppendOptions): void {
     throw new ValidationError('append options must be an object');
   for (const name in options) {
     if (!APPEND_OPTION_NAMES.has(name))
-      throw new ValidationError(`unknown append option ${JSON.stringify(name)} (metadata, sign, signer)`, {
-        path: `/${name}`,
-      });
+      throw new ValidationError(
+        `unknown append option ${JSON.stringify(name)} (metadata, sign, signer, signers)`,
+        {
+          path: `/${name}`,
+        },
+      );
   }
 }
 
@@ -279,15 +283,7 @@ export class Ledger {
       maxBatch,
       () => this.pipelineDepth,
     );
-    const signerList = [...(options.signer ? [options.signer] : []), ...(options.signers ?? [])];
-    this.defaultSigners = signerList.map((s) => this.resolve(s));
-    // Two signatures by one key would count once towards requireSignatures (distinct keys).
-    const seen = new Set<string>();
-    for (const s of this.defaultSigners) {
-      const fp = describeKey(s.publicKey).fingerprint;
-      if (seen.has(fp)) throw new ConfigurationError(`signer key ${s.keyId} is given twice (signer/signers)`);
-      seen.add(fp);
-    }
+    this.defaultSigners = this.signerList(options.signer, options.signers, ConfigurationError);
     for (const s of this.defaultSigners) this.trustImplicitly(s);
     if (options.enableSignatures && this.defaultSigners.length === 0) {
       // Allowed: every append must then pass its own signer.
@@ -478,14 +474,19 @@ export class Ledger {
     const copy = !unread || this.subscribers.size > 0;
     const prepared = prepareEntry(data, options.metadata, 'event', this.prepareOptions(meta, copy));
     let signers = this.defaultSigners;
-    if (options.signer !== undefined) {
-      signers = [this.resolve(options.signer)];
+    if (options.signer !== undefined || options.signers !== undefined) {
+      signers = this.signerList(options.signer, options.signers, ValidationError);
     } else if (options.sign && signers.length === 0) {
       throw new ConfigurationError(
         'sign: true needs a signer (append option `signer` or ledger option `signer`)',
       );
     }
-    if (options.sign === false && options.signer === undefined && !this.options.enableSignatures)
+    if (
+      options.sign === false &&
+      options.signer === undefined &&
+      options.signers === undefined &&
+      !this.options.enableSignatures
+    )
       signers = [];
     if (this.options.enableSignatures && signers.length === 0) {
       throw new ConfigurationError('this ledger requires signatures (enableSignatures): configure a signer');
@@ -516,6 +517,30 @@ export class Ledger {
 
   private prepareWithCopy: PrepareOptions | null = null;
   private prepareWithoutCopy: PrepareOptions | null = null;
+
+  /**
+   * `signer` then `signers` (a list or a MultiSigner), resolved. One key twice is refused: its two
+   * signatures would count once towards requireSignatures (distinct keys).
+   */
+  private signerList(
+    signer: SignerLike | undefined,
+    signers: readonly SignerLike[] | MultiSigner | undefined,
+    Err: typeof ConfigurationError | typeof ValidationError,
+  ): Signer[] {
+    const list = signers instanceof MultiSigner ? signers.signers : signers;
+    if (list !== undefined && !Array.isArray(list))
+      throw new Err('signers must be an array of signers or a MultiSigner');
+    const out = [...(signer !== undefined ? [signer] : []), ...(list ?? [])].map((s) => this.resolve(s));
+    if (out.length > 1) {
+      const seen = new Set<string>();
+      for (const s of out) {
+        const fp = describeKey(s.publicKey).fingerprint;
+        if (seen.has(fp)) throw new Err(`signer key ${s.keyId} is given twice (signer/signers)`);
+        seen.add(fp);
+      }
+    }
+    return out;
+  }
 
   private resolve(s: SignerLike): Signer {
     const cached = this.signerCache.get(s as object);

@@ -1,5 +1,6 @@
 import type { Compressor } from '../compression/compressor.js';
 import type { HashAlgorithm } from '../crypto/hash.js';
+import type { MultiSigner } from '../crypto/signatures/multi.js';
 import type { Signer } from '../crypto/signatures/types.js';
 import type { IntegrityError } from '../errors.js';
 import type { NoteVerifier } from '../note/keys.js';
@@ -34,8 +35,8 @@ export interface LedgerOptions {
    * unless `enableSignatures` is set.
    */
   signer?: SignerLike;
-  /** Several signers (distinct keys): every entry carries one signature from each. */
-  signers?: readonly SignerLike[];
+  /** Several signers (distinct keys; a list or a MultiSigner): every entry carries one signature from each. */
+  signers?: readonly SignerLike[] | MultiSigner;
   /**
    * Require every entry to be signed: an append without a signer (or with `sign: false`) is
    * refused, and verify() requires one valid signature per event unless `requireSignatures` says otherwise.
@@ -83,7 +84,10 @@ export interface AppendOptions {
   metadata?: Record<string, unknown>;
   /** Sign this entry (with `signer`, or the ledger's signer). */
   sign?: boolean;
+  /** Sign this entry with this signer instead of the ledger's. */
   signer?: SignerLike;
+  /** Sign this entry with each of these (distinct keys; with `signer`, after it) instead of the ledger's. */
+  signers?: readonly SignerLike[] | MultiSigner;
 }
 
 export interface GetEntriesOptions {

@@ -4,6 +4,7 @@ import {
   ECDSASigner,
   Ed25519Signer,
   KeyRing,
+  MultiSigner,
   RemoteSigner,
   RSASigner,
 } from '../../src/crypto/signatures/index.js';
@@ -228,6 +229,40 @@ describe('signatures through the ledger', () => {
     expect((await strict.verify({ requireSignatures: 0 })).ok).toBe(true);
     const explicit = new Ledger({ backend, enableSignatures: true, signer: ed, requireSignatures: 0 });
     expect((await explicit.verify()).ok).toBe(true);
+  });
+
+  it('signs one append with several keys (signers: a list or a MultiSigner) for k-of-n', async () => {
+    const a = new Ed25519Signer();
+    const b = new ECDSASigner({ curve: 'P-256' });
+    const c = new Ed25519Signer();
+    const ledger = new Ledger({ signer: a });
+    const one = await ledger.append({ n: 1 });
+    const two = await ledger.append({ n: 2 }, { signers: new MultiSigner([a, b]) });
+    const three = await ledger.append({ n: 3 }, { signer: c, signers: [a.sign, b] });
+    expect([one, two, three].map((e) => e.signatures.map((r) => r.keyId))).toEqual([
+      [a.keyId],
+      [a.keyId, b.keyId],
+      [c.keyId, a.keyId, b.keyId],
+    ]);
+    const ring = new KeyRing([a, b, c]);
+    expect((await ledger.verify({ keys: ring, requireSignatures: 2 })).failure).toMatchObject({
+      kind: 'signature_missing',
+      index: 0,
+    });
+    expect(await ledger.verify({ keys: ring, requireSignatures: 1 })).toMatchObject({
+      ok: true,
+      signaturesChecked: 6,
+    });
+    // One key twice in one append: refused, nothing stored.
+    await expect(ledger.append({ n: 4 }, { signer: a, signers: [a] })).rejects.toBeInstanceOf(
+      ValidationError,
+    );
+    await expect(ledger.append({ n: 4 }, { signers: 'x' as never })).rejects.toBeInstanceOf(ValidationError);
+    expect((await ledger.getStats()).totalEntries).toBe(3);
+    // The ledger option takes a MultiSigner too.
+    const both = new Ledger({ signers: new MultiSigner([a, b]), requireSignatures: 2 });
+    await both.append({ n: 1 });
+    expect(await both.verify()).toMatchObject({ ok: true, signaturesChecked: 2 });
   });
 
   it('refuses the same signer key twice in signer/signers', () => {
