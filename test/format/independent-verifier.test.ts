@@ -352,7 +352,7 @@ describe('independent Python verifier: evidence bundles', () => {
     expect((await verifyBundle(b, { verifierKey: logKey.verifierKey })).ok).toBe(false);
   });
 
-  it('rejects a line whose id is not the committed one, and half-erased data', () => {
+  it('rejects a line whose id is not the committed one, and half-erased data', async () => {
     const id = tamperedBundle('line-id', (l) => {
       l[4]!.id = l[5]!.id;
       return l;
@@ -362,7 +362,9 @@ describe('independent Python verifier: evidence bundles', () => {
       l[4]!.salt = null;
       return l;
     });
-    expectFail(py(bundleArgs(half)), 'malformed_entry', 4);
+    // FORMAT.md §6 step 3: one of data and salt NULL is data_mismatch, for both verifiers.
+    expectFail(py(bundleArgs(half)), 'data_mismatch', 4);
+    expect((await libraryVerdict(half)).failure).toMatchObject({ kind: 'data_mismatch', index: 4 });
   });
 
   it('rejects a changed data byte', async () => {

@@ -855,7 +855,7 @@ class EntryChecker:
                 raise Failure("column_mismatch", i, f"ts column {col_iso}, committed timestamp {c['timestamp']}")
         # Step 3: data digest, redaction.
         if (data is None) != (salt is None):
-            raise Failure("malformed_entry", i, "exactly one of data and salt is erased")
+            raise Failure("data_mismatch", i, "exactly one of data and salt is erased")  # FORMAT.md §6 step 3
         data_obj = None
         if data is not None:
             if len(salt) != 32:
