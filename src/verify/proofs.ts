@@ -71,6 +71,18 @@ function verifierOf(key: string | NoteVerifier): NoteVerifier {
   return verifiers.get(key) ?? remember(verifiers, key, parseVerifierKey(key));
 }
 
+/** A deep copy of plain objects, arrays and Buffers (what an opened checkpoint is made of). */
+function copyOf<T>(x: T): T {
+  if (Buffer.isBuffer(x)) return Buffer.from(x) as T;
+  if (Array.isArray(x)) return x.map(copyOf) as T;
+  if (x !== null && typeof x === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(x)) out[k] = copyOf(v);
+    return out as T;
+  }
+  return x;
+}
+
 /** Open a checkpoint note with the log's verifier key; the origin defaults to the key's name. */
 export function openSignedCheckpoint(
   cp: SignedCheckpoint | string,
@@ -93,7 +105,11 @@ export function openSignedCheckpoint(
         ? { witnesses: options.witnesses, witnessQuorum: options.witnessQuorum }
         : {}),
     });
-    if (cacheable) remember(openedNotes, cacheKey, opened);
+    if (cacheable) remember(openedNotes, cacheKey, copyOf(opened));
+  } else {
+    // A copy per caller: a root buffer changed through one caller's object must not reach the
+    // cache, where it would make a forged proof check out against the genuine note.
+    opened = copyOf(opened);
   }
   if (
     typeof cp !== 'string' &&
