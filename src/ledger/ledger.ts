@@ -58,7 +58,8 @@ import { PartialGroupError, Sequencer } from './sequencer.js';
 import { TreeReader } from './tree-reader.js';
 import { runVerification, type VerifiedRun } from './verification.js';
 
-export type Subscriber = (entry: Entry) => void;
+/** Told of every entry this ledger object appends; a promise it returns is not awaited. */
+export type Subscriber = (entry: Entry) => unknown;
 
 /**
  * Internal (BatchProcessor): `ledger[APPEND_EACH](events, unread)` appends events that each carry
@@ -173,17 +174,76 @@ const APPEND_OPTION_NAMES: ReadonlySet<string> = new Set(['metadata', 'sign', 's
  * the metadata silently, and nothing can add it to the entry afterwards.
  */
 function checkAppendOptions(options: AppendOptions): void {
-  if (options === null || typeof options !== 'object')
-    throw new ValidationError('append options must be an object');
-  for (const name in options) {
-    if (!APPEND_OPTION_NAMES.has(name))
-      throw new ValidationError(
-        `unknown append option ${JSON.stringify(name)} (metadata, sign, signer, signers)`,
-        {
-          path: `/${name}`,
-        },
-      );
+  checkNames(options, APPEND_OPTION_NAMES, 'append option', ValidationError);
+}
+
+/**
+ * An options object holds only the names `known` (a misspelt `bakend` or `trustd` would otherwise be
+ * ignored: data kept in memory only, or a verification weaker than asked for). A Proxy or getter
+ * that throws while its names are read is the caller's bad input, typed as such.
+ */
+function checkNames(
+  options: object,
+  known: ReadonlySet<string>,
+  what: string,
+  Err: typeof ConfigurationError | typeof ValidationError,
+): void {
+  if (options === null || typeof options !== 'object') throw new Err(`${what}s must be an object`);
+  let names: string[];
+  try {
+    names = Object.keys(options);
+  } catch (cause) {
+    throw new Err(`${what}s could not be read: ${(cause as Error)?.message ?? String(cause)}`, { cause });
   }
+  for (const name of names) {
+    if (!known.has(name)) {
+      const list = [...known].join(', ');
+      if (Err === ValidationError)
+        throw new ValidationError(`unknown ${what} ${JSON.stringify(name)} (${list})`, { path: `/${name}` });
+      throw new ConfigurationError(`unknown ${what} ${JSON.stringify(name)} (${list})`);
+    }
+  }
+}
+
+const LEDGER_OPTION_NAMES: ReadonlySet<string> = new Set([
+  'backend',
+  'name',
+  'hashAlgorithm',
+  'compression',
+  'logKey',
+  'origin',
+  'signer',
+  'signers',
+  'enableSignatures',
+  'keyring',
+  'requireSignatures',
+  'witnesses',
+  'witnessQuorum',
+  'autoVerify',
+  'onIntegrityError',
+  'onSubscriberError',
+  'maxEntriesMemory',
+  'proofCacheTiles',
+  'maxEntryBytes',
+  'maxBatchSize',
+  'signTimeoutMs',
+  'now',
+]);
+
+const VERIFY_OPTION_NAMES: ReadonlySet<string> = new Set([
+  'trusted',
+  'keys',
+  'requireSignatures',
+  'incremental',
+  'onProgress',
+  'parallel',
+  'parallelThreshold',
+]);
+
+function isBackend(b: unknown): b is StorageBackend {
+  if (b === null || typeof b !== 'object') return false;
+  const o = b as Record<string, unknown>;
+  return ['open', 'append', 'readHead', 'scan', 'close'].every((m) => typeof o[m] === 'function');
 }
 
 function checkCount(n: number | undefined, what: string): number | undefined {
@@ -253,6 +313,16 @@ export class Ledger {
   lastAutoVerifyError: IntegrityError | null = null;
 
   constructor(options: LedgerOptions = {}) {
+    checkNames(options, LEDGER_OPTION_NAMES, 'ledger option', ConfigurationError);
+    if (options.backend !== undefined && !isBackend(options.backend))
+      throw new ConfigurationError('backend must be a storage backend object (e.g. new SQLiteBackend(path))');
+    if (
+      options.maxEntryBytes !== undefined &&
+      (!Number.isSafeInteger(options.maxEntryBytes) || options.maxEntryBytes < 2)
+    )
+      throw new ConfigurationError(
+        'maxEntryBytes must be an integer of at least 2 (bytes of canonical JSON)',
+      );
     this.options = { ...options };
     this.name = options.name ?? 'default';
     if (options.hashAlgorithm !== undefined) assertHashAlgorithm(options.hashAlgorithm);
@@ -657,12 +727,23 @@ export class Ledger {
     if (this.subscribers.size === 0) return;
     for (const e of entries) {
       for (const cb of this.subscribers) {
+        // A subscriber's failure must not undo or fail an append that is already durable, nor
+        // (rejected promise, unhandled) take the process down: it goes to onSubscriberError.
         try {
-          cb(e);
-        } catch {
-          // A subscriber's failure must not undo or fail an append that is already durable.
+          const r = cb(e) as unknown;
+          if (r instanceof Promise) r.catch((err: unknown) => this.subscriberFailed(err, e));
+        } catch (err) {
+          this.subscriberFailed(err, e);
         }
       }
+    }
+  }
+
+  private subscriberFailed(err: unknown, entry: Entry): void {
+    try {
+      this.options.onSubscriberError?.(err, entry);
+    } catch {
+      // The error handler itself failed: nothing left to tell.
     }
   }
 
@@ -1109,6 +1190,7 @@ export class Ledger {
    * checkpoint when given. Never throws on tampering: returns a report.
    */
   async verify(options: VerifyOptions = {}): Promise<VerificationReport> {
+    checkNames(options, VERIFY_OPTION_NAMES, 'verify option', ValidationError);
     const meta = await this.ready();
     const { report, verified } = await runVerification(
       {

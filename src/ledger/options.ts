@@ -2,6 +2,7 @@ import type { Compressor } from '../compression/compressor.js';
 import type { HashAlgorithm } from '../crypto/hash.js';
 import type { MultiSigner } from '../crypto/signatures/multi.js';
 import type { Signer } from '../crypto/signatures/types.js';
+import type { Entry } from '../entry/types.js';
 import type { IntegrityError } from '../errors.js';
 import type { NoteVerifier } from '../note/keys.js';
 import type { StorageBackend } from '../storage/backend.js';
@@ -54,6 +55,11 @@ export interface LedgerOptions {
   witnessQuorum?: number;
   /** Periodically verify new entries (incrementally). `true` = every 60 s. */
   autoVerify?: boolean | { intervalMs?: number };
+  /**
+   * Called when a subscriber throws or its promise rejects (the append has succeeded regardless).
+   * Default: the error is dropped.
+   */
+  onSubscriberError?: (error: unknown, entry: Entry) => void;
   /** Called when background verification fails. Default: the error is kept in `lastAutoVerifyError`. */
   onIntegrityError?: (error: IntegrityError) => void;
   /**

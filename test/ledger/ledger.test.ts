@@ -113,6 +113,65 @@ describe('Ledger basics', () => {
     expect(seen).toEqual([0, 1, 2]);
   });
 
+  it('a subscriber that throws or rejects reaches onSubscriberError, never the process', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (r: unknown) => unhandled.push(r);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const errors: [string, number][] = [];
+      const ledger = new Ledger({
+        onSubscriberError: (err, entry) => errors.push([(err as Error).message, entry.index]),
+      });
+      ledger.subscribe(async () => {
+        throw new Error('async');
+      });
+      ledger.subscribe(() => {
+        throw new Error('sync');
+      });
+      const e = await ledger.append({ a: 1 });
+      await new Promise((r) => setTimeout(r, 20));
+      expect(e.index).toBe(0);
+      expect(errors.sort()).toEqual([
+        ['async', 0],
+        ['sync', 0],
+      ]);
+      // Without a handler the errors are dropped, still without an unhandled rejection.
+      const quiet = new Ledger();
+      quiet.subscribe(() => Promise.reject(new Error('nobody listens')));
+      await quiet.append({ a: 1 });
+      await new Promise((r) => setTimeout(r, 20));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('refuses misspelt ledger and verify options instead of ignoring them', async () => {
+    const backend = new InMemoryBackend();
+    // `bakend` would silently keep everything in a throwaway in-memory store.
+    expect(() => new Ledger({ bakend: backend } as never)).toThrow(ConfigurationError);
+    expect(() => new Ledger({ bakend: backend } as never)).toThrow(/unknown ledger option "bakend"/);
+    expect(() => new Ledger({ backend: {} as never })).toThrow(ConfigurationError);
+    expect(() => new Ledger({ maxEntryBytes: -1 })).toThrow(/maxEntryBytes/);
+    expect(() => new Ledger({ maxEntryBytes: '100' as never })).toThrow(ConfigurationError);
+    const throwing = new Proxy(
+      {},
+      {
+        ownKeys() {
+          throw new Error('trap');
+        },
+      },
+    );
+    expect(() => new Ledger(throwing)).toThrow(ConfigurationError);
+    const ledger = new Ledger({ backend });
+    await ledger.append({ a: 1 });
+    // `trustd` would verify without the trusted checkpoint the caller meant to check against.
+    await expect(ledger.verify({ trustd: 'x' } as never)).rejects.toBeInstanceOf(ValidationError);
+    await expect(ledger.append({ a: 2 }, throwing)).rejects.toBeInstanceOf(ValidationError);
+    expect((await ledger.verify()).ok).toBe(true);
+    expect((await ledger.getStats()).totalEntries).toBe(1);
+  });
+
   it('caches recent entries up to maxEntriesMemory', async () => {
     const backend = new InMemoryBackend();
     const ledger = new Ledger({ backend, maxEntriesMemory: 2 });
