@@ -3,6 +3,7 @@
  * worker threads for large SQLite logs), signatures, and the final comparison with the stored head and
  * tree. Never throws on tampering: the report says what failed and what assurance was reached.
  */
+import { HASH_LENGTHS } from '../crypto/hash.js';
 import { KeyRing } from '../crypto/signatures/keyring.js';
 import type { StoredEntry } from '../entry/types.js';
 import { ConfigurationError, type SignLedgerError } from '../errors.js';
@@ -10,7 +11,7 @@ import { encodeFrontier, frontierRoot } from '../merkle/frontier.js';
 import { EMPTY_ROOT } from '../merkle/hash.js';
 import { openCheckpoint } from '../note/checkpoint.js';
 import type { NoteVerifier } from '../note/keys.js';
-import type { LedgerMeta, StorageBackend } from '../storage/backend.js';
+import type { Head, LedgerMeta, StorageBackend } from '../storage/backend.js';
 import type { AssuranceLevel, VerificationReport } from '../verify/report.js';
 import { type SignatureChecker, StreamVerifier, type VerifiedState } from '../verify/stream-verifier.js';
 import type { VerifyOptions } from './ledger.js';
@@ -69,7 +70,31 @@ export async function runVerification(
   // Stored checkpoints: each must be a valid note by the log key whose body matches its row.
   if (stored.length > 0 && !ctx.logKey)
     notChecked.push('stored checkpoint signatures (no log key configured)');
+  // Values read back from a store edited behind the library's back may not even have their types:
+  // they are reported as what they are (tampering), never thrown as a TypeError.
+  const headProblem = malformedHead(head, HASH_LENGTHS[meta.hashAlgorithm] * 2);
+  if (headProblem !== null) {
+    failure = { kind: 'head_mismatch', message: `the stored head is malformed: ${headProblem}` };
+    head = {
+      size: Number.isSafeInteger(head.size) && head.size >= 0 ? head.size : 0,
+      lastHash: null,
+      frontier: Buffer.alloc(0),
+      rootHash: EMPTY_ROOT,
+    };
+  }
   for (const cp of stored) {
+    if (
+      !Buffer.isBuffer(cp.rootHash) ||
+      cp.rootHash.length !== 32 ||
+      !Number.isSafeInteger(cp.size) ||
+      cp.size < 0
+    ) {
+      failure ??= {
+        kind: 'checkpoint_invalid',
+        message: `stored checkpoint ${String(cp.size)} is malformed: its size or root is not what a checkpoint holds`,
+      };
+      continue;
+    }
     if (ctx.logKey) {
       try {
         const opened = openCheckpoint(cp.note, { origin: ctx.origin!, verifiers: [ctx.logKey.verifier] });
@@ -246,7 +271,10 @@ export async function runVerification(
   // accepted from a verified row; the report then covers the log up to that later head.
   if (!failure && !v.failure && v.pendingRedactions.size > 0) {
     const later = await ctx.backend.readHead();
-    if (later.size > head.size) {
+    const laterProblem = malformedHead(later, HASH_LENGTHS[meta.hashAlgorithm] * 2);
+    if (laterProblem !== null) {
+      failure = { kind: 'head_mismatch', message: `the stored head is malformed: ${laterProblem}` };
+    } else if (later.size > head.size) {
       for await (const chunk of ctx.backend.scan({
         fromIndex: head.size,
         toIndex: later.size,
@@ -389,4 +417,21 @@ function implicitChecker(
     },
   };
   return checker;
+}
+
+/** Why a head read back from the store cannot be a head, or null. */
+function malformedHead(head: Head, hexLength: number): string | null {
+  if (!Number.isSafeInteger(head.size) || head.size < 0)
+    return `size ${String(head.size)} is not an entry count`;
+  if (!Buffer.isBuffer(head.rootHash) || head.rootHash.length !== 32) return 'the root is not 32 bytes';
+  if (!Buffer.isBuffer(head.frontier) || head.frontier.length % 32 !== 0)
+    return 'the frontier is not a list of 32-byte hashes';
+  if (
+    head.lastHash !== null &&
+    (typeof head.lastHash !== 'string' ||
+      head.lastHash.length !== hexLength ||
+      !/^[0-9a-f]+$/.test(head.lastHash))
+  )
+    return 'the last hash is not a lowercase hex digest';
+  return null;
 }
