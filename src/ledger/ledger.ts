@@ -230,6 +230,8 @@ const LEDGER_OPTION_NAMES: ReadonlySet<string> = new Set([
   'now',
 ]);
 
+const SCAN_OPTION_NAMES: ReadonlySet<string> = new Set(['fromIndex', 'toIndex', 'chunkSize']);
+
 const VERIFY_OPTION_NAMES: ReadonlySet<string> = new Set([
   'trusted',
   'keys',
@@ -824,8 +826,19 @@ export class Ledger {
   async *entries(
     options: { fromIndex?: number; toIndex?: number; chunkSize?: number } = {},
   ): AsyncGenerator<Entry> {
+    checkNames(options, SCAN_OPTION_NAMES, 'entries option', ValidationError);
+    const fromIndex = checkCount(options.fromIndex, 'fromIndex');
+    const toIndex = checkCount(options.toIndex, 'toIndex');
+    const chunkSize = checkCount(options.chunkSize, 'chunkSize');
+    // A chunk of 0 rows would never advance (a scan loop that starves the event loop).
+    if (chunkSize === 0) throw new ValidationError('chunkSize must be at least 1', { path: '/chunkSize' });
     await this.ready();
-    for await (const chunk of this.backend.scan(options)) {
+    const scan = this.backend.scan({
+      ...(fromIndex !== undefined ? { fromIndex } : {}),
+      ...(toIndex !== undefined ? { toIndex } : {}),
+      ...(chunkSize !== undefined ? { chunkSize } : {}),
+    });
+    for await (const chunk of scan) {
       for (const row of chunk) yield decodeEntry(row);
     }
   }
