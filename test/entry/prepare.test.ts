@@ -29,6 +29,17 @@ describe('prepareEntry: empty data', () => {
     expect(outcome(new Proxy({ a: 1 }, {}))).toBe('ok');
   });
 
+  it('types the error of a top-level Proxy whose trap throws while the value is inspected', () => {
+    const boom = () => {
+      throw new Error('trap');
+    };
+    expect(outcome(new Proxy({ a: 1 }, { ownKeys: boom }))).toBe('VALIDATION_FAILED /data');
+    expect(outcome(new Proxy({ a: 1 }, { getPrototypeOf: boom }))).toBe('VALIDATION_FAILED /data');
+    expect(outcome({ a: 1 }, new Proxy({ m: 1 }, { getPrototypeOf: boom }))).toBe(
+      'VALIDATION_FAILED /metadata',
+    );
+  });
+
   it('is not fooled by enumerable properties inherited from a polluted Object.prototype', () => {
     const proto = Object.prototype as Record<string, unknown>;
     proto.polluted = 1;
