@@ -1139,6 +1139,27 @@ export class Ledger {
     const text = typeof cp === 'string' ? cp : cp.text;
     const key = this.requireVerifierKey();
     const opened = openSignedCheckpoint(text, key.verifier, { origin: this.origin! });
+    // A validly signed checkpoint of another history (a fork, or this log before a rollback) would
+    // give proofs that can never verify: say what it is instead.
+    const head = await this.backend.readHead();
+    if (opened.size > head.size) {
+      throw new IntegrityError({
+        kind: 'truncated',
+        message: `the checkpoint covers ${opened.size} entries but the log has ${head.size}: entries were removed, or the checkpoint is of another log`,
+        expected: String(opened.size),
+        actual: String(head.size),
+      });
+    }
+    const own = opened.size === head.size ? head.rootHash : await this.tree.rootFromTiles(opened.size);
+    if (!own.equals(opened.rootHash)) {
+      throw new IntegrityError({
+        kind: 'inconsistent_checkpoint',
+        ...(opened.size > 0 ? { index: opened.size - 1 } : {}),
+        message: `the checkpoint's root at size ${opened.size} is not this log's: a fork, or the log was rewritten`,
+        expected: opened.rootHash.toString('hex'),
+        actual: own.toString('hex'),
+      });
+    }
     return { size: opened.size, root: opened.rootHash };
   }
 
@@ -1183,6 +1204,8 @@ export class Ledger {
     const a = await this.resolveSize(oldCheckpoint);
     const b = await this.resolveSize(newCheckpoint);
     if (a.size > b.size) throw new ValidationError(`old size ${a.size} is larger than new size ${b.size}`);
+    if (a.size === 0)
+      throw new ValidationError('no consistency proof from the empty tree (RFC 9162): every tree extends it');
     const path = a.size === b.size ? [] : await this.tree.consistencyFromTiles(a.size, b.size);
     return { size1: a.size, size2: b.size, path: path.map((h) => h.toString('hex')) };
   }

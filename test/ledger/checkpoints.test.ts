@@ -62,6 +62,45 @@ describe('checkpoints', () => {
     await expect(forged.checkpoint()).rejects.toThrow(/does not match its signed note/);
   });
 
+  it('proofs against a checkpoint of another history say so instead of returning proofs that cannot verify', async () => {
+    const logKey = generateLogKey('log.example/forks');
+    const a = new Ledger({ logKey });
+    for (let i = 0; i < 5; i++) await a.append({ i });
+    const cpA = await a.checkpoint();
+    // Same key and origin, other entries: a fork (or this log rolled back and rewritten).
+    const b = new Ledger({ logKey });
+    for (let i = 0; i < 3; i++) await b.append({ i, other: true });
+    await expect(b.proveInclusion(1, cpA)).rejects.toMatchObject({
+      name: 'IntegrityError',
+      kind: 'truncated',
+    });
+    for (let i = 3; i < 6; i++) await b.append({ i, other: true });
+    await expect(b.proveInclusion(1, cpA)).rejects.toMatchObject({
+      name: 'IntegrityError',
+      kind: 'inconsistent_checkpoint',
+      index: 4,
+    });
+    await expect(b.proveConsistency(cpA)).rejects.toMatchObject({ kind: 'inconsistent_checkpoint' });
+    // Its own checkpoints still prove.
+    const own = await b.checkpoint();
+    expect(
+      verifyInclusion((await b.getEntryAt(1))!, await b.proveInclusion(1, own), own, logKey.verifierKey),
+    ).toBe(true);
+  });
+
+  it('proveConsistency refuses the empty tree as the old one (RFC 9162 defines no such proof)', async () => {
+    const logKey = generateLogKey('log.example/empty-consistency');
+    const ledger = new Ledger({ logKey });
+    const cp0 = await ledger.checkpoint();
+    await expect(ledger.proveConsistency(cp0, cp0)).rejects.toBeInstanceOf(ValidationError);
+    await ledger.append({ a: 1 });
+    const cp1 = await ledger.checkpoint();
+    await expect(ledger.proveConsistency(cp0, cp1)).rejects.toBeInstanceOf(ValidationError);
+    expect(verifyConsistency(cp1, cp1, await ledger.proveConsistency(cp1, cp1), logKey.verifierKey)).toBe(
+      true,
+    );
+  });
+
   it('verifyInclusion takes a JSON copy of an entry dated outside years 0000-9999 (expanded-year text)', async () => {
     for (const ms of [Date.UTC(10_000, 0, 1, 0, 0, 0, 5), Date.UTC(-1, 6, 1)]) {
       const logKey = generateLogKey('log.example/far-years');
