@@ -204,7 +204,14 @@ export async function runVerification(
   });
   // Rows go to the verifier with the stored level-0 tiles they complete (compared as their leaves
   // build them; docs/FORMAT.md §6).
+  // A synchronous store (SQLite) never leaves the microtask queue by itself: let timers and I/O in
+  // every ~20 ms, so a verify() in a server's background (autoVerify) does not stall its requests.
+  let lastYield = performance.now();
   const push = async (chunk: readonly StoredEntry[]): Promise<boolean> => {
+    if (performance.now() - lastYield > 20) {
+      await new Promise<void>((r) => setImmediate(r));
+      lastYield = performance.now();
+    }
     await supplyTilesAhead(v, ctx.backend, chunk.length);
     return v.push(chunk);
   };
