@@ -385,6 +385,10 @@ export async function runVerification(
   }
   const signaturesChecked = v.signaturesChecked - unknownKeys.n;
   if (signaturesChecked > 0) checked.push(`${signaturesChecked} signature(s) verified`);
+  if (v.recordsForEarlierEntries > 0)
+    notChecked.push(
+      `${v.recordsForEarlierEntries} redaction record(s) name entries a previous run verified intact: that they were erased as recorded is not checked by an incremental run (verify without incremental)`,
+    );
   const report: VerificationReport = {
     ok: failure === null,
     entriesChecked: v.entriesChecked,

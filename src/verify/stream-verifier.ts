@@ -199,6 +199,11 @@ export class StreamVerifier {
   private readonly segmentRootSizes: ReadonlySet<number>;
   /** Redaction records seen: [target index, target data digest]. */
   readonly redactionRecords: [number, string][] = [];
+  /**
+   * Records naming an entry before this run's start (an incremental run): that entry was verified
+   * intact earlier and is not read again, so its erasure is not checked here.
+   */
+  recordsForEarlierEntries = 0;
 
   constructor(o: StreamVerifierOptions) {
     this.segment = o.segment ?? false;
@@ -617,6 +622,8 @@ export class StreamVerifier {
       }
       this.awaitingRecord.delete(target);
       this.redacted.push(target);
+    } else if (!this.segment && target < this.fromIndex) {
+      this.recordsForEarlierEntries++;
     }
     return true;
   }
@@ -766,7 +773,10 @@ export class StreamVerifier {
     }
     for (const [index, digest] of seg.records) {
       const awaited = this.awaitingRecord.get(index);
-      if (awaited === undefined) continue;
+      if (awaited === undefined) {
+        if (index < this.fromIndex) this.recordsForEarlierEntries++;
+        continue;
+      }
       if (awaited !== digest) {
         return this.fail({
           kind: 'redaction_invalid',
