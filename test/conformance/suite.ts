@@ -117,6 +117,14 @@ export function describeConformance(factory: BackendFactory): void {
         expect(first.map((e) => e.index)).toEqual([0, 1, 2]);
         const desc = await ledger.getEntries({ limit: 3, order: 'desc' });
         expect(desc.map((e) => e.index)).toEqual([29, 28, 27]);
+        // Offsets without a time range, both orders, up to and past the end.
+        expect(
+          (await ledger.getEntries({ offset: 10, limit: 3, order: 'desc' })).map((e) => e.index),
+        ).toEqual([19, 18, 17]);
+        expect((await ledger.getEntries({ offset: 28 })).map((e) => e.index)).toEqual([28, 29]);
+        expect((await ledger.getEntries({ offset: 28, order: 'desc' })).map((e) => e.index)).toEqual([1, 0]);
+        expect(await ledger.getEntries({ offset: 30 })).toEqual([]);
+        expect(await ledger.getEntries({ offset: 31, order: 'desc' })).toEqual([]);
         expect((await ledger.tail(2)).map((e) => e.index)).toEqual([28, 29]);
         const startTime = new Date(Date.parse('2026-01-01T00:00:05.000Z'));
         const endTime = new Date(Date.parse('2026-01-01T00:00:09.000Z'));

@@ -1083,12 +1083,31 @@ export class SQLiteBackend implements StorageBackend {
       where.push('ts <= ?');
       params.push(q.endMs);
     }
+    let offset = q.offset ?? 0;
+    // Without a time filter or index bounds, the log's rows are exactly indexes 0..size-1: an offset
+    // is an index bound, found by the primary key, where OFFSET would step over every skipped row
+    // (a page 69,000 rows in took 4.6 ms against 0.2 ms for the first).
+    if (
+      offset > 0 &&
+      extraWhere.length === 0 &&
+      q.startMs === undefined &&
+      q.endMs === undefined &&
+      q.fromIndex === undefined &&
+      q.toIndex === undefined
+    ) {
+      // One bound each side (SQLite seeks on one lower and one upper bound and filters any other).
+      const size = `(SELECT size FROM ${this.t!.head} WHERE one = 1)`;
+      where.splice(where.indexOf(inLog(this.t!)), 1);
+      where.push(q.order === 'desc' ? `idx >= 0 AND idx < ${size} - ?` : `idx >= ? AND idx < ${size}`);
+      params.push(offset);
+      offset = 0;
+    }
     let sql = compact
       ? `SELECT ${COMPACT_COLUMNS}, ${prevColumn(this.t!)} FROM ${this.t!.entries} e`
       : `SELECT ${SELECT_COLUMNS} FROM ${this.t!.entries}`;
     if (where.length) sql += ` WHERE ${where.join(' AND ')}`;
     sql += ` ORDER BY idx ${q.order === 'desc' ? 'DESC' : 'ASC'} LIMIT ? OFFSET ?`;
-    params.push(q.limit ?? -1, q.offset ?? 0);
+    params.push(q.limit ?? -1, offset);
     return { sql, params };
   }
 
