@@ -123,7 +123,7 @@ describe('exit codes: input errors (2) vs verification failures (1)', () => {
     expectOneLineError(
       sameName,
       new RegExp(
-        `wrong key: none of the 2 stored checkpoint\\(s\\) in .*signledger\\.db is signed by the log key keys\\.example/log\\+[0-9a-f]{8} \\(from other\\.vkey\\); they are signed by ${id}\\.`,
+        `wrong key: none of the 3 stored checkpoint\\(s\\) in .*signledger\\.db is signed by the log key keys\\.example/log\\+[0-9a-f]{8} \\(from other\\.vkey\\); they are signed by ${id}\\.`,
       ),
     );
     expectOneLineError(
