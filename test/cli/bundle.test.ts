@@ -343,3 +343,29 @@ describe('verify-bundle through the binary: exit codes', () => {
     expect(wrong.stderr).toMatch(/wrong key/);
   });
 });
+
+describe('verify-bundle --trusted with a proof file', () => {
+  it('is refused (exit 2): a proof file carries no consistency proof to relate its checkpoint to a trusted one', async () => {
+    writeFileSync(join(dir, 'at3.tlog-proof'), proofAt3);
+    writeFileSync(join(dir, 'cp3.txt'), cp3);
+    writeFileSync(join(dir, 'cp6.txt'), cp6);
+    const key = logKey.verifierKey;
+    const run = (args: string[]) => runCli(args, { cwd: dir });
+    // Before, --trusted was silently ignored: a proof at size 3 "passed" against a trusted size 6.
+    const [older, same, json] = await Promise.all([
+      run(['verify-bundle', 'at3.tlog-proof', '--key', key, '--trusted', 'cp6.txt']),
+      run(['verify-bundle', 'at3.tlog-proof', '--key', key, '--trusted', 'cp3.txt']),
+      run(['verify-bundle', 'at3.tlog-proof', '--key', key, '--trusted', 'cp3.txt', '--json']),
+    ]);
+    for (const r of [older, same]) {
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(
+        /^signledger: error: --trusted applies to bundles only: .*at3\.tlog-proof is a proof file/,
+      );
+    }
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, error: { code: 'USAGE' } });
+  });
+});
