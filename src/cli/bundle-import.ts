@@ -162,7 +162,7 @@ export async function importBundle(
     };
     for await (const lines of splitLines(streamBundleFile(dir, manifest.files.entries))) {
       for (const line of lines) {
-        const row = parseEntryLine(line.text);
+        const row = line.error ?? parseEntryLine(line.text);
         // The file was verified a moment ago; a change since then is tampering during the import.
         if (typeof row === 'string' || row.index !== next)
           throw new CliError(`the bundle changed during the import (entry ${next})`, 'CONFLICT');

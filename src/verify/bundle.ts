@@ -18,7 +18,7 @@ import {
   parseManifest,
   VKEY_FILE,
 } from './bundle/format.js';
-import { splitLines } from './bundle/lines.js';
+import { type LineSource, splitLines } from './bundle/lines.js';
 import { requireKeysForSignatures } from './bundle/proof-file.js';
 import { readBundleFile, readOptionalFile, streamBundleFile } from './bundle/read.js';
 import type { AssuranceLevel, VerificationReport } from './report.js';
@@ -38,7 +38,7 @@ export {
   parseManifest,
   VKEY_FILE,
 } from './bundle/format.js';
-export { splitLines } from './bundle/lines.js';
+export { type Line, type LineSource, splitLines } from './bundle/lines.js';
 export {
   formatProofFile,
   type ParsedProofFile,
@@ -53,8 +53,11 @@ export {
 /** A bundle given as contents instead of a directory (tests, browsers, archives). */
 export interface BundleFiles {
   manifest: string;
-  /** entries.jsonl: the whole text, or its text in chunks (any split). */
-  entries: string | Iterable<string> | AsyncIterable<string>;
+  /**
+   * entries.jsonl: the whole text, or its text or its bytes in chunks (any split). Bytes are decoded
+   * line by line, strictly: a line that is not UTF-8 is malformed_entry.
+   */
+  entries: LineSource;
   checkpoint: string;
   /** log.vkey, if the bundle has one (informational only). */
   verifierKey?: string | null;
@@ -274,7 +277,7 @@ export async function verifyBundle(
         };
         break outer;
       }
-      const row = parseEntryLine(line.text);
+      const row = line.error ?? parseEntryLine(line.text);
       if (typeof row === 'string' || !line.terminated) {
         if (rows.length && !(await flush())) break outer;
         failure = {

@@ -28,12 +28,15 @@ export async function readOptionalFile(dir: string, name: string): Promise<strin
   }
 }
 
-/** entries.jsonl as a stream of UTF-8 string chunks (constant memory). */
-export async function* streamBundleFile(dir: string, name: string): AsyncGenerator<string> {
+/**
+ * entries.jsonl as a stream of byte chunks (constant memory). Bytes, not text: splitLines decodes
+ * each line strictly, where a decoding stream would put U+FFFD in place of bytes that are not UTF-8.
+ */
+export async function* streamBundleFile(dir: string, name: string): AsyncGenerator<Buffer> {
   const path = join(dir, name);
-  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
+  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
   try {
-    for await (const chunk of stream) yield chunk as string;
+    for await (const chunk of stream) yield chunk as Buffer;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new NotFoundError(`malformed bundle: entries file ${path} is missing`, { cause: err });
