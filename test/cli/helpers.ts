@@ -20,7 +20,8 @@ export interface CliResult {
 
 export interface RunOptions {
   cwd: string;
-  input?: string;
+  /** stdin: text (written as UTF-8) or raw bytes. */
+  input?: string | Buffer;
   env?: Record<string, string | undefined>;
   /** Run this script instead of src/cli/main.ts (e.g. the built dist/cli.mjs). */
   script?: string;
