@@ -76,7 +76,8 @@ export async function importBundle(
     origin: report.origin,
     verifiers: [parseVerifierKey(verifierKey)],
   });
-  const name = ctx.ledgerName === 'default' ? manifest.name : ctx.ledgerName;
+  // An explicit --ledger (even `default`) names the copy; else it keeps the bundle's name.
+  const name = ctx.ledgerGiven ? ctx.ledgerName : manifest.name;
 
   // 2. A fresh ledger with the bundle's identity.
   if (ctx.sqlitePath !== null) await mkdir(dirname(ctx.sqlitePath), { recursive: true });

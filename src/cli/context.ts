@@ -54,6 +54,8 @@ export class Context {
   readonly url: string;
   readonly sqlitePath: string | null;
   readonly ledgerName: string;
+  /** The ledger was named (--ledger or ?ledger= in the URL), not the `default` fallback. */
+  readonly ledgerGiven: boolean;
   readonly json: boolean;
   readonly lockTimeoutMs: number;
   private readonly keyFileOption: string | undefined;
@@ -80,6 +82,7 @@ export class Context {
         // backendFromUrl reports the malformed URL.
       }
     }
+    this.ledgerGiven = name !== undefined;
     this.ledgerName = name ?? 'default';
   }
 
