@@ -27,7 +27,11 @@ export function buildProgram(): Command {
       '--key-file <path>',
       'secret log key file (env SIGNLEDGER_KEY_FILE; default signledger.key beside the SQLite file)',
     )
-    .option('--lock-timeout <ms>', 'how long to wait for a database locked by another writer', '5000')
+    .option(
+      '--lock-timeout <ms>',
+      'how long to wait for a database (or keygen: a keyring) locked by another writer',
+      '5000',
+    )
     .option('--json', 'machine-readable output on stdout')
     .exitOverride()
     .configureOutput({
