@@ -3,6 +3,7 @@
  * tampering; 2: usage, input, key or I/O error (nothing was verified or written).
  */
 import { IntegrityError, NoteError, SignLedgerError } from '../errors.js';
+import { escapeControls } from './output.js';
 
 export const EXIT_OK = 0;
 export const EXIT_TAMPERED = 1;
@@ -122,7 +123,7 @@ export function installProcessHandlers(proc: NodeJS.Process = process): void {
   const fail = (what: string, err: unknown) => {
     try {
       const message = (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ').trim();
-      proc.stderr.write(`signledger: error: ${what}: ${message}\n`);
+      proc.stderr.write(`signledger: error: ${what}: ${escapeControls(message)}\n`);
       if (proc.env.SIGNLEDGER_DEBUG && err instanceof Error) proc.stderr.write(`${err.stack}\n`);
     } catch {
       // stderr is gone too: the exit code is all that is left.
