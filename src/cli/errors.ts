@@ -67,8 +67,16 @@ export function describeError(
       exitCode: EXIT_ERROR,
     };
   }
-  if (err instanceof IntegrityError)
-    return { code: err.code, message: oneLine(`${err.kind}: ${err.message}`), exitCode: EXIT_TAMPERED };
+  if (err instanceof IntegrityError) {
+    // Tampering found on the way (a stored row that cannot be read, a tree checkpoint refuses to
+    // sign, a bundle import refuses): exit 1 as verify's, one line; the library's pointer to its
+    // verify() becomes the command that prints the report.
+    const message = err.message.replace(
+      '(run verify() for details)',
+      '(run `signledger verify` for details)',
+    );
+    return { code: err.code, message: oneLine(`${err.kind}: ${message}`), exitCode: EXIT_TAMPERED };
+  }
   if (
     err instanceof NoteError &&
     (err.reason === 'no_verified_signature' || err.reason === 'invalid_signature')
