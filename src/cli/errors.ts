@@ -98,9 +98,11 @@ export function describeError(
             : sys.message;
     return { code: sys.code, message: `cannot ${sys.syscall}${what}: ${reason}`, exitCode: EXIT_ERROR };
   }
+  // Neither ours nor the library's nor a system call's: a bug or a runtime limit (e.g. "Invalid
+  // string length"), named as such, as the process handlers name an uncaught one.
   return {
     code: 'INTERNAL',
-    message: oneLine(err instanceof Error ? err.message : String(err)),
+    message: oneLine(`internal error: ${err instanceof Error ? err.message : String(err)}`),
     exitCode: EXIT_ERROR,
   };
 }
