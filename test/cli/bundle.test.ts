@@ -322,7 +322,7 @@ describe('verify-bundle through the binary: exit codes', () => {
       run(['verify-bundle', 'swapped.tlog-proof', '--key', key]),
       run(['verify-bundle', 'cli-malformed', '--key', key]),
       run(['verify-bundle', 'no-such-dir', '--key', key]),
-      run(['verify-bundle', 'bundle', '--key', 'not-a-key']),
+      run(['verify-bundle', 'bundle', '--key', 'audit.example.com/tamper+00000000+AAAA']),
     ]);
     expect(ok.code).toBe(0);
     expect(ed.code).toBe(1);
