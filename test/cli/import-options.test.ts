@@ -1,9 +1,12 @@
 /**
  * `import` options: an explicit --ledger names the imported ledger (even `default`), else the
- * bundle's own name is kept.
+ * bundle's own name is kept; a bundle not signed by --key fails verification (exit 1, nothing
+ * imported); --no-progress.
  */
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateLogKey } from '../../src/ledger/log-key.js';
 import { runCli, tempDir } from './helpers.js';
 
 let dir: string;
@@ -52,5 +55,37 @@ describe('import --ledger', () => {
     ]);
     expect(JSON.parse(b.stdout)).toMatchObject({ name: 'default', totalEntries: 2 });
     expect(JSON.parse(d.stdout)).toMatchObject({ name: 'payments', totalEntries: 2 });
+  });
+});
+
+describe('import and the key', () => {
+  it('a bundle not signed by --key fails verification: exit 1, checkpoint_invalid, nothing written', async () => {
+    // As for verify-bundle, the bundle is the evidence: CLI.md's `wrong key:` (exit 2) is for keys
+    // that do not belong to a database's stored checkpoints.
+    const other = generateLogKey('import.example/log');
+    const r = await cli(['import', 'bundle', '--db', 'other/copy.db', '--key', other.verifierKey]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(
+      /^signledger: error: checkpoint_invalid: the bundle checkpoint does not verify with key import\.example\/log/,
+    );
+    expect(existsSync(join(dir, 'other'))).toBe(false);
+  });
+});
+
+describe('import --no-progress', () => {
+  const PRELOAD = resolve(import.meta.dirname, '../fixtures/fake-tty-interrupt.mjs');
+  const onTerminal = (args: string[]) =>
+    runCli(args, { cwd: dir, preload: PRELOAD, env: { FAKE_TTY_SIGNAL: 'none' } });
+
+  it('draws no progress bar on a terminal; without it the bar is drawn', async () => {
+    const [quiet, bar] = await Promise.all([
+      onTerminal(['import', 'bundle', '--db', 'q.db', '--key', vkey, '--no-progress']),
+      onTerminal(['import', 'bundle', '--db', 'p.db', '--key', vkey]),
+    ]);
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(quiet.stderr).toBe('');
+    expect(bar.code, bar.stderr).toBe(0);
+    expect(bar.stderr).toContain('\x1b[?25l');
   });
 });

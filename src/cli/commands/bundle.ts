@@ -209,8 +209,9 @@ export function registerBundle(program: Command): void {
       '--trust-bundle-key',
       'check the bundle against its own log.vkey instead of --key (then nothing shows the bundle comes from the log you think); that key is not installed beside the store',
     )
+    .option('--no-progress', 'no progress bar even on a terminal')
     .action(
-      action<{ key?: string; trustBundleKey?: boolean }>(async (ctx, [dir], o) => {
+      action<{ key?: string; trustBundleKey?: boolean; progress: boolean }>(async (ctx, [dir], o) => {
         const st = await stat(dir!).catch(() => null);
         if (!st) throw new CliError(`missing file: bundle ${dir} does not exist`, 'NOT_FOUND');
         if (!st.isDirectory())
@@ -236,7 +237,7 @@ export function registerBundle(program: Command): void {
             `warning: --trust-bundle-key: checking the bundle against its own ${VKEY_FILE} (${keyIdOf(verifierKey)}); this shows the bundle is intact, not that it comes from the log you expect. The key is not installed beside the store: after confirming it with the log's operator, verify with --key`,
           );
         }
-        const bar = progressBar('importing', { enabled: !ctx.json });
+        const bar = progressBar('importing', { enabled: o.progress && !ctx.json });
         const res = await importBundle(ctx, dir!, verifierKey, (d, t) => bar.update(d, t)).finally(() =>
           bar.stop(),
         );
