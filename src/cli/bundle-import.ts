@@ -76,7 +76,8 @@ export async function importBundle(
     origin: report.origin,
     verifiers: [parseVerifierKey(verifierKey)],
   });
-  const name = ctx.ledgerName === 'default' ? manifest.name : ctx.ledgerName;
+  // An explicit --ledger (even `default`) names the copy; else it keeps the bundle's name.
+  const name = ctx.ledgerGiven ? ctx.ledgerName : manifest.name;
 
   // 2. A fresh ledger with the bundle's identity.
   if (ctx.sqlitePath !== null) await mkdir(dirname(ctx.sqlitePath), { recursive: true });
@@ -162,7 +163,7 @@ export async function importBundle(
     };
     for await (const lines of splitLines(streamBundleFile(dir, manifest.files.entries))) {
       for (const line of lines) {
-        const row = parseEntryLine(line.text);
+        const row = line.error ?? parseEntryLine(line.text);
         // The file was verified a moment ago; a change since then is tampering during the import.
         if (typeof row === 'string' || row.index !== next)
           throw new CliError(`the bundle changed during the import (entry ${next})`, 'CONFLICT');

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { NoteError } from '../errors.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { LogKey } from '../ledger/log-key.js';
+import { checkpointSigners } from './checkpoint-notes.js';
 import { Context, type GlobalOptions } from './context.js';
 import { CliError } from './errors.js';
 import type { GuardedBackend } from './guarded-backend.js';
@@ -53,8 +54,12 @@ export async function withLedger<T>(
       (err.reason === 'no_verified_signature' || err.reason === 'invalid_signature')
     ) {
       const id = keyIdOf(o.logKey.verifierKey);
+      // Name the key the ledger's checkpoints are signed by, so the user can find the right file.
+      const latest = await ledger.backend.latestCheckpoint().catch(() => null);
+      const signers = latest ? checkpointSigners(latest.note) : null;
+      const by = signers?.length ? ` but by ${signers.join(', ')}` : '';
       throw new CliError(
-        `wrong key: the checkpoints in ${ctx.label} are not signed by the log key ${id} (from ${ctx.logKeySource ?? `${ctx.keyFile} or ${ctx.vkeyFile}`})`,
+        `wrong key: the checkpoints of ledger "${ctx.ledgerName}" in ${ctx.label} are not signed by the log key ${id} (from ${ctx.logKeySource ?? `${ctx.keyFile} or ${ctx.vkeyFile}`})${by}: pass this ledger's key with --key-file`,
         'WRONG_KEY',
       );
     }

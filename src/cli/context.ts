@@ -11,6 +11,7 @@ import { backendFromUrl, openLedger, redactUrl } from '../open.js';
 import { CliError } from './errors.js';
 import { GuardedBackend } from './guarded-backend.js';
 import { resolveVkeyArg } from './keys.js';
+import { escapeControls } from './output.js';
 
 export interface GlobalOptions {
   db?: string;
@@ -54,6 +55,8 @@ export class Context {
   readonly url: string;
   readonly sqlitePath: string | null;
   readonly ledgerName: string;
+  /** The ledger was named (--ledger or ?ledger= in the URL), not the `default` fallback. */
+  readonly ledgerGiven: boolean;
   readonly json: boolean;
   readonly lockTimeoutMs: number;
   private readonly keyFileOption: string | undefined;
@@ -80,6 +83,7 @@ export class Context {
         // backendFromUrl reports the malformed URL.
       }
     }
+    this.ledgerGiven = name !== undefined;
     this.ledgerName = name ?? 'default';
   }
 
@@ -210,18 +214,21 @@ export class Context {
     return { ledger, backend };
   }
 
-  /** Print a result: JSON on stdout with --json, else the human text. */
+  /**
+   * Print a result: JSON on stdout with --json, else the human text. Both with control characters
+   * escaped: what is printed may come from a bundle, a proof or the store (untrusted).
+   */
   print(human: string | (() => string), json: unknown): void {
-    if (this.json) process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+    if (this.json) process.stdout.write(`${escapeControls(JSON.stringify(json, null, 2))}\n`);
     else {
-      const text = typeof human === 'function' ? human() : human;
+      const text = escapeControls(typeof human === 'function' ? human() : human);
       if (text.length) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
     }
   }
 
   /** A note for humans on stderr (never mixed into stdout, which scripts parse). */
   note(text: string): void {
-    if (!this.json) process.stderr.write(`${text}\n`);
+    if (!this.json) process.stderr.write(`${escapeControls(text)}\n`);
   }
 }
 

@@ -3,6 +3,7 @@
  * tampering; 2: usage, input, key or I/O error (nothing was verified or written).
  */
 import { IntegrityError, NoteError, SignLedgerError } from '../errors.js';
+import { escapeControls } from './output.js';
 
 export const EXIT_OK = 0;
 export const EXIT_TAMPERED = 1;
@@ -66,8 +67,16 @@ export function describeError(
       exitCode: EXIT_ERROR,
     };
   }
-  if (err instanceof IntegrityError)
-    return { code: err.code, message: oneLine(`${err.kind}: ${err.message}`), exitCode: EXIT_TAMPERED };
+  if (err instanceof IntegrityError) {
+    // Tampering found on the way (a stored row that cannot be read, a tree checkpoint refuses to
+    // sign, a bundle import refuses): exit 1 as verify's, one line; the library's pointer to its
+    // verify() becomes the command that prints the report.
+    const message = err.message.replace(
+      '(run verify() for details)',
+      '(run `signledger verify` for details)',
+    );
+    return { code: err.code, message: oneLine(`${err.kind}: ${message}`), exitCode: EXIT_TAMPERED };
+  }
   if (
     err instanceof NoteError &&
     (err.reason === 'no_verified_signature' || err.reason === 'invalid_signature')
@@ -89,9 +98,11 @@ export function describeError(
             : sys.message;
     return { code: sys.code, message: `cannot ${sys.syscall}${what}: ${reason}`, exitCode: EXIT_ERROR };
   }
+  // Neither ours nor the library's nor a system call's: a bug or a runtime limit (e.g. "Invalid
+  // string length"), named as such, as the process handlers name an uncaught one.
   return {
     code: 'INTERNAL',
-    message: oneLine(err instanceof Error ? err.message : String(err)),
+    message: oneLine(`internal error: ${err instanceof Error ? err.message : String(err)}`),
     exitCode: EXIT_ERROR,
   };
 }
@@ -122,7 +133,7 @@ export function installProcessHandlers(proc: NodeJS.Process = process): void {
   const fail = (what: string, err: unknown) => {
     try {
       const message = (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ').trim();
-      proc.stderr.write(`signledger: error: ${what}: ${message}\n`);
+      proc.stderr.write(`signledger: error: ${what}: ${escapeControls(message)}\n`);
       if (proc.env.SIGNLEDGER_DEBUG && err instanceof Error) proc.stderr.write(`${err.stack}\n`);
     } catch {
       // stderr is gone too: the exit code is all that is left.

@@ -82,16 +82,16 @@ export function keyIdOf(vkey: string): string {
   return vkey.split('+').slice(0, 2).join('+');
 }
 
-/** A C2SP verifier key given inline or as a file holding one. */
+/** A C2SP verifier key given inline or as a file holding one (a file of that name wins). */
 export function resolveVkeyArg(arg: string): string {
   let text = arg.trim();
-  if (!/^[^+\s]+\+[0-9a-f]{8}\+/.test(text) || existsSync(arg)) {
-    if (!existsSync(arg))
-      throw new CliError(
-        `wrong key: ${arg} is neither a verifier key (name+hash+base64) nor a file`,
-        'WRONG_KEY',
-      );
-    text = readTextFile(arg, 'verifier key').trim();
+  if (existsSync(arg)) text = readTextFile(arg, 'verifier key').trim();
+  else if (!text.includes('+')) {
+    // Every verifier key holds '+' (name+hash+base64): without one, the argument names a file.
+    throw new CliError(
+      `missing file: verifier key file ${arg} does not exist (give a file or the key itself, name+hash+base64)`,
+      'NOT_FOUND',
+    );
   }
   try {
     parseVerifierKey(text);

@@ -1,4 +1,30 @@
 /** How entries and reports look on a terminal and in --json. */
+
+/** C0 controls but tab and newline, DEL, C1 controls: what a terminal may act on (ESC, CSI, CR). */
+function isControl(c: number): boolean {
+  return (c < 0x20 && c !== 0x09 && c !== 0x0a) || (c >= 0x7f && c <= 0x9f);
+}
+
+/**
+ * `text` with every control character a terminal would act on written as `\uXXXX`. Everything the
+ * CLI prints passes through this: entries, bundle manifests and proofs are untrusted input, and an
+ * escape sequence in them must not reach the auditor's terminal (clear the screen, set the title,
+ * or overwrite "FAILED" with a carriage return). Applied to JSON text it keeps the same JSON value:
+ * raw DEL and C1 characters can only stand inside strings, where `\uXXXX` means the same.
+ */
+export function escapeControls(text: string): string {
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (isControl(c)) {
+      out += `${text.slice(from, i)}\\u${c.toString(16).padStart(4, '0')}`;
+      from = i + 1;
+    }
+  }
+  return from === 0 ? text : out + text.slice(from);
+}
+
 import type { Entry } from '../entry/types.js';
 import type { VerificationReport } from '../verify/report.js';
 

@@ -9,6 +9,7 @@ import { registerKeygen } from './commands/keygen.js';
 import { registerRead } from './commands/read.js';
 import { registerVerify } from './commands/verify.js';
 import { describeError, EXIT_ERROR, EXIT_OK } from './errors.js';
+import { escapeControls } from './output.js';
 
 export const VERSION = '0.1.0';
 
@@ -27,7 +28,11 @@ export function buildProgram(): Command {
       '--key-file <path>',
       'secret log key file (env SIGNLEDGER_KEY_FILE; default signledger.key beside the SQLite file)',
     )
-    .option('--lock-timeout <ms>', 'how long to wait for a database locked by another writer', '5000')
+    .option(
+      '--lock-timeout <ms>',
+      'how long to wait for a database (or keygen: a keyring) locked by another writer',
+      '5000',
+    )
     .option('--json', 'machine-readable output on stdout')
     .exitOverride()
     .configureOutput({
@@ -82,16 +87,21 @@ export async function run(argv: string[]): Promise<number> {
         .replace(/^error: /, '')
         .replace(/\s*\n\s*/g, ' ')
         .trim();
-      process.stderr.write(`signledger: error: ${message} (run with --help for usage)\n`);
+      process.stderr.write(escapeControls(`signledger: error: ${message} (run with --help for usage)\n`));
       if (argv.slice(2).includes('--json'))
-        process.stdout.write(`${JSON.stringify({ ok: false, error: { code: 'USAGE', message } })}\n`);
+        process.stdout.write(
+          `${escapeControls(JSON.stringify({ ok: false, error: { code: 'USAGE', message } }))}\n`,
+        );
       return EXIT_ERROR;
     }
     const ctx = currentContext();
     const d = describeError(err, ctx ? { db: ctx.label, lockTimeoutMs: ctx.lockTimeoutMs } : {});
-    process.stderr.write(`signledger: error: ${d.message}\n`);
+    // Messages quote input (file names, ids, bundle contents): control characters escaped.
+    process.stderr.write(`signledger: error: ${escapeControls(d.message)}\n`);
     if (ctx?.json)
-      process.stdout.write(`${JSON.stringify({ ok: false, error: { code: d.code, message: d.message } })}\n`);
+      process.stdout.write(
+        `${escapeControls(JSON.stringify({ ok: false, error: { code: d.code, message: d.message } }))}\n`,
+      );
     if (process.env.SIGNLEDGER_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     return d.exitCode;
   }

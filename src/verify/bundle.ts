@@ -18,9 +18,9 @@ import {
   parseManifest,
   VKEY_FILE,
 } from './bundle/format.js';
-import { splitLines } from './bundle/lines.js';
+import { type LineSource, splitLines } from './bundle/lines.js';
 import { requireKeysForSignatures } from './bundle/proof-file.js';
-import { readBundleFile, readOptionalFile, streamBundleFile } from './bundle/read.js';
+import { BundleFileError, readBundleFile, readOptionalFile, streamBundleFile } from './bundle/read.js';
 import type { AssuranceLevel, VerificationReport } from './report.js';
 import { type SignatureChecker, StreamVerifier } from './stream-verifier.js';
 
@@ -38,7 +38,7 @@ export {
   parseManifest,
   VKEY_FILE,
 } from './bundle/format.js';
-export { splitLines } from './bundle/lines.js';
+export { type Line, type LineSource, MAX_LINE_BYTES, splitLines } from './bundle/lines.js';
 export {
   formatProofFile,
   type ParsedProofFile,
@@ -53,8 +53,11 @@ export {
 /** A bundle given as contents instead of a directory (tests, browsers, archives). */
 export interface BundleFiles {
   manifest: string;
-  /** entries.jsonl: the whole text, or its text in chunks (any split). */
-  entries: string | Iterable<string> | AsyncIterable<string>;
+  /**
+   * entries.jsonl: the whole text, or its text or its bytes in chunks (any split). Bytes are decoded
+   * line by line, strictly: a line that is not UTF-8 is malformed_entry.
+   */
+  entries: LineSource;
   checkpoint: string;
   /** log.vkey, if the bundle has one (informational only). */
   verifierKey?: string | null;
@@ -75,6 +78,12 @@ export interface VerifyBundleOptions {
   witnessQuorum?: number;
   /** Called after each chunk with the entries checked so far. */
   onProgress?: (checked: number, total: number) => void;
+  /**
+   * Longest entries.jsonl line read (default MAX_LINE_BYTES, 64 MiB, ample for ledgers with the
+   * default 1 MiB maxEntryBytes): a longer one is malformed_entry. Raise it for ledgers whose
+   * maxEntryBytes is over about 30 MiB.
+   */
+  maxLineBytes?: number;
 }
 
 export interface BundleReport extends VerificationReport {
@@ -92,7 +101,7 @@ const CHUNK = 4096;
 
 async function loadFiles(
   source: string | BundleFiles,
-): Promise<{ files: BundleFiles; manifest: BundleManifest }> {
+): Promise<{ files: BundleFiles; manifest: BundleManifest; checkpointError?: string }> {
   if (typeof source !== 'string') {
     if (source === null || typeof source !== 'object')
       throw new ValidationError('verifyBundle takes a directory or { manifest, entries, checkpoint }');
@@ -106,14 +115,24 @@ async function loadFiles(
   }
   if (!st.isDirectory()) throw new ValidationError(`malformed bundle: ${source} is not a directory`);
   const manifest = parseManifest(await readBundleFile(source, MANIFEST_FILE, 'manifest'));
-  const checkpoint = await readBundleFile(source, manifest.files.checkpoint ?? CHECKPOINT_FILE, 'checkpoint');
-  const verifierKey = await readOptionalFile(source, manifest.files.verifierKey ?? VKEY_FILE);
+  // The checkpoint is evidence: one too large to be a checkpoint, or not UTF-8, fails verification
+  // (checkpoint_invalid) rather than the reading of the bundle.
+  let checkpoint = '';
+  let checkpointError: string | undefined;
+  try {
+    checkpoint = await readBundleFile(source, manifest.files.checkpoint ?? CHECKPOINT_FILE, 'checkpoint');
+  } catch (err) {
+    if (!(err instanceof BundleFileError)) throw err;
+    checkpointError = err.message.replace(/^malformed bundle: /, '');
+  }
+  const verifierKey = await readOptionalFile(source, manifest.files.verifierKey ?? VKEY_FILE, 'verifier key');
   // Fail early on a missing entries file rather than mid-stream.
   const entriesPath = join(source, manifest.files.entries ?? ENTRIES_FILE);
   const es = await stat(entriesPath).catch(() => null);
   if (!es?.isFile()) throw new NotFoundError(`malformed bundle: entries file ${entriesPath} is missing`);
   return {
     manifest,
+    ...(checkpointError !== undefined ? { checkpointError } : {}),
     files: {
       manifest: '',
       checkpoint,
@@ -141,7 +160,7 @@ export async function verifyBundle(
     typeof options.verifierKey === 'string'
       ? parseVerifierKey(options.verifierKey.trim())
       : options.verifierKey;
-  const { files, manifest } = await loadFiles(source);
+  const { files, manifest, checkpointError } = await loadFiles(source);
   const origin = options.origin ?? verifier.name;
   const bundleKey = files.verifierKey?.trim() || null;
   const checked: string[] = [];
@@ -178,6 +197,11 @@ export async function verifyBundle(
   // 1. The checkpoint, signed by the pinned key.
   const witnesses = options.witnesses ?? [];
   let cp: ReturnType<typeof openCheckpoint>;
+  if (checkpointError !== undefined)
+    return done({
+      kind: 'checkpoint_invalid',
+      message: `the bundle checkpoint cannot be read: ${checkpointError}`,
+    });
   try {
     cp = openCheckpoint(files.checkpoint, {
       origin,
@@ -263,7 +287,11 @@ export async function verifyBundle(
     options.onProgress?.(v.entriesChecked, cp.size);
     return more;
   };
-  outer: for await (const lines of splitLines(files.entries)) {
+  const split = splitLines(
+    files.entries,
+    options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {},
+  );
+  outer: for await (const lines of split) {
     for (const line of lines) {
       if (lineNo >= cp.size) {
         failure = {
@@ -274,7 +302,7 @@ export async function verifyBundle(
         };
         break outer;
       }
-      const row = parseEntryLine(line.text);
+      const row = line.error ?? parseEntryLine(line.text);
       if (typeof row === 'string' || !line.terminated) {
         if (rows.length && !(await flush())) break outer;
         failure = {

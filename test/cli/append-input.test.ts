@@ -12,7 +12,7 @@ import { expectOneLineError, runCli, tempDir } from './helpers.js';
 
 let dir: string;
 let cleanup: () => void;
-const cli = (args: string[], input?: string, env?: Record<string, string>) =>
+const cli = (args: string[], input?: string | Buffer, env?: Record<string, string>) =>
   runCli(args, { cwd: dir, input, env });
 const dbHash = () =>
   createHash('sha256')
@@ -106,6 +106,27 @@ describe('messages count stdin lines from 1; BOM; encrypted keys', () => {
     expect(refused.stderr).not.toMatch(/event [0-9]/);
     expectOneLineError(parse, /stdin line 3: invalid JSON/);
     expect(dbHash()).toBe(before);
+  });
+
+  it('stdin that is not UTF-8 is refused (exit 2, nothing written), naming the first bad line', async () => {
+    const before = dbHash();
+    // Before, the invalid bytes were stored as "\ufffd\ufffd" with exit 0.
+    const bad = (s: string) => Buffer.from(s, 'latin1');
+    const [first, third, truncated] = await Promise.all([
+      cli(['append'], bad('{"a":"\xff\xfe"}\n')),
+      cli(['append'], bad('{"a":1}\n\n{"a":"caf\xe9"}\n{"a":"\xff"}\n')),
+      // A multi-byte sequence cut short at the end of the input.
+      cli(['append'], Buffer.concat([bad('{"a":1}\n{"a":"'), Buffer.from('€').subarray(0, 2)])),
+    ]);
+    expectOneLineError(first, /: stdin line 1: not UTF-8$/);
+    expectOneLineError(third, /: stdin line 3: not UTF-8$/);
+    expectOneLineError(truncated, /: stdin line 2: not UTF-8$/);
+    expect(dbHash()).toBe(before);
+    // Valid multi-byte UTF-8 is kept as it is.
+    const ok = await cli(['append', '--json'], Buffer.from('{"a":"café €😀"}\n', 'utf8'));
+    expect(ok.code, ok.stderr).toBe(0);
+    const shown = await cli(['show', String(JSON.parse(ok.stdout)[0].index), '--json']);
+    expect(JSON.parse(shown.stdout).data).toEqual({ a: 'café €😀' });
   });
 
   it('a leading UTF-8 BOM on stdin and in files is not part of the input', async () => {

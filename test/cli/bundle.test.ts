@@ -322,7 +322,7 @@ describe('verify-bundle through the binary: exit codes', () => {
       run(['verify-bundle', 'swapped.tlog-proof', '--key', key]),
       run(['verify-bundle', 'cli-malformed', '--key', key]),
       run(['verify-bundle', 'no-such-dir', '--key', key]),
-      run(['verify-bundle', 'bundle', '--key', 'not-a-key']),
+      run(['verify-bundle', 'bundle', '--key', 'audit.example.com/tamper+00000000+AAAA']),
     ]);
     expect(ok.code).toBe(0);
     expect(ed.code).toBe(1);
@@ -341,5 +341,31 @@ describe('verify-bundle through the binary: exit codes', () => {
     expect(mf.stderr).toMatch(/^signledger: error: malformed bundle: manifest.json is not valid JSON/);
     expect(missing.stderr).toMatch(/missing file: no-such-dir does not exist/);
     expect(wrong.stderr).toMatch(/wrong key/);
+  });
+});
+
+describe('verify-bundle --trusted with a proof file', () => {
+  it('is refused (exit 2): a proof file carries no consistency proof to relate its checkpoint to a trusted one', async () => {
+    writeFileSync(join(dir, 'at3.tlog-proof'), proofAt3);
+    writeFileSync(join(dir, 'cp3.txt'), cp3);
+    writeFileSync(join(dir, 'cp6.txt'), cp6);
+    const key = logKey.verifierKey;
+    const run = (args: string[]) => runCli(args, { cwd: dir });
+    // Before, --trusted was silently ignored: a proof at size 3 "passed" against a trusted size 6.
+    const [older, same, json] = await Promise.all([
+      run(['verify-bundle', 'at3.tlog-proof', '--key', key, '--trusted', 'cp6.txt']),
+      run(['verify-bundle', 'at3.tlog-proof', '--key', key, '--trusted', 'cp3.txt']),
+      run(['verify-bundle', 'at3.tlog-proof', '--key', key, '--trusted', 'cp3.txt', '--json']),
+    ]);
+    for (const r of [older, same]) {
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(
+        /^signledger: error: --trusted applies to bundles only: .*at3\.tlog-proof is a proof file/,
+      );
+    }
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, error: { code: 'USAGE' } });
   });
 });

@@ -107,7 +107,7 @@ describe('errors: one line, non-zero exit, nothing written', () => {
     ]);
     expectOneLineError(
       cp,
-      /wrong key: the checkpoints in .*signledger\.db are not signed by the log key errors\.example\/log\+[0-9a-f]{8}/,
+      /wrong key: the checkpoints of ledger "default" in .*signledger\.db are not signed by the log key errors\.example\/log\+[0-9a-f]{8}/,
     );
     expectOneLineError(garbage, /wrong key: garbage\.key does not hold a signledger log key/);
     expectOneLineError(sign, /wrong key: .* public key/);
@@ -118,7 +118,7 @@ describe('errors: one line, non-zero exit, nothing written', () => {
     // verify with a key that none of the stored checkpoints names: the wrong key (exit 2), as checkpoint says.
     expect(verifyOther.code).toBe(2);
     expect(JSON.parse(verifyOther.stdout)).toMatchObject({ ok: false, error: { code: 'WRONG_KEY' } });
-    expect(errorLine(verifyOther)).toMatch(/^signledger: error: wrong key: none of the 1 stored checkpoint/);
+    expect(errorLine(verifyOther)).toMatch(/^signledger: error: wrong key: none of the 2 stored checkpoint/);
     expect(dbHash()).toBe(before);
   });
 

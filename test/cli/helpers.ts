@@ -20,14 +20,18 @@ export interface CliResult {
 
 export interface RunOptions {
   cwd: string;
-  input?: string;
+  /** stdin: text (written as UTF-8) or raw bytes. */
+  input?: string | Buffer;
   env?: Record<string, string | undefined>;
   /** Run this script instead of src/cli/main.ts (e.g. the built dist/cli.mjs). */
   script?: string;
+  /** A module to load first (node --import), e.g. test/fixtures/fake-tty-interrupt.mjs. */
+  preload?: string;
 }
 
 export function runCli(args: string[], o: RunOptions): Promise<CliResult> {
-  const nodeArgs = o.script ? [o.script, ...args] : ['--import', TSX, MAIN, ...args];
+  const preload = o.preload ? ['--import', o.preload] : [];
+  const nodeArgs = o.script ? [...preload, o.script, ...args] : ['--import', TSX, ...preload, MAIN, ...args];
   return new Promise((resolvePromise, reject) => {
     const env: Record<string, string | undefined> = {
       ...process.env,

@@ -63,18 +63,25 @@ describe('verify with only the verifier key', () => {
   });
 
   it('refuses a verifier key for signing, both --key and --key-file, and a bad --key', async () => {
-    const [sign, both, bad, trustedNoKey] = await Promise.all([
+    const [sign, both, bad, trustedNoKey, missingVb, missingImport, notVkey] = await Promise.all([
       cli(['checkpoint', '--key-file', 'audit-log.vkey']),
       cli(['verify', '--key', vkey, '--key-file', 'signledger.key']),
       cli(['verify', '--key', 'nope.vkey']),
       cli(['verify', '--db', 'audit/copy.db', '--trusted', 'trusted.txt']),
+      cli(['verify-bundle', 'audit', '--key', 'missing.vkey']),
+      cli(['import', 'audit', '--db', 'never/copy.db', '--key', 'missing.vkey']),
+      cli(['verify', '--key', 'keys.example/log+0000000z+AAAA']),
     ]);
     expectOneLineError(
       sign,
       /wrong key: audit-log\.vkey holds a verifier key \(public\); signing needs the secret/,
     );
     expectOneLineError(both, /--key or --key-file, not both/);
-    expectOneLineError(bad, /wrong key: nope\.vkey is neither a verifier key .* nor a file/);
+    // A --key that is no verifier key and no file is a file that is missing, not a wrong key.
+    expectOneLineError(bad, /missing file: verifier key file nope\.vkey does not exist/);
+    expectOneLineError(missingVb, /missing file: verifier key file missing\.vkey does not exist/);
+    expectOneLineError(missingImport, /missing file: verifier key file missing\.vkey does not exist/);
+    expectOneLineError(notVkey, /wrong key: not a C2SP verifier key/);
     expectOneLineError(trustedNoKey, /missing file: no log key .*pass --key/);
   });
 });
@@ -123,7 +130,7 @@ describe('exit codes: input errors (2) vs verification failures (1)', () => {
     expectOneLineError(
       sameName,
       new RegExp(
-        `wrong key: none of the 2 stored checkpoint\\(s\\) in .*signledger\\.db is signed by the log key keys\\.example/log\\+[0-9a-f]{8} \\(from other\\.vkey\\); they are signed by ${id}\\.`,
+        `wrong key: none of the 3 stored checkpoint\\(s\\) in .*signledger\\.db is signed by the log key keys\\.example/log\\+[0-9a-f]{8} \\(from other\\.vkey\\); they are signed by ${id}\\.`,
       ),
     );
     expectOneLineError(

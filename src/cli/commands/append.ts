@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { Command } from 'commander';
 import { ValidationError } from '../../errors.js';
 import { action, examples, withLedger } from '../command.js';
@@ -36,8 +37,22 @@ async function readStdin(max: number): Promise<string> {
     }
     chunks.push(b);
   }
+  const input = Buffer.concat(chunks);
+  // Strict UTF-8: a lossy decode would store U+FFFD in place of the bytes the caller sent.
+  if (!isUtf8(input)) throw new CliError(`stdin line ${firstBadLine(input)}: not UTF-8`, 'NOT_UTF8');
   // A leading UTF-8 byte order mark (Windows editors write one) is not part of the first line.
-  return stripBom(Buffer.concat(chunks).toString('utf8'));
+  return stripBom(input.toString('utf8'));
+}
+
+/** The 1-based line (split at "\n", which never occurs inside a UTF-8 sequence) that is not UTF-8. */
+function firstBadLine(bytes: Buffer): number {
+  let line = 1;
+  let start = 0;
+  for (let nl = bytes.indexOf(0x0a); ; nl = bytes.indexOf(0x0a, start), line++) {
+    const end = nl < 0 ? bytes.length : nl;
+    if (!isUtf8(bytes.subarray(start, end)) || nl < 0) return line;
+    start = nl + 1;
+  }
 }
 
 /** The library numbers the events of a batch from 0 (`event 3: …`, path `/3/…`): stdin line instead. */

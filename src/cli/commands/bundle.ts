@@ -126,7 +126,10 @@ export function registerBundle(program: Command): void {
       '--require-signatures <n>',
       'every event needs n valid signatures from distinct keys (with --keys)',
     )
-    .option('--trusted <file>', 'an earlier checkpoint you trust: the bundle must extend it')
+    .option(
+      '--trusted <file>',
+      'an earlier checkpoint you trust: the bundle must extend it (bundles only, not proof files)',
+    )
     .option('--origin <origin>', 'checkpoint origin (default: the key name)')
     .option('--no-progress', 'no progress bar even on a terminal')
     .action(
@@ -143,12 +146,18 @@ export function registerBundle(program: Command): void {
         const requireSignatures = intOption(o.requireSignatures, '--require-signatures');
         if (requireSignatures !== undefined && keys === undefined)
           throw new CliError('--require-signatures needs --keys (the trusted signing keys)');
+        const st = await stat(path!).catch(() => null);
+        if (!st) throw new CliError(`missing file: ${path} does not exist`, 'NOT_FOUND');
+        // A proof file has no consistency proof from a trusted checkpoint to its own: refused rather
+        // than ignored, so nobody reads a VALID as "extends my trusted checkpoint".
+        if (st.isFile() && o.trusted !== undefined)
+          throw new CliError(
+            `--trusted applies to bundles only: ${path} is a proof file, which carries no consistency proof from a trusted checkpoint (verify a bundle, or the database with \`signledger verify --trusted\`)`,
+          );
         // The trusted checkpoint is the auditor's own input: not a checkpoint, or not signed by the
         // pinned key at all, is an input error (exit 2); the bundle is the evidence (exit 1).
         const t = o.trusted === undefined ? undefined : readTrustedCheckpoint(o.trusted);
         if (t) requireTrustedSignedBy(o.trusted!, t.signers, parseVerifierKey(verifierKey), '--key');
-        const st = await stat(path!).catch(() => null);
-        if (!st) throw new CliError(`missing file: ${path} does not exist`, 'NOT_FOUND');
         const common = {
           verifierKey,
           ...(keys ? { keys } : {}),
@@ -200,8 +209,9 @@ export function registerBundle(program: Command): void {
       '--trust-bundle-key',
       'check the bundle against its own log.vkey instead of --key (then nothing shows the bundle comes from the log you think); that key is not installed beside the store',
     )
+    .option('--no-progress', 'no progress bar even on a terminal')
     .action(
-      action<{ key?: string; trustBundleKey?: boolean }>(async (ctx, [dir], o) => {
+      action<{ key?: string; trustBundleKey?: boolean; progress: boolean }>(async (ctx, [dir], o) => {
         const st = await stat(dir!).catch(() => null);
         if (!st) throw new CliError(`missing file: bundle ${dir} does not exist`, 'NOT_FOUND');
         if (!st.isDirectory())
@@ -227,7 +237,7 @@ export function registerBundle(program: Command): void {
             `warning: --trust-bundle-key: checking the bundle against its own ${VKEY_FILE} (${keyIdOf(verifierKey)}); this shows the bundle is intact, not that it comes from the log you expect. The key is not installed beside the store: after confirming it with the log's operator, verify with --key`,
           );
         }
-        const bar = progressBar('importing', { enabled: !ctx.json });
+        const bar = progressBar('importing', { enabled: o.progress && !ctx.json });
         const res = await importBundle(ctx, dir!, verifierKey, (d, t) => bar.update(d, t)).finally(() =>
           bar.stop(),
         );

@@ -61,6 +61,10 @@ export function registerInit(program: Command): void {
                 `${ctx.label} already holds a ledger named "${ctx.ledgerName}": nothing to initialize`,
                 'EXISTS',
               );
+            // A checkpoint of the empty log pins this key to the ledger: `checkpoint` verifies the
+            // previous note before signing, so another ledger's key (say the signledger.key beside a
+            // shared database) is refused as a wrong key instead of signing the first checkpoint.
+            await ledger.checkpoint();
           } finally {
             await ledger.close();
           }

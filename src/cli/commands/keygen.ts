@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Command } from 'commander';
 import type { EcdsaCurve } from '../../crypto/signatures/algorithms.js';
 import type { KeySigner } from '../../crypto/signatures/base.js';
@@ -27,6 +28,37 @@ export async function replaceFile(file: string, text: string): Promise<void> {
   } catch (err) {
     await rm(tmp, { force: true }).catch(() => {});
     throw err;
+  }
+}
+
+/**
+ * Run `fn` holding `<file>.lock`, created exclusively (`wx`: exactly one process wins), so keygens
+ * that read, extend and replace one keyring do not overwrite each other's keys. Another holder is
+ * waited for up to `waitMs`; the lock is removed when `fn` ends. A run killed meanwhile leaves the
+ * lock behind: the next one reports it by name after the wait.
+ */
+export async function withFileLock<T>(file: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
+  const lock = `${file}.lock`;
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      await writeFile(lock, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (Date.now() >= deadline) {
+        throw new CliError(
+          `${lock} exists: another \`signledger keygen\` is updating ${file} (waited ${waitMs} ms; --lock-timeout). If none is running, one was interrupted: remove the lock file`,
+          'LOCKED',
+        );
+      }
+      await delay(10 + Math.floor(Math.random() * 40));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(lock, { force: true });
   }
 }
 
@@ -78,22 +110,26 @@ export function registerKeygen(program: Command): void {
         const privateFile = `${base}.pem`;
         const publicFile = `${base}.pub.pem`;
         const ringFile = join(o.out, 'keyring.json');
-        // Load the keyring before writing anything, so a broken one stops the command cleanly.
-        let ring = new KeyRing();
-        if (existsSync(ringFile)) {
-          try {
-            ring = KeyRing.fromJSON(await readFile(ringFile, 'utf8'));
-          } catch (err) {
-            throw new CliError(`${ringFile} is not a keyring: ${(err as Error).message}`);
+        // Read, extend and replace the keyring under its lock: concurrent keygens into one
+        // directory each add their key instead of replacing the ring with their own read of it.
+        await withFileLock(ringFile, ctx.lockTimeoutMs, async () => {
+          // Load the keyring before writing anything, so a broken one stops the command cleanly.
+          let ring = new KeyRing();
+          if (existsSync(ringFile)) {
+            try {
+              ring = KeyRing.fromJSON(await readFile(ringFile, 'utf8'));
+            } catch (err) {
+              throw new CliError(`${ringFile} is not a keyring: ${(err as Error).message}`);
+            }
           }
-        }
-        ring.add(signer, o.label !== undefined ? { label: o.label } : {});
-        await writeSecretFile(
-          privateFile,
-          signer.exportPrivateKeyPem(passphrase !== undefined ? { passphrase } : {}),
-        );
-        await writeFile(publicFile, signer.exportPublicKeyPem(), { flag: 'wx' });
-        await replaceFile(ringFile, `${JSON.stringify(ring.toJSON(), null, 2)}\n`);
+          ring.add(signer, o.label !== undefined ? { label: o.label } : {});
+          await writeSecretFile(
+            privateFile,
+            signer.exportPrivateKeyPem(passphrase !== undefined ? { passphrase } : {}),
+          );
+          await writeFile(publicFile, signer.exportPublicKeyPem(), { flag: 'wx' });
+          await replaceFile(ringFile, `${JSON.stringify(ring.toJSON(), null, 2)}\n`);
+        });
         const result = {
           type: o.type,
           algorithm: signer.algorithm,

@@ -12,6 +12,7 @@
  * The extra data is not trusted on its own: its entry is re-hashed and must be the leaf the audit
  * path leads from to the signed root.
  */
+import { isUtf8 } from 'node:buffer';
 import { assertHashAlgorithm, digest, type HashAlgorithm } from '../../crypto/hash.js';
 import type { SignatureRecord } from '../../crypto/signatures/types.js';
 import { fromBase64, toBase64 } from '../../encoding/bytes.js';
@@ -47,6 +48,11 @@ export interface ParsedProofFile {
   path: Buffer[];
   /** Decoded extra data (text), or null when the proof has none. */
   extra: string | null;
+  /**
+   * False when the extra bytes are not valid UTF-8: `extra` then shows them with U+FFFD in place of
+   * the bad bytes, and verifyProofFile fails the proof (malformed_entry).
+   */
+  extraIsUtf8: boolean;
   /** The checkpoint note, verbatim (not yet verified). */
   checkpoint: string;
 }
@@ -82,12 +88,16 @@ export function parseProofFile(text: string): ParsedProofFile {
   if (lines[0] !== TLOG_PROOF_HEADER) throw malformed(`the first line must be ${TLOG_PROOF_HEADER}`);
   let i = 1;
   let extra: string | null = null;
+  let extraIsUtf8 = true;
   if (lines[i]?.startsWith('extra ')) {
+    let bytes: Buffer;
     try {
-      extra = fromBase64(lines[i]!.slice(6)).toString('utf8');
+      bytes = fromBase64(lines[i]!.slice(6));
     } catch {
       throw malformed('the extra line is not base64');
     }
+    extra = bytes.toString('utf8');
+    extraIsUtf8 = isUtf8(bytes);
     i++;
   }
   const m = /^index (0|[1-9][0-9]*)$/.exec(lines[i] ?? '');
@@ -104,7 +114,7 @@ export function parseProofFile(text: string): ParsedProofFile {
     if (h.byteLength !== 32) throw malformed(`audit path line ${i - 1} is not a SHA-256 hash`);
     path.push(h);
   }
-  return { index: Number(m[1]), path, extra, checkpoint: text.slice(end + 2) };
+  return { index: Number(m[1]), path, extra, extraIsUtf8, checkpoint: text.slice(end + 2) };
 }
 
 export interface VerifyProofOptions {
@@ -203,6 +213,9 @@ export async function verifyProofFile(text: string, options: VerifyProofOptions)
       message: 'the proof carries no entry (no extra line)',
     });
   const where = { index: p.index };
+  // Strict, as for bundle lines: a lossy decode would read other bytes as the same entry.
+  if (!p.extraIsUtf8)
+    return fail({ kind: 'malformed_entry', ...where, message: "the proof's extra data is not UTF-8" });
   let extra: { entry?: unknown; hashAlgorithm?: unknown };
   try {
     extra = JSON.parse(p.extra) as typeof extra;
