@@ -73,7 +73,7 @@ export async function benchReads(s: ReadSizes, log: (m: string) => void): Promis
   log('reads: pages');
   out.push(
     await repeat(
-      'read SQLite, pages of 1,000 (getEntries by time range order)',
+      'read SQLite, pages of 1,000 at random offsets (getEntries)',
       'entries/s',
       s.runs,
       async () => {
