@@ -126,7 +126,11 @@ export interface LedgerStats {
   totalEntries: number;
   firstEntryTime: Date | null;
   lastEntryTime: Date | null;
-  /** Bytes of entry rows as stored (after compression, if any). */
+  /**
+   * Bytes of entry rows as stored (after compression, if any), in the store's own representation:
+   * on SQLite, PostgreSQL, MongoDB and Redis the bytes it keeps; in memory, the UTF-16 units of its
+   * texts plus hashes as hex, an estimate of its footprint, not what a disk store would use.
+   */
   totalSizeBytes: number;
   /** Bytes of the persisted Merkle tree. */
   treeSizeBytes: number;
