@@ -99,6 +99,30 @@ const FLUSH = `SELECT pg_logical_emit_message(true, 'signledger', '')`;
 type TypeParsers = NonNullable<QueryConfig['types']>;
 
 /**
+ * A client taken from the pool. pg emits 'error' on a checked-out client whose connection drops
+ * between queries (e.g. while an append's group is being signed); with no listener that is an
+ * uncaught 'error' event and the process dies. The error is kept instead: the next query fails,
+ * the append rejects, and the client is destroyed on release rather than returned to the pool.
+ */
+async function checkout(pool: Pool): Promise<PoolClient> {
+  const c = await pool.connect();
+  c.on('error', keepLostConnection);
+  return c;
+}
+
+function keepLostConnection(this: PoolClient, err: Error): void {
+  (this as PoolClient & { lostConnection?: Error }).lostConnection = err;
+}
+
+function checkin(c: PoolClient, broken: Error | undefined): void {
+  c.off('error', keepLostConnection);
+  const held = c as PoolClient & { lostConnection?: Error };
+  const lost = held.lostConnection;
+  held.lostConnection = undefined;
+  c.release(broken ?? lost);
+}
+
+/**
  * PostgreSQL through `pg`. Many processes may append to one ledger: each group commit is one
  * transaction that locks the ledger's head row (`SELECT … FOR UPDATE`), so writers queue in the
  * database and the chain never forks; a writer that dies mid-transaction is rolled back by the server.
@@ -251,7 +275,7 @@ export class PostgreSQLBackend implements StorageBackend {
   private async tx<T>(fn: (c: PoolClient) => Promise<T>, begin = true): Promise<T> {
     const pool = this.pool;
     if (!pool) throw new StorageError('the PostgreSQL backend is not open', { code: 'STORAGE_CLOSED' });
-    const c = await pool.connect();
+    const c = await checkout(pool);
     let broken: unknown;
     try {
       try {
@@ -266,7 +290,7 @@ export class PostgreSQLBackend implements StorageBackend {
         throw err;
       }
     } finally {
-      c.release(broken as Error | undefined);
+      checkin(c, broken as Error | undefined);
     }
   }
 
@@ -309,7 +333,7 @@ export class PostgreSQLBackend implements StorageBackend {
     const wanted = keys.map((k) => `(${intLit(k.level)},${intLit(k.index)})`).join(',');
     const sql = `COPY (SELECT level, idx, width, hashes FROM ${t.tiles} WHERE ledger = ${intLit(this.ledgerKey)}
       AND (level, idx) IN (VALUES ${wanted})) TO STDOUT (FORMAT binary)`;
-    const c = await this.p.connect();
+    const c = await checkout(this.p);
     let broken: Error | undefined;
     let rows: Tile[];
     try {
@@ -320,7 +344,7 @@ export class PostgreSQLBackend implements StorageBackend {
       if (!(err as { code?: string }).code) broken = err as Error;
       throw new StorageError(`PostgreSQL tile read failed: ${(err as Error).message}`, { cause: err });
     } finally {
-      c.release(broken);
+      checkin(c, broken);
     }
     const byKey = new Map(rows.map((x) => [`${x.level}/${x.index}`, x]));
     const out: Tile[] = [];
@@ -446,7 +470,7 @@ COMMIT${this.earlyRelease ? `;\n${FLUSH}` : ''}`;
 
   async append(build: (ctx: AppendContext) => AppendBatch | Promise<AppendBatch>): Promise<AppendBatch> {
     const pool = this.p;
-    const c = await pool.connect();
+    const c = await checkout(pool);
     let broken: unknown;
     try {
       // The row lock is held until COMMIT: other writers (any process) wait here, so the head
@@ -499,7 +523,7 @@ COMMIT${this.earlyRelease ? `;\n${FLUSH}` : ''}`;
       });
       throw err;
     } finally {
-      c.release(broken as Error | undefined);
+      checkin(c, broken as Error | undefined);
     }
   }
 
@@ -680,7 +704,7 @@ COMMIT${this.earlyRelease ? `;\n${FLUSH}` : ''}`;
     // COPY takes no parameters: every value here is an integer checked by intLit.
     const ledger = intLit(this.ledgerKey);
     const sql = `COPY (SELECT ${COLS} FROM ${t.entries} WHERE ledger = ${ledger} AND idx >= ${intLit(from)} AND idx < ${intLit(to)} AND ${this.inLog(ledger)} ORDER BY idx LIMIT ${intLit(limit)}) TO STDOUT (FORMAT binary)`;
-    const c = await this.p.connect();
+    const c = await checkout(this.p);
     let broken: Error | undefined;
     try {
       const q = new CopyRows(sql);
@@ -690,7 +714,7 @@ COMMIT${this.earlyRelease ? `;\n${FLUSH}` : ''}`;
       if (!(err as { code?: string }).code) broken = err as Error;
       throw new StorageError(`PostgreSQL scan failed: ${(err as Error).message}`, { cause: err });
     } finally {
-      c.release(broken);
+      checkin(c, broken);
     }
   }
 
