@@ -206,6 +206,11 @@ export function errorSummary(
   let name = 'Error';
   let message = '';
   try {
+    const fixed = bodyErrorMessage(err);
+    if (fixed !== undefined) {
+      name = err instanceof Error ? String(err.name).slice(0, 100) : 'Error';
+      return withMessage ? { name, message: fixed } : { name };
+    }
     if (err instanceof Error) {
       name = String(err.name).slice(0, 100);
       message = String(err.message);
@@ -220,3 +225,27 @@ export function errorSummary(
 }
 
 const DEFAULT_POLICY = new SecretPolicy();
+
+/** The message recorded for an error raised while parsing the request body (its text is never kept). */
+export const MALFORMED_BODY_MESSAGE = 'malformed request body';
+/** The message recorded for a `JSON.parse` SyntaxError (Node quotes the input in its message). */
+export const MALFORMED_JSON_MESSAGE = 'malformed JSON';
+
+/**
+ * Errors whose message quotes the request body: body parsers cut the body at an arbitrary point
+ * (`…"assword": s3cr3t}" is not valid JSON`), so the scrubber cannot recognise the field name. Such
+ * errors are recorded with a fixed message instead:
+ * - body-parser / raw-body / co-body errors (`type: 'entity.parse.failed'`, Express, Koa bodyparsers,
+ *   NestJS on Express) and any error carrying the request `body`;
+ * - a `SyntaxError` from `JSON.parse` (Hono's `c.req.json()` in a handler, a handler's own parse).
+ */
+function bodyErrorMessage(err: unknown): string | undefined {
+  if (err === null || typeof err !== 'object') return undefined;
+  const e = err as { type?: unknown; body?: unknown; name?: unknown; message?: unknown };
+  if (typeof e.type === 'string' && /^entity\.(parse\.failed|verify\.failed)$/.test(e.type)) {
+    return MALFORMED_BODY_MESSAGE;
+  }
+  if ('body' in e && e.body !== undefined && e.body !== null) return MALFORMED_BODY_MESSAGE;
+  if (err instanceof SyntaxError && /JSON/.test(String(e.message))) return MALFORMED_JSON_MESSAGE;
+  return undefined;
+}
