@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { DelayedError, type Job, Queue, UnrecoverableError, WaitingChildrenError, Worker } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
-import { auditedWorker } from '../../src/integrations/bullmq/index.js';
+import { type AuditedWorker, auditedWorker } from '../../src/integrations/bullmq/index.js';
 import { redisUrl } from '../servers.js';
 import { sqliteLedger, type TestLedger, until } from './helpers.js';
 
@@ -116,7 +116,7 @@ describe.skipIf(!REDIS)('bullmq: control-flow errors', () => {
   it('RateLimitError (worker.rateLimit + Worker.RateLimitError()): job_rate_limited, then completes', async () => {
     const { t, queue, name } = await setup();
     let limited = false;
-    const worker: Worker = auditedWorker(
+    const worker: AuditedWorker<unknown, string> = auditedWorker(
       name,
       async () => {
         if (!limited) {
