@@ -15,6 +15,7 @@ import express, {
   type Response,
   type Router,
 } from 'express';
+import type { Socket } from 'node:net';
 import type { Ledger } from '../../ledger/ledger.js';
 import type { Auditor } from '../shared/auditor.js';
 import { RequestAudit, type RequestAuditOptions } from '../shared/request-audit.js';
@@ -47,6 +48,52 @@ const errorHandler: ErrorRequestHandler = (err, req, _res, next) => {
   requestErrors.set(req, err);
   next(err);
 };
+
+/**
+ * Hold what is written to `socket` (Node's `end()` uncorks a corked socket, so corking cannot hold it)
+ * and defer any `destroy()` until the returned release runs: release writes the held chunks, with
+ * their callbacks (so 'finish' comes after them), then performs a deferred destroy once they are out.
+ */
+function holdSocket(socket: Socket, res: Response): () => void {
+  const own = { write: Object.hasOwn(socket, 'write'), destroy: Object.hasOwn(socket, 'destroy') };
+  const write = socket.write;
+  const destroy = socket.destroy;
+  const held: unknown[][] = [];
+  let deferred: unknown[] | null = null;
+  socket.write = ((...a: unknown[]) => {
+    held.push(a);
+    return true;
+  }) as Socket['write'];
+  socket.destroy = function (this: Socket, ...a: unknown[]) {
+    deferred ??= a;
+    return this;
+  } as Socket['destroy'];
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    if (own.write) socket.write = write;
+    else delete (socket as { write?: unknown }).write;
+    if (own.destroy) socket.destroy = destroy;
+    else delete (socket as { destroy?: unknown }).destroy;
+    for (const a of held) {
+      try {
+        (write as (...x: unknown[]) => boolean).apply(socket, a);
+      } catch (err) {
+        (destroy as (e?: Error) => Socket).call(socket, err as Error);
+        return;
+      }
+    }
+    const args = deferred;
+    if (args === null) return;
+    const run = () => (destroy as (...a: unknown[]) => Socket).apply(socket, args);
+    if (res.writableFinished || socket.destroyed) run();
+    else {
+      res.once('finish', run);
+      res.once('close', run);
+    }
+  };
+}
 
 function routePattern(req: Request): string | null {
   const r = (req as Request & { route?: { path?: unknown } }).route;
@@ -86,20 +133,29 @@ export function auditMiddleware(ledger: Ledger, options: ExpressAuditOptions = {
       aborted,
     });
     if (audit.awaitAppends) {
-      // Hold the end of the response until the entry is written or queued (at most awaitTimeoutMs).
+      // Hold the bytes, not the call: `end()` runs at once, so `headersSent`, `writableEnded` and a
+      // second send's ERR_HTTP_HEADERS_SENT are exactly as without the middleware, while the socket
+      // holds the end of the response until the entry is written or queued (at most awaitTimeoutMs). A `socket.destroy()` meanwhile (Express's final handler does that for an error
+      // after the response was sent) waits until the held bytes are out, as it would have.
       const end = res.end.bind(res) as (...a: unknown[]) => Response;
       res.end = ((...args: unknown[]) => {
         if (done) return end(...args);
         done = true;
-        void audit
-          .commit(() => facts(false), req)
-          .then(() => {
-            try {
-              end(...args);
-            } catch (err) {
-              res.destroy(err as Error);
-            }
-          });
+        const socket = res.socket;
+        if (!socket || socket.destroyed) {
+          void audit.commit(() => facts(false), req);
+          return end(...args);
+        }
+        const release = holdSocket(socket, res);
+        try {
+          end(...args);
+        } catch (err) {
+          release();
+          throw err;
+        }
+        // One turn later, so an error thrown right after sending reaches errorHandler first (as it
+        // does before 'finish' without `await`).
+        setImmediate(() => void audit.commit(() => facts(false), req).then(release));
         return res;
       }) as Response['end'];
     } else {
