@@ -46,6 +46,9 @@ const requestErrors = new WeakMap<Request, unknown>();
 
 const errorHandler: ErrorRequestHandler = (err, req, _res, next) => {
   requestErrors.set(req, err);
+  // The route the error came from (its router has restored req.baseUrl by now).
+  const m = matchedRoutes.get(req);
+  if (m && (req as { route?: unknown }).route === m.route) erroredRoutes.set(req, m.pattern);
   next(err);
 };
 
@@ -95,10 +98,50 @@ function holdSocket(socket: Socket, res: Response): () => void {
   };
 }
 
+/** The last route that matched each request: the route object, its full pattern and req.baseUrl then. */
+const matchedRoutes = new WeakMap<Request, { route: unknown; pattern: string; baseUrl: string }>();
+/** The full pattern of the route an error came from (noted by errorHandler). */
+const erroredRoutes = new WeakMap<Request, string>();
+
+/**
+ * Note the full pattern when the router sets `req.route`, while `req.baseUrl` is still the mount path
+ * of the route's router: once the router is left (an error, or `next()` past the route), Express
+ * restores `req.baseUrl` and `baseUrl + route.path` would lose the prefix.
+ */
+function watchRoute(req: Request): void {
+  let current: unknown = (req as { route?: unknown }).route;
+  try {
+    Object.defineProperty(req, 'route', {
+      configurable: true,
+      enumerable: true,
+      get: () => current,
+      set: (v: unknown) => {
+        current = v;
+        const path = (v as { path?: unknown } | undefined)?.path;
+        if (typeof path === 'string') {
+          const baseUrl = req.baseUrl || '';
+          matchedRoutes.set(req, { route: v, pattern: baseUrl + path, baseUrl });
+        }
+      },
+    });
+  } catch {
+    // A frozen or exotic request: routePattern falls back to req.baseUrl at the end.
+  }
+}
+
+/**
+ * The matched route's full pattern; `null` when no route matched, or when the matched route passed
+ * the request on with `next()` and something else answered (a 404).
+ */
 function routePattern(req: Request): string | null {
+  const errored = erroredRoutes.get(req);
+  if (errored !== undefined) return errored;
   const r = (req as Request & { route?: { path?: unknown } }).route;
   if (!r || typeof r.path !== 'string') return null;
-  return (req.baseUrl || '') + r.path;
+  const m = matchedRoutes.get(req);
+  if (!m || m.route !== r) return (req.baseUrl || '') + r.path;
+  // Still inside the route's router (it answered): its pattern. Left it without an error: not its answer.
+  return (req.baseUrl || '') === m.baseUrl ? m.pattern : null;
 }
 
 /**
@@ -115,6 +158,7 @@ export function auditMiddleware(ledger: Ledger, options: ExpressAuditOptions = {
     }
     const startedAt = Date.now();
     const t0 = performance.now();
+    watchRoute(req);
     const requestId = audit.requestId(req.headers[audit.requestIdHeader], (req as { id?: unknown }).id);
     let done = false;
     const facts = (aborted: boolean) => ({
