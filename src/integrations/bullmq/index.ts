@@ -17,7 +17,7 @@ import {
 import type { Ledger } from '../../ledger/ledger.js';
 import { Auditor, type AuditorOptions } from '../shared/auditor.js';
 import { type Actor, errorSummary } from '../shared/request-audit.js';
-import { capSize, SecretPolicy } from '../shared/secrets.js';
+import { cappedValue, SecretPolicy } from '../shared/secrets.js';
 
 export interface JobAuditOptions extends AuditorOptions {
   /** Record `job.data`: `true` or an allow-list of top-level fields. Default `false` (payloads often hold PII). */
@@ -82,7 +82,7 @@ class JobAudit {
 
   private pick(value: unknown, pick: boolean | readonly string[] | undefined): unknown {
     if (pick === undefined || pick === false || value === undefined) return undefined;
-    return capSize(this.policy.value(value, pick), this.opts.maxBytes ?? 16_384);
+    return cappedValue(this.policy, value, pick, this.opts.maxBytes ?? 16_384);
   }
 
   /**

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Ledger } from '../../ledger/ledger.js';
 import { Auditor, type AuditorOptions } from './auditor.js';
-import { capSize, DEFAULT_RECORDED_HEADERS, SecretPolicy } from './secrets.js';
+import { cappedValue, DEFAULT_RECORDED_HEADERS, SecretPolicy } from './secrets.js';
 
 export type Actor = string | number | null | undefined;
 
@@ -157,9 +157,9 @@ export class RequestAudit<Req> {
     const headers = this.policy.headers(f.headers, this.opts.headers ?? DEFAULT_RECORDED_HEADERS);
     if (headers && Object.keys(headers).length > 0) data.headers = headers;
     if (this.wantsQuery && f.query !== undefined)
-      data.query = capSize(this.policy.value(f.query, this.opts.query), max);
+      data.query = cappedValue(this.policy, f.query, this.opts.query, max);
     if (this.wantsBody && f.body !== undefined && f.body !== null && f.body !== '') {
-      data.body = capSize(this.policy.value(f.body, this.opts.body), max);
+      data.body = cappedValue(this.policy, f.body, this.opts.body, max);
     }
     if (f.error !== undefined && f.error !== null) data.error = this.errorOf(f.error);
     if (f.aborted) data.aborted = true;

@@ -203,6 +203,8 @@ export class SecretPolicy {
   private readonly fragments: string[];
   private readonly tokens: Set<string>;
   private readonly cache = new Map<string, boolean>();
+  /** Bytes cut from long strings by the running `value()` call (see `capped`). */
+  private cut = 0;
 
   constructor(extra: readonly string[] = []) {
     const all = new Set<string>(DEFAULT_DENY);
@@ -359,6 +361,7 @@ export class SecretPolicy {
    * strings are scrubbed of `name=value` secrets (a raw form body is a string).
    */
   value(input: unknown, pick: boolean | readonly string[] = true): unknown {
+    this.cut = 0;
     if (pick === false) return undefined;
     if (Array.isArray(pick) && isPlainObject(input)) {
       const allowed: Record<string, unknown> = {};
@@ -368,9 +371,18 @@ export class SecretPolicy {
     return this.copy(input, 0);
   }
 
+  /** Bytes (UTF-8) the last `value()` call cut from strings longer than 64 KiB. */
+  get lastCutBytes(): number {
+    return this.cut;
+  }
+
   private copy(v: unknown, depth: number): unknown {
     if (v === null || typeof v === 'boolean') return v;
-    if (typeof v === 'string') return this.scrubText(v);
+    if (typeof v === 'string') {
+      // The JSON bytes of the part cut off, less the 3-byte `…` that replaces it.
+      if (v.length > MAX_SCRUB) this.cut += Buffer.byteLength(JSON.stringify(v.slice(MAX_SCRUB)), 'utf8') - 5;
+      return this.scrubText(v);
+    }
     if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
     if (typeof v === 'bigint') return v.toString();
     if (v === undefined || typeof v === 'function' || typeof v === 'symbol') return null;
@@ -417,6 +429,20 @@ export class SecretPolicy {
 /** Values after a secret's name that hold no secret. */
 const NOT_SECRET = new Set(['null', 'true', 'false', 'null}', 'true}', 'false}']);
 
+/**
+ * `value()` kept under `maxBytes` of JSON, or `{ omitted: 'too_large', bytes }` where `bytes` is the
+ * size of the value before long strings were cut to 64 KiB for scrubbing.
+ */
+export function cappedValue(
+  policy: SecretPolicy,
+  input: unknown,
+  pick: boolean | readonly string[] | undefined,
+  maxBytes: number,
+): unknown {
+  const v = policy.value(input, pick);
+  return capSize(v, maxBytes, policy.lastCutBytes);
+}
+
 function safeDecode(s: string): string {
   try {
     return decodeURIComponent(s.replace(/\+/g, ' '));
@@ -430,9 +456,10 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Keep a recorded value under `maxBytes` of JSON, or replace it by a note saying it was omitted. */
-export function capSize(value: unknown, maxBytes: number): unknown {
+export function capSize(value: unknown, maxBytes: number, cutBytes = 0): unknown {
   if (value === undefined) return undefined;
-  const bytes = Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
+  // cutBytes: what was cut from long strings before (their `…` mark stands for it).
+  const bytes = Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8') + cutBytes;
   return bytes <= maxBytes ? value : { omitted: 'too_large', bytes };
 }
 
