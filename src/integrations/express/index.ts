@@ -7,6 +7,8 @@
  *   // … your routes …
  *   app.use(audit.errorHandler); // records what a handler threw, then passes it on
  */
+
+import type { Socket } from 'node:net';
 import express, {
   type ErrorRequestHandler,
   type NextFunction,
@@ -15,7 +17,6 @@ import express, {
   type Response,
   type Router,
 } from 'express';
-import type { Socket } from 'node:net';
 import type { Ledger } from '../../ledger/ledger.js';
 import type { Auditor } from '../shared/auditor.js';
 import { RequestAudit, type RequestAuditOptions } from '../shared/request-audit.js';
