@@ -454,6 +454,14 @@ export class Ledger {
     return this.options.origin ?? this.logKey?.name;
   }
 
+  /**
+   * True when the ledger requires signatures (`enableSignatures`) but has no signer of its own: every
+   * append must then pass its own `signer`/`signers`, or it is refused with a ConfigurationError.
+   */
+  get appendsNeedSigner(): boolean {
+    return this.options.enableSignatures === true && this.defaultSigners.length === 0;
+  }
+
   // ───────────────────────────── append ─────────────────────────────
 
   /**

@@ -177,4 +177,50 @@ describe('express: specifics', () => {
       await t.cleanup();
     }
   });
+
+  it('keeps the mount prefix when a nested route throws, and records null when it passed on to a 404', async () => {
+    const t = await sqliteLedger();
+    try {
+      const app = express();
+      const mw = auditMiddleware(t.ledger, { onError: () => {} });
+      app.use(mw);
+      const accounts = express.Router();
+      accounts.get('/:id/history', () => {
+        throw new Error('nested fail');
+      });
+      accounts.get('/:id/async', async () => {
+        await new Promise((r) => setTimeout(r, 5));
+        throw new Error('async fail');
+      });
+      accounts.get('/:id/ok', async (_req, res) => {
+        await new Promise((r) => setTimeout(r, 5));
+        res.json({});
+      });
+      accounts.get('/:id/next404', (_req, _res, next) => next());
+      accounts.get('/:id/skip', (_req, _res, next) => next('route'));
+      accounts.get('/:id/skip', (_req, res) => {
+        res.json({ second: true });
+      });
+      const v2 = express.Router();
+      v2.use('/accounts', accounts);
+      app.use('/v2', v2);
+      app.use(mw.errorHandler);
+      app.use((_e: unknown, _q: express.Request, res: express.Response, _n: express.NextFunction) => {
+        res.status(502).json({ handled: true });
+      });
+      for (const p of ['history', 'async', 'ok', 'next404', 'skip'])
+        await request(app).get(`/v2/accounts/1/${p}`);
+      await mw.auditor.flush();
+      const got = (await t.ledger.getEntries()).map((e) => [e.data!.path, e.data!.route, e.data!.status]);
+      expect(got).toEqual([
+        ['/v2/accounts/1/history', '/v2/accounts/:id/history', 502],
+        ['/v2/accounts/1/async', '/v2/accounts/:id/async', 502],
+        ['/v2/accounts/1/ok', '/v2/accounts/:id/ok', 200],
+        ['/v2/accounts/1/next404', null, 404],
+        ['/v2/accounts/1/skip', '/v2/accounts/:id/skip', 200],
+      ]);
+    } finally {
+      await t.cleanup();
+    }
+  });
 });

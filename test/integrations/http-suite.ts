@@ -163,7 +163,7 @@ export function describeHttpIntegration(adapter: HttpAdapter): void {
         from: 'ACC001',
         amount: 150,
         password: '[REDACTED]',
-        nested: { refresh_token: '[REDACTED]', card: { cardNumber: '[REDACTED]' } },
+        nested: { refresh_token: '[REDACTED]', card: '[REDACTED]' },
       });
       expect(d.headers).toMatchObject({
         authorization: '[REDACTED]',

@@ -201,6 +201,37 @@ describe('nestjs: SignLedgerModule', () => {
     await t.cleanup();
   });
 
+  it('reads of the audit controller are recorded without auditAll (allowed and refused)', async () => {
+    const t = await sqliteLedger();
+    const { app, server, auditor } = await startNest({
+      ledger: t.ledger,
+      routesPath: 'audit',
+      routes: { authorize: (req) => req.headers['x-role'] === 'auditor' },
+      audit: { actor: (req) => req.headers['x-user'], onError: () => {} },
+    });
+    try {
+      const h = harness(app, server, auditor);
+      expect(
+        (await h.request('GET', '/audit/verify', { headers: { 'x-role': 'auditor', 'x-user': 'ann' } }))
+          .status,
+      ).toBe(200);
+      expect((await h.request('GET', '/audit/entries', { headers: { 'x-user': 'mallory' } })).status).toBe(
+        403,
+      );
+      await h.auditor.flush();
+      const reads = (await t.ledger.getEntries())
+        .map((e) => e.data!)
+        .filter((d) => d.action === 'audit_read');
+      expect(reads.map((d) => [d.handler, d.actor, d.status, d.outcome])).toEqual([
+        ['SignLedgerAuditController.verify', 'ann', 200, 'success'],
+        ['SignLedgerAuditController.entries', 'mallory', 403, 'error'],
+      ]);
+    } finally {
+      await app.close();
+      await t.cleanup();
+    }
+  });
+
   it('forRootAsync takes its options from a factory with injected dependencies', async () => {
     const t = await sqliteLedger();
     class ConfigModule {}
@@ -233,8 +264,8 @@ describe('nestjs: SignLedgerModule', () => {
     const v = await request(server).get('/compliance/audit/verify');
     expect(v.body).toMatchObject({ valid: true, totalEntries: 1 });
     await app.close();
-    // A ledger passed in is the caller's: not closed.
-    expect((await t.ledger.getStats()).totalEntries).toBe(1);
+    // A ledger passed in is the caller's: not closed. The read of /verify is recorded too.
+    expect((await t.ledger.getStats()).totalEntries).toBe(2);
     await t.cleanup();
   });
 });

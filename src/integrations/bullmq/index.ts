@@ -17,7 +17,7 @@ import {
 import type { Ledger } from '../../ledger/ledger.js';
 import { Auditor, type AuditorOptions } from '../shared/auditor.js';
 import { type Actor, errorSummary } from '../shared/request-audit.js';
-import { capSize, SecretPolicy } from '../shared/secrets.js';
+import { cappedValue, SecretPolicy } from '../shared/secrets.js';
 
 export interface JobAuditOptions extends AuditorOptions {
   /** Record `job.data`: `true` or an allow-list of top-level fields. Default `false` (payloads often hold PII). */
@@ -82,7 +82,7 @@ class JobAudit {
 
   private pick(value: unknown, pick: boolean | readonly string[] | undefined): unknown {
     if (pick === undefined || pick === false || value === undefined) return undefined;
-    return capSize(this.policy.value(value, pick), this.opts.maxBytes ?? 16_384);
+    return cappedValue(this.policy, value, pick, this.opts.maxBytes ?? 16_384);
   }
 
   /**
@@ -120,11 +120,20 @@ class JobAudit {
     }));
   }
 
+  /**
+   * What the processor threw: a failure (`job_failed`), or one of BullMQ's control-flow errors, which
+   * move the job without failing it (`job_delayed`, `job_waiting_children`, `job_waiting`,
+   * `job_rate_limited`).
+   */
   failed(job: Job, err: unknown, ms: number): Promise<void> {
+    const durationMs = Math.round(ms * 1000) / 1000;
+    const control = controlFlowEvent(err);
+    if (control) return this.write(control, job, () => ({ durationMs }));
     return this.write('job_failed', job, () => ({
-      durationMs: Math.round(ms * 1000) / 1000,
+      durationMs,
       error: errorSummary(err, this.policy, this.opts.errorMessages !== false),
-      willRetry: job.attemptsMade + 1 < (job.opts?.attempts ?? 1),
+      // BullMQ never retries an UnrecoverableError, whatever `attempts` says.
+      willRetry: !isNamed(err, 'UnrecoverableError') && job.attemptsMade + 1 < (job.opts?.attempts ?? 1),
     }));
   }
 
@@ -168,6 +177,24 @@ export function auditedWorker<D = unknown, R = unknown, N extends string = strin
     await audit.auditor.close();
   };
   return Object.assign(worker, { auditor: audit.auditor });
+}
+
+/** BullMQ matches its errors by class or by name (several copies of bullmq may be loaded). */
+function isNamed(err: unknown, name: string): boolean {
+  return err instanceof Error && err.name === name;
+}
+
+/** The message of BullMQ's RateLimitError (`Worker.RateLimitError()`), which the worker matches on. */
+const RATE_LIMIT_MESSAGE = 'bullmq:rateLimitExceeded';
+
+/** The event for a BullMQ control-flow error (the job moved, not failed), or undefined for a failure. */
+function controlFlowEvent(err: unknown): string | undefined {
+  if (!(err instanceof Error)) return undefined;
+  if (err.message === RATE_LIMIT_MESSAGE || err.name === 'RateLimitError') return 'job_rate_limited';
+  if (err.name === 'DelayedError') return 'job_delayed';
+  if (err.name === 'WaitingChildrenError') return 'job_waiting_children';
+  if (err.name === 'WaitingError') return 'job_waiting';
+  return undefined;
 }
 
 function safe<T>(fn: () => T): T | null {

@@ -1,6 +1,7 @@
 import { Controller, Get, HttpException, Inject, Req, type Type } from '@nestjs/common';
 import type { Ledger } from '../../ledger/ledger.js';
 import { AUDIT_ROUTES, AuditRouteHandlers, type AuditRouteKind } from '../shared/routes.js';
+import { Audited } from './decorators.js';
 import type { NestRequest, SignLedgerModuleOptions } from './options.js';
 import { SIGNLEDGER_LEDGER, SIGNLEDGER_OPTIONS } from './tokens.js';
 
@@ -29,6 +30,8 @@ export function createAuditController(path: string): Type<unknown> {
     Object.defineProperty(proto[name], 'name', { value: name });
     const desc = Object.getOwnPropertyDescriptor(proto, name)!;
     Get(r.path.slice(1))(proto, name, desc);
+    // Reads of the log are recorded (who read it, and who was refused) without `auditAll` too.
+    Audited('audit_read')(proto, name, desc);
     Req()(proto, name, 0);
   }
   Inject(SIGNLEDGER_LEDGER)(SignLedgerAuditController, undefined as unknown as string, 0);

@@ -16,7 +16,7 @@ import {
 import type { Ledger } from '../../ledger/ledger.js';
 import type { Auditor } from '../shared/auditor.js';
 import { RequestAudit } from '../shared/request-audit.js';
-import { capSize, pathOnly } from '../shared/secrets.js';
+import { cappedValue, pathOnly } from '../shared/secrets.js';
 import type { AuditedMeta } from './decorators.js';
 import type { NestRequest, SignLedgerModuleOptions } from './options.js';
 import { AUDITED_METADATA } from './tokens.js';
@@ -98,9 +98,9 @@ export class SignLedgerAuditInterceptor implements NestInterceptor {
         data.handler = handler;
         data.outcome = error === undefined ? 'success' : 'error';
         if (meta?.body && req.body !== undefined)
-          data.body = capSize(audit.policy.value(req.body, meta.body), audit.maxBodyBytes);
+          data.body = cappedValue(audit.policy, req.body, meta.body, audit.maxBodyBytes);
         if (meta?.result && result !== undefined && error === undefined) {
-          data.result = capSize(audit.policy.value(result, meta.result), audit.maxBodyBytes);
+          data.result = cappedValue(audit.policy, result, meta.result, audit.maxBodyBytes);
         }
       } catch (err) {
         data = {

@@ -34,7 +34,18 @@ function coreProviders(): Provider[] {
     { provide: SIGNLEDGER_LEDGER, useFactory: openFromOptions, inject: [SIGNLEDGER_OPTIONS] },
     {
       provide: SIGNLEDGER_AUDITOR,
-      useFactory: (ledger: Ledger, o: SignLedgerModuleOptions) => new Auditor(ledger, o.audit || {}),
+      useFactory: async (ledger: Ledger, o: SignLedgerModuleOptions) => {
+        try {
+          // With `audit: false` nothing is recorded, so a ledger whose appends each pass a signer is fine.
+          return o.audit === false
+            ? new Auditor(ledger, {}, { appends: false })
+            : new Auditor(ledger, o.audit || {});
+        } catch (err) {
+          // Startup fails: close the ledger this module opened (its autoVerify timer would keep it alive).
+          if (!o.ledger) await ledger.close().catch(() => {});
+          throw err;
+        }
+      },
       inject: [SIGNLEDGER_LEDGER, SIGNLEDGER_OPTIONS],
     },
     {

@@ -4,7 +4,7 @@
  * with backoff and drained by `flush()`, so entries are surfaced rather than silently lost.
  */
 
-import { ClosedError, ValidationError } from '../../errors.js';
+import { ClosedError, ConfigurationError, ValidationError } from '../../errors.js';
 import type { Ledger } from '../../ledger/ledger.js';
 
 export type AuditFailureReason =
@@ -12,7 +12,8 @@ export type AuditFailureReason =
   | 'append_failed'
   /**
    * Retrying cannot help, so the entry is not kept: the ledger refused it as invalid
-   * (`ValidationError`) or is closed for good (`ClosedError`, code `CLOSED`). The error tells which.
+   * (`ValidationError`), refuses every append as configured (`ConfigurationError`), or is closed for good
+   * (`ClosedError`, code `CLOSED`). The error tells which.
    */
   | 'rejected'
   /** The retry queue was full; this entry was not kept. */
@@ -102,7 +103,10 @@ export class Auditor {
   written = 0;
   /** Failed append attempts (including failed retries). */
   failed = 0;
-  /** Entries not retried: invalid (`ValidationError`), or the ledger is closed (`ClosedError`). */
+  /**
+   * Entries not retried: invalid (`ValidationError`), refused by the ledger's configuration
+   * (`ConfigurationError`), or the ledger is closed (`ClosedError`).
+   */
   rejected = 0;
   /** Entries lost because the retry queue was full (each one was reported to `onError`). */
   dropped = 0;
@@ -127,9 +131,20 @@ export class Auditor {
   private draining: Promise<void> | null = null;
   private closed = false;
 
-  constructor(ledger: Ledger, options: AuditorOptions = {}) {
+  /** `internal.appends: false`: an auditor that is never given entries (NestJS with `audit: false`). */
+  constructor(ledger: Ledger, options: AuditorOptions = {}, internal: { appends?: boolean } = {}) {
     if (!ledger || typeof (ledger as Ledger).append !== 'function') {
       throw new TypeError('signledger integrations need a Ledger (or an openLedger() result)');
+    }
+    if (
+      internal.appends !== false &&
+      (ledger as { appendsNeedSigner?: unknown }).appendsNeedSigner === true
+    ) {
+      // Every audit append would be refused: fail at startup, not on the first request.
+      throw new ConfigurationError(
+        'this ledger requires signatures (enableSignatures) but has no signer: pass `signer` (or `signers`) ' +
+          'with the ledger options (openLedger / Ledger.open / SignLedgerModule.forRoot) so audit entries can be signed',
+      );
     }
     this.ledger = ledger;
     this.awaitAppends = options.await === true;
@@ -381,12 +396,13 @@ export class Auditor {
 }
 
 /**
- * Failures retrying cannot fix: an entry the ledger refuses as invalid, and a ledger closed for good
- * (a closed `Ledger` never reopens). A backend's `STORAGE_CLOSED` is not one of them: the ledger may
+ * Failures retrying cannot fix: an entry the ledger refuses as invalid, a ledger configured so that it
+ * refuses every append (`ConfigurationError`, e.g. signatures required and no signer), and a ledger
+ * closed for good (a closed `Ledger` never reopens). A backend's `STORAGE_CLOSED` is not one of them: the ledger may
  * recover from it (a dead SQLite writer thread falls back to the main connection).
  */
 function isPermanent(err: unknown): boolean {
-  return err instanceof ValidationError || err instanceof ClosedError;
+  return err instanceof ValidationError || err instanceof ClosedError || err instanceof ConfigurationError;
 }
 
 /** Whether `work` settled within `ms` (it is never cancelled). */

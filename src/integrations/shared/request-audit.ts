@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Ledger } from '../../ledger/ledger.js';
 import { Auditor, type AuditorOptions } from './auditor.js';
-import { capSize, DEFAULT_RECORDED_HEADERS, SecretPolicy } from './secrets.js';
+import { cappedValue, DEFAULT_RECORDED_HEADERS, SecretPolicy } from './secrets.js';
 
 export type Actor = string | number | null | undefined;
 
@@ -157,9 +157,9 @@ export class RequestAudit<Req> {
     const headers = this.policy.headers(f.headers, this.opts.headers ?? DEFAULT_RECORDED_HEADERS);
     if (headers && Object.keys(headers).length > 0) data.headers = headers;
     if (this.wantsQuery && f.query !== undefined)
-      data.query = capSize(this.policy.value(f.query, this.opts.query), max);
+      data.query = cappedValue(this.policy, f.query, this.opts.query, max);
     if (this.wantsBody && f.body !== undefined && f.body !== null && f.body !== '') {
-      data.body = capSize(this.policy.value(f.body, this.opts.body), max);
+      data.body = cappedValue(this.policy, f.body, this.opts.body, max);
     }
     if (f.error !== undefined && f.error !== null) data.error = this.errorOf(f.error);
     if (f.aborted) data.aborted = true;
@@ -206,6 +206,11 @@ export function errorSummary(
   let name = 'Error';
   let message = '';
   try {
+    const fixed = bodyErrorMessage(err);
+    if (fixed !== undefined) {
+      name = err instanceof Error ? String(err.name).slice(0, 100) : 'Error';
+      return withMessage ? { name, message: fixed } : { name };
+    }
     if (err instanceof Error) {
       name = String(err.name).slice(0, 100);
       message = String(err.message);
@@ -220,3 +225,27 @@ export function errorSummary(
 }
 
 const DEFAULT_POLICY = new SecretPolicy();
+
+/** The message recorded for an error raised while parsing the request body (its text is never kept). */
+export const MALFORMED_BODY_MESSAGE = 'malformed request body';
+/** The message recorded for a `JSON.parse` SyntaxError (Node quotes the input in its message). */
+export const MALFORMED_JSON_MESSAGE = 'malformed JSON';
+
+/**
+ * Errors whose message quotes the request body: body parsers cut the body at an arbitrary point
+ * (`…"assword": s3cr3t}" is not valid JSON`), so the scrubber cannot recognise the field name. Such
+ * errors are recorded with a fixed message instead:
+ * - body-parser / raw-body / co-body errors (`type: 'entity.parse.failed'`, Express, Koa bodyparsers,
+ *   NestJS on Express) and any error carrying the request `body`;
+ * - a `SyntaxError` from `JSON.parse` (Hono's `c.req.json()` in a handler, a handler's own parse).
+ */
+function bodyErrorMessage(err: unknown): string | undefined {
+  if (err === null || typeof err !== 'object') return undefined;
+  const e = err as { type?: unknown; body?: unknown; name?: unknown; message?: unknown };
+  if (typeof e.type === 'string' && /^entity\.(parse\.failed|verify\.failed)$/.test(e.type)) {
+    return MALFORMED_BODY_MESSAGE;
+  }
+  if ('body' in e && e.body !== undefined && e.body !== null) return MALFORMED_BODY_MESSAGE;
+  if (err instanceof SyntaxError && /JSON/.test(String(e.message))) return MALFORMED_JSON_MESSAGE;
+  return undefined;
+}

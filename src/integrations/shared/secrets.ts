@@ -14,7 +14,8 @@
  *
  * Values are scrubbed too: `{ name: 'password', value: '…' }` pairs (also `key`/`field`/`header` as the
  * name and `[name, value]` tuples), and `name=value` pairs inside strings (form bodies, URLs in
- * `referer` / `origin` / `location`, error messages), `user:pass@` in URLs and `Bearer …` / `Basic …`.
+ * `referer` / `origin` / `location`, error messages), JSON pairs with any value, `name: value`, `user:pass@`
+ * in URLs, the whole credential of an `Authorization:` line and `Bearer …` / `Basic …`.
  */
 
 /** Fragments of header, body, query and result field names that are always redacted. */
@@ -38,6 +39,7 @@ export const DEFAULT_DENY: readonly string[] = Object.freeze([
   'csrf',
   'xsrf',
   'cardnumber',
+  'creditcard', // credit_card, creditCard, creditCardNumber
 ]);
 
 /**
@@ -59,7 +61,12 @@ export const DEFAULT_DENY_TOKENS: readonly string[] = Object.freeze([
   'auth',
   'key',
   'sid',
+  'card', // card, card_number, card.cvv (card_type, card_id describe it: recorded)
+  'pan', // primary account number
 ]);
+
+/** `cc` is a card number only next to one of these (`cc_number`, `ccNum`); bare `cc` is an e-mail field. */
+const CC_QUALIFIERS = new Set(['num', 'number', 'no', 'nr', 'pan', 'cvv', 'cvc', 'exp', 'expiry']);
 
 /** Kept for compatibility: the short names once matched exactly; they are now part of the token list. */
 export const DEFAULT_DENY_EXACT: readonly string[] = Object.freeze(['cvv', 'cvc', 'ssn', 'pin', 'otp']);
@@ -196,6 +203,8 @@ export class SecretPolicy {
   private readonly fragments: string[];
   private readonly tokens: Set<string>;
   private readonly cache = new Map<string, boolean>();
+  /** Bytes cut from long strings by the running `value()` call (see `capped`). */
+  private cut = 0;
 
   constructor(extra: readonly string[] = []) {
     const all = new Set<string>(DEFAULT_DENY);
@@ -228,6 +237,9 @@ export class SecretPolicy {
         if (w === 'key' && t.slice(0, i).some((p) => PUBLIC_KEY_QUALIFIERS.has(p))) continue;
         return true;
       }
+      if (w === 'cc' && ((next !== undefined && CC_QUALIFIERS.has(next)) || (i > 0 && t[i - 1] === 'card'))) {
+        return true;
+      }
       if (w === 'code') {
         if (t.length === 1) return true;
         if (i > 0 && CODE_QUALIFIERS.has(t[i - 1]!)) return true;
@@ -250,27 +262,61 @@ export class SecretPolicy {
       /(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{0,30}:\/\/[^\s/:@?#]*):([^\s/@?#]*)@/gi,
       `$1:${REDACTED}@`,
     );
-    // Authorization-style credentials anywhere in the text.
-    // (the credential must look like one: 8+ characters with a digit or one of `. _ ~ + / = -`).
+    // `Authorization: <scheme> <credentials>`: everything after the scheme up to the end of the line
+    // (Basic, Bearer, Token, Digest `username="u", response="…"`, AWS4-HMAC-SHA256 `…, Signature=…`).
     s = s.replace(
-      /\b(bearer|basic)(\s+)(?=[A-Za-z0-9._~+/=-]*[0-9._~+/=-])[A-Za-z0-9._~+/=-]{8,}/gi,
+      /(?<![A-Za-z0-9_-])((?:proxy-)?authorization)([ \t]*:[ \t]*)(?:([A-Za-z][A-Za-z0-9_-]{0,40})([ \t]+)(?=\S))?(?!\[REDACTED\])[^\r\n]+/gi,
+      (_m, name: string, sep: string, scheme: string | undefined, ws: string | undefined) =>
+        `${name}${sep}${scheme ? `${scheme}${ws}` : ''}${REDACTED}`,
+    );
+    // Bearer credentials anywhere in the text (any token68 of 8+ characters).
+    s = s.replace(/\b(bearer)([ \t]+)(?!\[REDACTED\])[A-Za-z0-9._~+/=-]{8,}/gi, `$1$2${REDACTED}`);
+    // Basic credentials: base64 of 8+ characters that looks like it (a digit, `+/=`, or an upper-case
+    // letter after the first), so prose such as "Basic authentication failed" is kept.
+    s = s.replace(
+      /\b([Bb][Aa][Ss][Ii][Cc])([ \t]+)(?!\[REDACTED\])(?=[A-Za-z0-9+/]*(?:[0-9+/=]|[A-Za-z0-9+/][A-Z]))[A-Za-z0-9+/]{8,}={0,2}/g,
       `$1$2${REDACTED}`,
     );
     // "name": "value" (JSON inside a string)
     s = s.replace(/"([^"\\]{1,100})"(\s*:\s*)"((?:[^"\\]|\\.)*)"/g, (m, k: string, sep: string) =>
       this.isDenied(k) ? `"${k}"${sep}"${REDACTED}"` : m,
     );
-    // name=value (form bodies, query strings, log-style key=value)
+    // "name": 1234 / ["…"] / {…} (JSON with a non-string value; null and booleans hold no secret)
     s = s.replace(
-      /(?<![A-Za-z0-9_.%[\]-])([A-Za-z0-9_.%[\]-]{1,200})=("[^"]*"|[^&;\s,#"'<>]*)/g,
-      (m, k: string) => (this.isDenied(safeDecode(k)) ? `${k}=${REDACTED}` : m),
+      /"([^"\\]{1,100})"(\s*:\s*)(-?[0-9][0-9.eE+-]*|\[[^[\]]*\]|\{[^{}]*\})/g,
+      (m, k: string, sep: string) => (this.isDenied(k) ? `"${k}"${sep}"${REDACTED}"` : m),
     );
-    // name: value (error messages such as "invalid password: hunter2")
+    // name=value (form bodies, query strings, log-style key=value, `password = x`, `password='x y'`)
     s = s.replace(
-      /(?<![A-Za-z0-9_-])([A-Za-z0-9_-]{2,60})(\s*:\s+)([^\s,;]+)/g,
+      /(?<![A-Za-z0-9_.%[\]-])([A-Za-z0-9_.%[\]-]{1,200})([ \t]*=[ \t]*)("[^"]*"|'[^']*'|[^&;\s,#"'<>]*)/g,
       (m, k: string, sep: string, v: string) =>
-        v !== REDACTED && this.isDenied(k) ? `${k}${sep}${REDACTED}` : m,
+        v !== REDACTED && this.isDenied(safeDecode(k)) ? `${k}${sep}${REDACTED}` : m,
     );
+    // name: value (error messages such as "invalid password: hunter2", `Password:x`, `{'pin': '1'}`).
+    // A value that is not redacted is looked at again as a name ("failed: password: x").
+    const re =
+      /(?<![A-Za-z0-9_-])(['"]?)([A-Za-z0-9_-]{2,60})\1([ \t]*:[ \t]*)("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s,;]+)/g;
+    let out = '';
+    let last = 0;
+    for (let m = re.exec(s); m !== null; m = re.exec(s)) {
+      const [all, q = '', k = '', sep = '', v = ''] = m;
+      const redact =
+        v !== REDACTED &&
+        v !== `"${REDACTED}"` &&
+        !NOT_SECRET.has(v) &&
+        this.isDenied(k) &&
+        // `Authorization: Basic [REDACTED]`: the scheme before an already redacted credential stays.
+        !/^[ \t]+\[REDACTED\]/.test(s.slice(m.index + all.length, m.index + all.length + 20));
+      if (!redact) {
+        re.lastIndex = m.index + 2 * q.length + k.length + sep.length;
+        continue;
+      }
+      // `{'pin': 1234}`: the closing brackets belong to the text around the value.
+      const tail = q && /^[^"']/.test(v) ? (/[}\])]+$/.exec(v)?.[0] ?? '') : '';
+      out += `${s.slice(last, m.index)}${q}${k}${q}${sep}${REDACTED}${tail}`;
+      last = m.index + all.length;
+    }
+    s = out + s.slice(last);
     return s;
   }
 
@@ -315,6 +361,7 @@ export class SecretPolicy {
    * strings are scrubbed of `name=value` secrets (a raw form body is a string).
    */
   value(input: unknown, pick: boolean | readonly string[] = true): unknown {
+    this.cut = 0;
     if (pick === false) return undefined;
     if (Array.isArray(pick) && isPlainObject(input)) {
       const allowed: Record<string, unknown> = {};
@@ -324,9 +371,18 @@ export class SecretPolicy {
     return this.copy(input, 0);
   }
 
+  /** Bytes (UTF-8) the last `value()` call cut from strings longer than 64 KiB. */
+  get lastCutBytes(): number {
+    return this.cut;
+  }
+
   private copy(v: unknown, depth: number): unknown {
     if (v === null || typeof v === 'boolean') return v;
-    if (typeof v === 'string') return this.scrubText(v);
+    if (typeof v === 'string') {
+      // The JSON bytes of the part cut off, less the 3-byte `…` that replaces it.
+      if (v.length > MAX_SCRUB) this.cut += Buffer.byteLength(JSON.stringify(v.slice(MAX_SCRUB)), 'utf8') - 5;
+      return this.scrubText(v);
+    }
     if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
     if (typeof v === 'bigint') return v.toString();
     if (v === undefined || typeof v === 'function' || typeof v === 'symbol') return null;
@@ -370,6 +426,23 @@ export class SecretPolicy {
   }
 }
 
+/** Values after a secret's name that hold no secret. */
+const NOT_SECRET = new Set(['null', 'true', 'false', 'null}', 'true}', 'false}']);
+
+/**
+ * `value()` kept under `maxBytes` of JSON, or `{ omitted: 'too_large', bytes }` where `bytes` is the
+ * size of the value before long strings were cut to 64 KiB for scrubbing.
+ */
+export function cappedValue(
+  policy: SecretPolicy,
+  input: unknown,
+  pick: boolean | readonly string[] | undefined,
+  maxBytes: number,
+): unknown {
+  const v = policy.value(input, pick);
+  return capSize(v, maxBytes, policy.lastCutBytes);
+}
+
 function safeDecode(s: string): string {
   try {
     return decodeURIComponent(s.replace(/\+/g, ' '));
@@ -383,9 +456,10 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Keep a recorded value under `maxBytes` of JSON, or replace it by a note saying it was omitted. */
-export function capSize(value: unknown, maxBytes: number): unknown {
+export function capSize(value: unknown, maxBytes: number, cutBytes = 0): unknown {
   if (value === undefined) return undefined;
-  const bytes = Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
+  // cutBytes: what was cut from long strings before (their `…` mark stands for it).
+  const bytes = Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8') + cutBytes;
   return bytes <= maxBytes ? value : { omitted: 'too_large', bytes };
 }
 
