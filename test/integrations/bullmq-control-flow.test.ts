@@ -1,35 +1,15 @@
 /** BullMQ's control-flow errors move a job without failing it: recorded as what they are (real Redis). */
-import { randomUUID } from 'node:crypto';
 import { DelayedError, type Job, Queue, UnrecoverableError, WaitingChildrenError, Worker } from 'bullmq';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type AuditedWorker, auditedWorker } from '../../src/integrations/bullmq/index.js';
 import { redisUrl } from '../servers.js';
-import { sqliteLedger, type TestLedger, until } from './helpers.js';
+import { bullmqFixture } from './bullmq-fixture.js';
+import { type TestLedger, until } from './helpers.js';
 
 const REDIS = redisUrl('bullmq-control-flow.test.ts');
 
-function connection() {
-  const u = new URL(REDIS!);
-  return { host: u.hostname, port: Number(u.port || 6379), maxRetriesPerRequest: null };
-}
-
 describe.skipIf(!REDIS)('bullmq: control-flow errors', () => {
-  const cleanups: (() => Promise<unknown>)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
-  });
-
-  async function setup(): Promise<{ t: TestLedger; queue: Queue; name: string }> {
-    const t = await sqliteLedger();
-    const name = `signledger-cf-${randomUUID()}`;
-    const queue = new Queue(name, { connection: connection() });
-    cleanups.push(() => t.cleanup());
-    cleanups.push(async () => {
-      await queue.obliterate({ force: true });
-      await queue.close();
-    });
-    return { t, queue, name };
-  }
+  const { connection, cleanups, setup } = bullmqFixture(REDIS, 'signledger-cf');
 
   async function events(t: TestLedger): Promise<Record<string, unknown>[]> {
     return (await t.ledger.getEntries()).map((e) => e.data as Record<string, unknown>);

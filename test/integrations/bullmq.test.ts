@@ -1,35 +1,15 @@
-import { randomUUID } from 'node:crypto';
-import { type Job, Queue, QueueEvents } from 'bullmq';
-import { afterEach, describe, expect, it } from 'vitest';
+import { type Job, QueueEvents } from 'bullmq';
+import { describe, expect, it } from 'vitest';
 import { auditedWorker, auditQueue } from '../../src/integrations/bullmq/index.js';
 import type { AuditFailureInfo } from '../../src/integrations/shared/auditor.js';
 import { redisUrl } from '../servers.js';
-import { sqliteLedger, type TestLedger, until } from './helpers.js';
+import { bullmqFixture } from './bullmq-fixture.js';
+import { until } from './helpers.js';
 
 const REDIS = redisUrl('bullmq.test.ts');
 
-function connection() {
-  const u = new URL(REDIS!);
-  return { host: u.hostname, port: Number(u.port || 6379), maxRetriesPerRequest: null };
-}
-
 describe.skipIf(!REDIS)('bullmq: auditedWorker against real Redis', () => {
-  const cleanups: (() => Promise<unknown>)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
-  });
-
-  async function setup(): Promise<{ t: TestLedger; queue: Queue; name: string }> {
-    const t = await sqliteLedger();
-    const name = `signledger-test-${randomUUID()}`;
-    const queue = new Queue(name, { connection: connection() });
-    cleanups.push(() => t.cleanup());
-    cleanups.push(async () => {
-      await queue.obliterate({ force: true });
-      await queue.close();
-    });
-    return { t, queue, name };
-  }
+  const { connection, cleanups, setup } = bullmqFixture(REDIS, 'signledger-test');
 
   it('records start, result and failure of each job, redacted, in one valid chain', async () => {
     const { t, queue, name } = await setup();
