@@ -54,3 +54,16 @@ describe.skipIf(!PG)('postgres: parallel verification', () => {
     await pool.end();
   });
 });
+
+describe.skipIf(!PG)('postgres: query paths', () => {
+  it('a where path through __proto__ is a member name, never Object.prototype', async () => {
+    const backend = new PostgreSQLBackend({ connectionString: PG, tablePrefix: prefix });
+    const ledger = new Ledger({ backend, name: 'proto' });
+    await ledger.append(JSON.parse('{"x":1,"__proto__":{"polluted":"yes"}}'));
+    await ledger.append({ x: 2 });
+    const found = await ledger.query({ where: { 'data.__proto__.polluted': 'yes' } });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(found.map((e) => e.index)).toEqual([0]);
+    await ledger.close();
+  });
+});

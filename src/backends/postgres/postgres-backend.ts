@@ -638,16 +638,21 @@ COMMIT${this.earlyRelease ? `;\n${FLUSH}` : ''}`;
    * scalars containment is exact equality at the path.
    */
   async query(q: StructuredQuery): Promise<StoredEntry[]> {
-    const data: Record<string, unknown> = {};
-    const metadata: Record<string, unknown> = {};
+    // Prototype-less objects and own-property definition: a path segment `__proto__` is a member
+    // name like any other (JSON allows it), never a way to reach Object.prototype.
+    const data: Record<string, unknown> = Object.create(null);
+    const metadata: Record<string, unknown> = Object.create(null);
+    const put = (o: Record<string, unknown>, k: string, v: unknown) =>
+      Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
     for (const [path, value] of Object.entries(q.where ?? {})) {
       const p = parseWherePath(path);
       let node = p.root === 'data' ? data : metadata;
       p.segments.forEach((s, i) => {
         if (i === p.segments.length - 1) {
-          node[s] = value;
+          put(node, s, value);
         } else {
-          if (typeof node[s] !== 'object' || node[s] === null) node[s] = {};
+          if (!Object.hasOwn(node, s) || typeof node[s] !== 'object' || node[s] === null)
+            put(node, s, Object.create(null));
           node = node[s] as Record<string, unknown>;
         }
       });
