@@ -76,9 +76,17 @@ export class Sequencer<I, R> {
     });
   }
 
-  /** Resolves when everything submitted so far has settled. */
+  /**
+   * Resolves when everything submitted so far has settled. A barrier (a unit of no items) queued
+   * behind it: waiting for the drain to stop instead never resolved while appends kept arriving,
+   * so checkpoint(), proofs and close() hung on a busy ledger.
+   */
   async idle(): Promise<void> {
-    while (this.running) await this.running;
+    if (!this.running) return;
+    await new Promise<void>((resolve) => {
+      this.queue.push({ items: [], resolve: () => resolve(), reject: () => resolve() });
+      this.wake?.();
+    });
   }
 
   private takeGroup(max = this.maxBatch): Unit<I, R>[] {
@@ -151,6 +159,11 @@ export class Sequencer<I, R> {
     };
     while (group.length > 0) {
       const items = itemsOf(group);
+      if (items.length === 0) {
+        // Only barriers (idle()): everything before them has settled.
+        for (const u of group) u.resolve!([]);
+        return;
+      }
       try {
         const results = await this.commit(items, refuse);
         let at = 0;
