@@ -3,10 +3,12 @@
  * pg_terminate_backend while the group is being signed) must fail that append, not the process:
  * pg emits 'error' on a checked-out client between queries, which is fatal when nobody listens.
  */
+import net from 'node:net';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgreSQLBackend } from '../../src/backends/postgres/index.js';
 import { Ed25519Signer, RemoteSigner } from '../../src/crypto/signatures/index.js';
+import { CommitOutcomeUnknownError } from '../../src/errors.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { dropPgPrefix } from '../conformance/factories/postgres.js';
 import { postgresUrl } from '../servers.js';
@@ -68,6 +70,57 @@ describe.skipIf(!PG)('postgres: connection lost during an append', () => {
     } finally {
       process.off('uncaughtException', onCrash);
       await ledger.close();
+    }
+  });
+});
+
+describe.skipIf(!PG)('postgres: connection lost with the commit in flight', () => {
+  it('rejects with CommitOutcomeUnknownError: the entry may be stored, and here it is', {
+    timeout: 60_000,
+  }, async () => {
+    const url = new URL(PG!);
+    let armed = false;
+    // A proxy that, once armed, forwards the message holding COMMIT and then drops the connection
+    // before the server's reply comes back.
+    const server = net.createServer((client) => {
+      const up = net.connect(Number(url.port), url.hostname);
+      client.on('data', (d) => {
+        up.write(d);
+        if (armed && d.includes('\nCOMMIT')) {
+          armed = false;
+          up.pause();
+          setTimeout(() => {
+            client.destroy();
+            up.destroy();
+          }, 150);
+        }
+      });
+      up.on('data', (d) => client.write(d));
+      client.on('error', () => {});
+      up.on('error', () => {});
+      client.on('close', () => up.destroy());
+      up.on('close', () => client.destroy());
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const proxied = new URL(url.href);
+    proxied.port = String((server.address() as net.AddressInfo).port);
+    const ledger = new Ledger({
+      backend: new PostgreSQLBackend({ connectionString: proxied.href, tablePrefix: prefix }),
+      name: 'inflight',
+    });
+    try {
+      await ledger.append({ n: 'before' });
+      armed = true;
+      const err = await ledger.append({ n: 'reply lost' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CommitOutcomeUnknownError);
+      expect((err as CommitOutcomeUnknownError).code).toBe('STORAGE_COMMIT_UNKNOWN');
+      // It was applied: a caller that retried blindly would have stored it twice.
+      const stored = await ledger.query((e) => (e.data as { n?: string }).n === 'reply lost');
+      expect(stored).toHaveLength(1);
+      expect((await ledger.verify()).ok).toBe(true);
+    } finally {
+      await ledger.close();
+      server.close();
     }
   });
 });

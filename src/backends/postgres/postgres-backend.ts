@@ -1,6 +1,13 @@
 import type { Pool, PoolClient, PoolConfig, QueryArrayConfig, QueryConfig } from 'pg';
 import type { StoredEntry } from '../../entry/types.js';
-import { AlreadyErasedError, ConfigurationError, type IntegrityFailure, StorageError } from '../../errors.js';
+import {
+  AlreadyErasedError,
+  CommitOutcomeUnknownError,
+  ConfigurationError,
+  type IntegrityFailure,
+  SignLedgerError,
+  StorageError,
+} from '../../errors.js';
 import { decodeFrontier } from '../../merkle/frontier.js';
 import { EMPTY_ROOT } from '../../merkle/hash.js';
 import {
@@ -104,8 +111,24 @@ type TypeParsers = NonNullable<QueryConfig['types']>;
  * uncaught 'error' event and the process dies. The error is kept instead: the next query fails,
  * the append rejects, and the client is destroyed on release rather than returned to the pool.
  */
+/**
+ * The connection failed rather than a statement: no SQLSTATE (a socket error), a connection
+ * exception (class 08), or the server shutting the session down (57P01-57P03).
+ */
+function connectionFailure(code: unknown): boolean {
+  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return true;
+  return code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03';
+}
+
 async function checkout(pool: Pool): Promise<PoolClient> {
-  const c = await pool.connect();
+  let c: PoolClient;
+  try {
+    c = await pool.connect();
+  } catch (err) {
+    throw new StorageError(`cannot connect to PostgreSQL: ${(err as Error)?.message ?? String(err)}`, {
+      cause: err,
+    });
+  }
   c.on('error', keepLostConnection);
   return c;
 }
@@ -484,6 +507,8 @@ COMMIT${this.earlyRelease ? `;\n${FLUSH}` : ''}`;
       });
       const sql = this.commitSql(head, edgeTiles, batch);
       let res: { rows: unknown[][]; rowCount: number | null }[];
+      // A connection already lost (while the group was built and signed) never sends the commit.
+      const lostBeforeSend = (c as PoolClient & { lostConnection?: Error }).lostConnection !== undefined;
       try {
         const config = { text: sql, rowMode: 'array' };
         res = (await (es.length
@@ -511,6 +536,19 @@ COMMIT${this.earlyRelease ? `;\n${FLUSH}` : ''}`;
           );
         if (e.code === '22012')
           throw new StorageError('the head row is missing: the store is corrupt', { cause: err });
+        // No SQLSTATE: the connection failed, not a statement. The message holding the write and
+        // its COMMIT may have been applied before it did: the caller must not assume nothing was
+        // stored (a retry could store the entries twice); verify() or a read tells.
+        if (lostBeforeSend)
+          throw new StorageError(
+            `the PostgreSQL connection was lost before the commit was sent: nothing was written (${e.message})`,
+            { cause: err },
+          );
+        if (connectionFailure(e.code))
+          throw new CommitOutcomeUnknownError(
+            `the PostgreSQL connection failed while the commit was in flight (${e.message}): it may or may not have been applied`,
+            { cause: err },
+          );
         throw new StorageError(`PostgreSQL commit failed: ${e.message}`, { cause: err });
       }
       if (es.length && res[1]?.rowCount !== es.length)
@@ -521,7 +559,11 @@ COMMIT${this.earlyRelease ? `;\n${FLUSH}` : ''}`;
       await c.query('ROLLBACK').catch((e) => {
         broken = e;
       });
-      throw err;
+      // Errors before the commit was sent (the lock wait, a lost connection): nothing was written.
+      if (err instanceof SignLedgerError) throw err;
+      throw new StorageError(`PostgreSQL append failed: ${(err as Error)?.message ?? String(err)}`, {
+        cause: err,
+      });
     } finally {
       checkin(c, broken as Error | undefined);
     }
