@@ -85,8 +85,24 @@ type DataJson = [string | null, string | null];
 
 /** A row as stored under `entries`/`data` (the inverse of encodeEntry). */
 export function decodeEntry(index: number, e: string, d: string | null): StoredEntry {
-  const [id, ts, hash, body, sigs] = JSON.parse(e) as EntryJson;
-  const [data, salt] = d === null ? [null, null] : (JSON.parse(d) as DataJson);
+  const row = parseOr<EntryJson>(e, 5);
+  // A row that is not what the writer stores (edited with redis-cli): verify() reports it at its
+  // index (its body does not hash to its hash) instead of throwing a SyntaxError.
+  if (row === null)
+    return {
+      index,
+      id: '',
+      timestampMs: Number.NaN,
+      hash: Buffer.alloc(0),
+      body: e,
+      data: null,
+      salt: null,
+      signatures: null,
+    };
+  const [id, ts, hash, body, sigs] = row;
+  const half = d === null ? ([null, null] as DataJson) : parseOr<DataJson>(d, 2);
+  // Unreadable data: kept as text with no salt, which verify() reports as data_mismatch.
+  const [data, salt] = half ?? [d, null];
   return {
     index,
     id,
@@ -97,6 +113,16 @@ export function decodeEntry(index: number, e: string, d: string | null): StoredE
     salt: salt === null ? null : Buffer.from(salt, 'hex'),
     signatures: sigs,
   };
+}
+
+/** JSON text of an array of `n` members, or null. */
+function parseOr<T extends unknown[]>(text: string, n: number): T | null {
+  try {
+    const v = JSON.parse(text) as unknown;
+    return Array.isArray(v) && v.length === n ? (v as T) : null;
+  } catch {
+    return null;
+  }
 }
 
 export function encodeEntry(e: StoredEntry): { entry: string; data: string } {
@@ -730,8 +756,9 @@ export class RedisBackend implements StorageBackend {
       const ts = score === null || score === undefined ? Number.NaN : Number(score);
       const ownId = owners[i] === fields[i];
       if (ts === r.timestampMs && ownId) return r;
-      // Marked so the commitment check fails: NaN is no time, and an id no UUID can equal.
-      return { ...r, timestampMs: ts, id: ownId ? r.id : `${r.id} (not in the id index)` };
+      // Marked so the commitment check fails: NaN is no time (the index and the row's own time
+      // disagree: either may be the edited one), and an id no UUID can equal.
+      return { ...r, timestampMs: Number.NaN, id: ownId ? r.id : `${r.id} (not in the id index)` };
     });
   }
 
