@@ -11,6 +11,7 @@
 import { ConfigurationError } from './errors.js';
 import { Ledger } from './ledger/ledger.js';
 import type { LedgerOptions } from './ledger/options.js';
+import { redactUrl } from './redact-url.js';
 import type { StorageBackend } from './storage/backend.js';
 
 export type BackendFactory = (url: URL, options: Record<string, unknown>) => Promise<StorageBackend>;
@@ -105,14 +106,12 @@ function parseLedgerUrl(url: string): URL {
   try {
     return new URL(url);
   } catch (err) {
-    throw new ConfigurationError(`malformed ledger URL ${JSON.stringify(redactUrl(url))}`, { cause: err });
+    // No cause: URL parse errors carry the whole input, password included.
+    throw new ConfigurationError(`malformed ledger URL ${JSON.stringify(redactUrl(url))}: ${(err as Error).message}`);
   }
 }
 
-/** Hide passwords in URLs that end up in messages. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:***@');
-}
+export { redactUrl } from './redact-url.js';
 
 /** Open a ledger from a URL (`SIGNLEDGER_URL`) or a config object. */
 export async function openLedger(
@@ -130,6 +129,7 @@ export async function openLedger(
   // A name given in code (the options, then the config) wins over none; a URL naming another
   // ledger is refused below rather than silently overruling it.
   let name = options.name ?? rest.name;
+  let urlHash: LedgerOptions['hashAlgorithm'];
   if (backend && typeof backend === 'object') {
     b = backend;
   } else if (typeof backend === 'string') {
@@ -152,10 +152,23 @@ export async function openLedger(
       throw new ConfigurationError(`the URL names ledger "${qp}" but the options name "${name}"`);
     }
     if (qp !== null) name = qp;
+    const qa = parseLedgerUrl(url).searchParams.get('hashAlgorithm');
+    const given = options.hashAlgorithm ?? rest.hashAlgorithm;
+    if (qa !== null && given !== undefined && qa !== given) {
+      await b.close().catch(() => {});
+      throw new ConfigurationError(`the URL names hash algorithm "${qa}" but the options name "${given}"`);
+    }
+    if (qa !== null) urlHash = qa as LedgerOptions['hashAlgorithm'];
   } else {
     throw new ConfigurationError('openLedger needs a url or a backend');
   }
-  const ledger = new Ledger({ ...rest, ...options, name, backend: b });
+  const ledger = new Ledger({
+    ...rest,
+    ...options,
+    name,
+    backend: b,
+    ...(urlHash !== undefined ? { hashAlgorithm: urlHash } : {}),
+  });
   try {
     await ledger.open();
   } catch (err) {

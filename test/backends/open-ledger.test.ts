@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { PostgreSQLBackend } from '../../src/backends/postgres/index.js';
 import { RedisBackend } from '../../src/backends/redis/index.js';
-import { backendFromUrl, openLedger } from '../../src/open.js';
+import { backendFromUrl, openLedger, redactUrl } from '../../src/open.js';
 import { dropPgPrefix } from '../conformance/factories/postgres.js';
 import { dropRedisPrefix } from '../conformance/factories/redis.js';
 import { postgresUrl, redisUrl } from '../servers.js';
@@ -182,5 +182,41 @@ describe('SQLite URLs', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('URL details', () => {
+  it('hashAlgorithm= in the URL creates the ledger with that algorithm; a conflict is refused', async () => {
+    const ledger = await openLedger('memory?hashAlgorithm=sha512');
+    expect((await ledger.getStats()).hashAlgorithm).toBe('sha512');
+    await ledger.close();
+    await expect(openLedger('memory?hashAlgorithm=sha512', { hashAlgorithm: 'sha256' })).rejects.toThrow(
+      /hash algorithm/,
+    );
+  });
+
+  it('keeps the connection settings of the socket form postgres:///db?host=...', async () => {
+    const b = (await backendFromUrl(
+      'postgres:///audit?host=/var/run/postgresql&port=5433',
+    )) as PostgreSQLBackend;
+    expect((b as unknown as { options: { connectionString?: string } }).options.connectionString).toMatch(
+      /^postgres:\/\/\/audit\?host=/,
+    );
+  });
+
+  it('never shows a password in a malformed-URL message, a raw "/" in it included', async () => {
+    expect(redactUrl('postgres://u:pa/ss@h:5432/db')).toBe('postgres://u:***@h:5432/db');
+    const err = await openLedger('postgres://u:s3cr/et@[bad/db').catch((e: unknown) => e);
+    expect(String((err as Error).message)).not.toMatch(/s3cr/);
+    expect((err as Error).cause).toBeUndefined();
+    const redis = await new RedisBackend({ url: 'redis://u:Secr3t/pw@127.0.0.1:99999/0' })
+      .open('x', () => {
+        throw new Error('not reached');
+      })
+      .catch((e: unknown) => e);
+    expect(redis).toMatchObject({ name: 'ConfigurationError' });
+    expect(JSON.stringify({ m: (redis as Error).message, c: String((redis as Error).cause) })).not.toMatch(
+      /Secr3t/,
+    );
   });
 });

@@ -19,7 +19,8 @@ async function fromUrl(url: URL, options: Record<string, unknown>): Promise<Post
     ...(tablePrefix !== undefined ? { tablePrefix } : {}),
     ...(schema !== undefined ? { schema } : {}),
     ...(options as object),
-    ...(url.host ? { connectionString: u.href } : {}),
+    // Any URL with an authority part, the socket form `scheme:///db?host=...` included (no host).
+    ...(url.host || url.href.includes('//') ? { connectionString: u.href } : {}),
   });
 }
 

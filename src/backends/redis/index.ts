@@ -12,7 +12,8 @@ async function fromUrl(url: URL, options: Record<string, unknown>): Promise<Redi
   return new RedisBackend({
     ...(prefix !== undefined ? { prefix } : {}),
     ...(options as object),
-    ...(url.host ? { url: u.href } : {}),
+    // Any URL with an authority part, the socket form `scheme:///db?host=...` included (no host).
+    ...(url.host || url.href.includes('//') ? { url: u.href } : {}),
   });
 }
 

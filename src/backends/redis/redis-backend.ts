@@ -19,6 +19,7 @@ import {
   type TileKey,
   tileKeyString,
 } from '../../merkle/tiles.js';
+import { redactUrl } from '../../redact-url.js';
 import type {
   AppendBatch,
   AppendContext,
@@ -310,9 +311,15 @@ export class RedisBackend implements StorageBackend {
           // backend re-sends it itself and must know that the first reply was lost.
           autoResendUnfulfilledCommands: false,
         };
-        const client = o.url
-          ? new Redis(o.url, base)
-          : new Redis({ host: o.host ?? '127.0.0.1', port: o.port ?? 6379, ...base });
+        let client: RedisClient;
+        try {
+          client = o.url
+            ? new Redis(o.url, base)
+            : new Redis({ host: o.host ?? '127.0.0.1', port: o.port ?? 6379, ...base });
+        } catch {
+          // No cause: the driver's TypeError carries the whole URL, password included.
+          throw new ConfigurationError(`malformed Redis URL ${JSON.stringify(redactUrl(o.url ?? ''))}`);
+        }
         client.on('error', () => {});
         this.client = client;
         this.ownsClient = true;
