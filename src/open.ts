@@ -107,7 +107,9 @@ function parseLedgerUrl(url: string): URL {
     return new URL(url);
   } catch (err) {
     // No cause: URL parse errors carry the whole input, password included.
-    throw new ConfigurationError(`malformed ledger URL ${JSON.stringify(redactUrl(url))}: ${(err as Error).message}`);
+    throw new ConfigurationError(
+      `malformed ledger URL ${JSON.stringify(redactUrl(url))}: ${(err as Error).message}`,
+    );
   }
 }
 
