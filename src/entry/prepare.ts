@@ -47,35 +47,28 @@ export interface PrepareOptions {
 /** Absent metadata: one shared frozen `{}` (frozen, so sharing it between entries is safe). */
 const NO_METADATA = { text: '{}', copy: Object.freeze({}) as JsonObject } as const;
 
-function isPlainObject(v: unknown, path: string): boolean {
-  return guarded(path, () => {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
-    const proto = Object.getPrototypeOf(v);
-    return proto === Object.prototype || proto === null;
-  });
+function isPlainObject(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
 }
 
 /**
  * `Object.keys(o).length !== 0` without the array: for-in lists an object's own enumerable string
  * keys before any inherited one, so its first key is own exactly when the object has one.
  */
-function hasOwnEnumerable(o: object, path: string): boolean {
-  return guarded(path, () => {
-    for (const k in o) return Object.hasOwn(o, k);
-    return false;
-  });
+function hasOwnEnumerable(o: object): boolean {
+  for (const k in o) return Object.hasOwn(o, k);
+  return false;
 }
 
-/** A Proxy trap that throws while the caller's value is inspected is bad input at `path`, typed. */
-function guarded<T>(path: string, read: () => T): T {
-  try {
-    return read();
-  } catch (cause) {
-    throw new ValidationError(`reading the value failed: ${(cause as Error)?.message ?? String(cause)}`, {
-      path,
-      cause,
-    });
-  }
+/** A Proxy trap that threw while the caller's value was inspected: bad input at `path`, typed. */
+function trapFailure(path: string, cause: unknown): never {
+  if (cause instanceof ValidationError) throw cause;
+  throw new ValidationError(`reading the value failed: ${(cause as Error)?.message ?? String(cause)}`, {
+    path,
+    cause,
+  });
 }
 
 /**
@@ -88,17 +81,28 @@ export function prepareEntry(
   type: EntryType,
   options: PrepareOptions,
 ): PreparedEntry {
-  if (!isPlainObject(data, '/data')) {
-    throw new ValidationError('entry data must be a plain JSON object', { path: '/data', code: 'NOT_JSON' });
+  try {
+    if (!isPlainObject(data)) {
+      throw new ValidationError('entry data must be a plain JSON object', {
+        path: '/data',
+        code: 'NOT_JSON',
+      });
+    }
+    if (!hasOwnEnumerable(data as object)) {
+      throw new ValidationError('entry data must not be empty', { path: '/data' });
+    }
+  } catch (err) {
+    trapFailure('/data', err);
   }
-  if (!hasOwnEnumerable(data as object, '/data')) {
-    throw new ValidationError('entry data must not be empty', { path: '/data' });
-  }
-  if (metadata !== undefined && !isPlainObject(metadata, '/metadata')) {
-    throw new ValidationError('entry metadata must be a plain JSON object', {
-      path: '/metadata',
-      code: 'NOT_JSON',
-    });
+  try {
+    if (metadata !== undefined && !isPlainObject(metadata)) {
+      throw new ValidationError('entry metadata must be a plain JSON object', {
+        path: '/metadata',
+        code: 'NOT_JSON',
+      });
+    }
+  } catch (err) {
+    trapFailure('/metadata', err);
   }
   const copy = options.copy !== false;
   // The data digest is hashed from the bytes the canonical walk wrote, after the salt.

@@ -133,15 +133,17 @@ async function checkout(pool: Pool): Promise<PoolClient> {
   return c;
 }
 
+/** The connection error of each checked-out client whose connection dropped (not a pg client field). */
+const lostConnections = new WeakMap<PoolClient, Error>();
+
 function keepLostConnection(this: PoolClient, err: Error): void {
-  (this as PoolClient & { lostConnection?: Error }).lostConnection = err;
+  lostConnections.set(this, err);
 }
 
 function checkin(c: PoolClient, broken: Error | undefined): void {
   c.off('error', keepLostConnection);
-  const held = c as PoolClient & { lostConnection?: Error };
-  const lost = held.lostConnection;
-  held.lostConnection = undefined;
+  const lost = lostConnections.get(c);
+  lostConnections.delete(c);
   c.release(broken ?? lost);
 }
 
@@ -508,7 +510,7 @@ COMMIT${this.earlyRelease ? `;\n${FLUSH}` : ''}`;
       const sql = this.commitSql(head, edgeTiles, batch);
       let res: { rows: unknown[][]; rowCount: number | null }[];
       // A connection already lost (while the group was built and signed) never sends the commit.
-      const lostBeforeSend = (c as PoolClient & { lostConnection?: Error }).lostConnection !== undefined;
+      const lostBeforeSend = lostConnections.has(c);
       try {
         const config = { text: sql, rowMode: 'array' };
         res = (await (es.length
