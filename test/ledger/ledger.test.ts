@@ -168,6 +168,12 @@ describe('Ledger basics', () => {
     // `trustd` would verify without the trusted checkpoint the caller meant to check against.
     await expect(ledger.verify({ trustd: 'x' } as never)).rejects.toBeInstanceOf(ValidationError);
     await expect(ledger.append({ a: 2 }, throwing)).rejects.toBeInstanceOf(ValidationError);
+    // A top-level data value whose traps throw: typed, and nothing written (the count below).
+    await expect(ledger.append(throwing)).rejects.toMatchObject({ name: 'ValidationError', path: '/data' });
+    await expect(ledger.append({ a: 2 }, { metadata: throwing })).rejects.toMatchObject({
+      name: 'ValidationError',
+      path: '/metadata',
+    });
     expect((await ledger.verify()).ok).toBe(true);
     expect((await ledger.getStats()).totalEntries).toBe(1);
   });
